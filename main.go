@@ -1,0 +1,84 @@
+// Command golem is the one binary of the golem toolkit: a Jupyter kernel for Go,
+// the lmlib pipeline stages as command-line tools, and the function host.
+//
+//	golem install [--user | --sys-prefix | --prefix DIR]   install the Jupyter kernelspec
+//	golem kernel --connection-file FILE                     run the kernel (Jupyter starts this)
+//	golem serve                                              run the function host
+//	golem version                                            print the version
+//
+// Each subcommand lives in a cmd_*.go file of this package and registers itself
+// with register, so a new pipeline stage adds one file and touches nothing else.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/golem-lm/golem/internal/version"
+)
+
+// command is one golem subcommand.
+type command struct {
+	name    string
+	summary string                    // one line for `golem help`
+	run     func(args []string) error // args exclude the subcommand name
+}
+
+var commands = map[string]command{}
+
+// register adds a subcommand; called from init functions in cmd_*.go.
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("golem: duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func init() {
+	register(command{name: "version", summary: "print the golem version", run: func([]string) error {
+		fmt.Println("golem", version.String())
+		return nil
+	}})
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: golem <command> [arguments]\n\ncommands:")
+	for _, n := range known() {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'golem <command> -h' for a command's flags.")
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	name := os.Args[1]
+	if name == "--version" {
+		name = "version"
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "golem: unknown command %q (known: %s)\n", name, strings.Join(known(), ", "))
+		os.Exit(2)
+	}
+	if err := c.run(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "golem %s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+func known() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

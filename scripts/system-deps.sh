@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages golem's build needs (OpenBLAS for the CPU trainer's cgo).
+# Idempotent: does nothing when they are already installed.
+set -euo pipefail
+pkgs=(libopenblas-dev pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "system-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "system-deps: need root or sudo to apt-get install ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
