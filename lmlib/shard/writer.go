@@ -1,0 +1,350 @@
+package shard
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Encoder turns text into token ids. lmlib/tokenizer's Tokenizer satisfies it, and
+// so does CharVocab.
+type Encoder interface {
+	Encode(text string) []int
+	EOT() int       // end-of-text id written before every document
+	VocabSize() int // every id must be below this
+}
+
+// WriterOptions configures a Writer. Zero values take the defaults.
+type WriterOptions struct {
+	Prefix      string  // file name prefix; default "shard" → shard_train_000000.bin
+	ShardTokens int     // tokens per shard at most; default 100,000,000 (llm.c's size)
+	ValFraction float64 // share of documents that go to validation, by id hash; 0 = none
+	Seed        uint64  // seeds the train/validation hash
+}
+
+// Stats summarises what a Writer wrote.
+type Stats struct {
+	TrainShards, ValShards []string // paths, in order
+	TrainTokens, ValTokens int64    // including the EOT before each document
+	TrainDocs, ValDocs     int64
+}
+
+// Writer writes documents into train and validation shards in a directory.
+// Shards are written to a temporary file and renamed into place when complete,
+// so a crash never leaves a half-written NAME.bin. It is not safe for concurrent use.
+type Writer struct {
+	dir   string
+	enc   Encoder
+	opts  WriterOptions
+	train *splitWriter
+	val   *splitWriter
+	n     int64 // documents seen, for default ids
+	stats Stats
+	err   error
+}
+
+// NewWriter creates dir if needed and returns a Writer encoding with enc.
+func NewWriter(dir string, enc Encoder, opts WriterOptions) (*Writer, error) {
+	if enc == nil {
+		return nil, fmt.Errorf("shard writer %s: nil encoder", dir)
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "shard"
+	}
+	if opts.ShardTokens == 0 {
+		opts.ShardTokens = 100_000_000
+	}
+	if opts.ShardTokens < 2 || opts.ShardTokens > MaxShardTokens {
+		return nil, fmt.Errorf("shard writer %s: ShardTokens %d out of range [2, %d]", dir, opts.ShardTokens, MaxShardTokens)
+	}
+	if opts.ValFraction < 0 || opts.ValFraction > 1 {
+		return nil, fmt.Errorf("shard writer %s: ValFraction %g not in [0, 1]", dir, opts.ValFraction)
+	}
+	v := enc.VocabSize()
+	if v <= 0 || v > 1<<31-1 {
+		return nil, fmt.Errorf("shard writer %s: encoder vocabulary size %d out of range", dir, v)
+	}
+	if e := enc.EOT(); e < 0 || e >= v {
+		return nil, fmt.Errorf("shard writer %s: EOT id %d is not below the vocabulary size %d", dir, e, v)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("shard writer: create %s: %w", dir, err)
+	}
+	w := &Writer{dir: dir, enc: enc, opts: opts}
+	w.train = &splitWriter{w: w, split: "train", paths: &w.stats.TrainShards}
+	w.val = &splitWriter{w: w, split: "val", paths: &w.stats.ValShards}
+	return w, nil
+}
+
+// IsValidation reports whether the document with this id goes to the validation
+// split for the given seed and fraction: a seeded 64-bit hash of the id, compared
+// with the fraction, so the split is stable across runs and machines.
+func IsValidation(id string, seed uint64, fraction float64) bool {
+	if fraction <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	x := mix64(h.Sum64() ^ mix64(seed))
+	return float64(x>>11)/(1<<53) < fraction
+}
+
+// Add encodes one document and appends it to its split. An empty id is replaced by
+// the document's ordinal number.
+func (w *Writer) Add(id, text string) error {
+	return w.AddTokens(id, w.enc.Encode(text))
+}
+
+// AddTokens appends an already tokenized document.
+func (w *Writer) AddTokens(id string, tokens []int) error {
+	if w.err != nil {
+		return w.err
+	}
+	if id == "" {
+		id = strconv.FormatInt(w.n, 10)
+	}
+	w.n++
+	vocab := w.enc.VocabSize()
+	for i, t := range tokens {
+		if t < 0 || t >= vocab {
+			return fmt.Errorf("shard writer %s: document %q: token id %d at position %d is not below the vocabulary size %d", w.dir, id, t, i, vocab)
+		}
+	}
+	sw := w.train
+	if IsValidation(id, w.opts.Seed, w.opts.ValFraction) {
+		sw = w.val
+		w.stats.ValDocs++
+		w.stats.ValTokens += int64(len(tokens) + 1)
+	} else {
+		w.stats.TrainDocs++
+		w.stats.TrainTokens += int64(len(tokens) + 1)
+	}
+	if err := sw.add(tokens); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// AddAll adds every text of next (called until ok is false), with ordinal ids.
+func (w *Writer) AddAll(next func() (text string, ok bool)) error {
+	for {
+		text, ok := next()
+		if !ok {
+			return nil
+		}
+		if err := w.Add("", text); err != nil {
+			return err
+		}
+	}
+}
+
+// Close finishes the open shards and returns what was written.
+func (w *Writer) Close() (*Stats, error) {
+	if w.err != nil {
+		w.train.abort()
+		w.val.abort()
+		return nil, w.err
+	}
+	if err := w.train.finish(); err != nil {
+		w.val.abort()
+		return nil, err
+	}
+	if err := w.val.finish(); err != nil {
+		return nil, err
+	}
+	st := w.stats
+	return &st, nil
+}
+
+// WriteTexts writes texts (ids are their indices) into shards in dir.
+func WriteTexts(dir string, enc Encoder, texts []string, opts WriterOptions) (*Stats, error) {
+	w, err := NewWriter(dir, enc, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range texts {
+		if err := w.Add(strconv.Itoa(i), t); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return w.Close()
+}
+
+// splitWriter writes the shards of one split.
+type splitWriter struct {
+	w     *Writer
+	split string
+	paths *[]string
+	index int // next shard number
+
+	f     *os.File // temp file of the open shard, nil if none
+	bw    *bufio.Writer
+	n     int64   // tokens in the open shard
+	docs  []int64 // EOT offsets in the open shard
+	bytes []byte
+}
+
+func (s *splitWriter) path() string {
+	return filepath.Join(s.w.dir, fmt.Sprintf("%s_%s_%06d.bin", s.w.opts.Prefix, s.split, s.index))
+}
+
+func (s *splitWriter) open() error {
+	f, err := os.CreateTemp(s.w.dir, ".tmp-"+filepath.Base(s.path())+"-*")
+	if err != nil {
+		return fmt.Errorf("create shard %s: %w", s.path(), err)
+	}
+	s.f, s.bw, s.n, s.docs = f, bufio.NewWriterSize(f, 1<<20), 0, s.docs[:0]
+	if _, err := s.bw.Write(make([]byte, HeaderBytes)); err != nil {
+		return fmt.Errorf("write shard %s: %w", s.path(), err)
+	}
+	return nil
+}
+
+func (s *splitWriter) add(tokens []int) error {
+	limit := int64(s.w.opts.ShardTokens)
+	need := int64(len(tokens) + 1)
+	// A document that does not fit starts a new shard unless it is larger than a
+	// whole shard; then it is split, and only its first part is in the index.
+	if s.f != nil && s.n > 0 && s.n+need > limit && need <= limit {
+		if err := s.finish(); err != nil {
+			return err
+		}
+	}
+	doc := append([]int{s.w.enc.EOT()}, tokens...)
+	first := true
+	for len(doc) > 0 {
+		if s.f == nil {
+			if err := s.open(); err != nil {
+				return err
+			}
+		}
+		room := limit - s.n
+		take := int64(len(doc))
+		if take > room {
+			take = room
+		}
+		if first {
+			s.docs = append(s.docs, s.n)
+			first = false
+		}
+		if err := s.write(doc[:take]); err != nil {
+			return err
+		}
+		doc = doc[take:]
+		if s.n == limit {
+			if err := s.finish(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *splitWriter) write(toks []int) error {
+	width := 2
+	if VersionFor(s.w.enc.VocabSize()) == Version32 {
+		width = 4
+	}
+	s.bytes = s.bytes[:0]
+	for _, t := range toks {
+		if width == 2 {
+			s.bytes = binary.LittleEndian.AppendUint16(s.bytes, uint16(t))
+		} else {
+			s.bytes = binary.LittleEndian.AppendUint32(s.bytes, uint32(t))
+		}
+	}
+	if _, err := s.bw.Write(s.bytes); err != nil {
+		return fmt.Errorf("write shard %s: %w", s.path(), err)
+	}
+	s.n += int64(len(toks))
+	return nil
+}
+
+// finish writes the header and index of the open shard and renames both into place
+// (index first, so a NAME.bin never lacks its NAME.idx).
+func (s *splitWriter) finish() error {
+	if s.f == nil {
+		return nil
+	}
+	path := s.path()
+	fail := func(err error) error {
+		s.abort()
+		return fmt.Errorf("write shard %s: %w", path, err)
+	}
+	if err := s.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	h := Header{Version: VersionFor(s.w.enc.VocabSize()), NumTokens: s.n, VocabSize: s.w.enc.VocabSize(), NumDocs: len(s.docs)}
+	if _, err := s.f.WriteAt(h.Bytes(), 0); err != nil {
+		return fail(err)
+	}
+	idx := make([]byte, 0, 8*len(s.docs))
+	for _, d := range s.docs {
+		idx = binary.LittleEndian.AppendUint64(idx, uint64(d))
+	}
+	if err := writeFileAtomic(IndexPath(path), idx); err != nil {
+		return fail(err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fail(err)
+	}
+	tmp := s.f.Name()
+	if err := s.f.Close(); err != nil {
+		return fail(err)
+	}
+	s.f = nil
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write shard %s: %w", path, err)
+	}
+	syncDir(s.w.dir)
+	*s.paths = append(*s.paths, path)
+	s.index++
+	return nil
+}
+
+func (s *splitWriter) abort() {
+	if s.f != nil {
+		name := s.f.Name()
+		s.f.Close()
+		os.Remove(name)
+		s.f = nil
+	}
+}
+
+// writeFileAtomic writes data to path through a synced temporary file and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

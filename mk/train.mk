@@ -1,0 +1,2 @@
+# area "train": token shards (lmlib/shard) and the training loop (lmlib/train).
+FUZZ_TARGETS += ./lmlib/shard:FuzzHeader
