@@ -1,0 +1,252 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/golem-lm/golem/display"
+)
+
+// Options controls Evaluate.
+type Options struct {
+	NumFewshot int    // examples prepended to each context (drawn from the same task)
+	Seed       uint64 // few-shot sampling seed (lm-eval's fewshot_seed; default 1234)
+	Limit      int    // evaluate at most this many examples per task (0: all)
+	Model      string // model description recorded in the results' config
+}
+
+// Results is lm-evaluation-harness's results JSON layout.
+type Results struct {
+	Results        map[string]map[string]any  `json:"results"`
+	Configs        map[string]map[string]any  `json:"configs"`
+	Versions       map[string]float64         `json:"versions"`
+	NShot          map[string]int             `json:"n-shot"`
+	HigherIsBetter map[string]map[string]bool `json:"higher_is_better"`
+	NSamples       map[string]map[string]int  `json:"n-samples"`
+	Config         map[string]any             `json:"config"`
+	Date           float64                    `json:"date"`
+}
+
+// TaskVersion is the version recorded for golem's task kinds.
+const TaskVersion = 1.0
+
+var higherIsBetter = map[string]bool{
+	"acc": true, "acc_norm": true, "exact_match": true,
+	"perplexity": false, "word_perplexity": false, "byte_perplexity": false, "bits_per_byte": false,
+}
+
+// Evaluate scores every task with lm and returns lm-eval-style results.
+func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
+	if opts.Seed == 0 {
+		opts.Seed = 1234
+	}
+	if opts.NumFewshot < 0 {
+		return nil, fmt.Errorf("eval: num fewshot %d is negative", opts.NumFewshot)
+	}
+	r := &Results{
+		Results: map[string]map[string]any{}, Configs: map[string]map[string]any{},
+		Versions: map[string]float64{}, NShot: map[string]int{},
+		HigherIsBetter: map[string]map[string]bool{}, NSamples: map[string]map[string]int{},
+		Config: map[string]any{
+			"model": opts.Model, "num_fewshot": opts.NumFewshot, "fewshot_seed": opts.Seed,
+			"limit": opts.Limit, "batch_size": 1,
+		},
+		Date: float64(time.Now().UnixNano()) / 1e9,
+	}
+	for _, t := range tasks {
+		exs := t.Examples
+		if opts.Limit > 0 && len(exs) > opts.Limit {
+			exs = exs[:opts.Limit]
+		}
+		rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))
+		prefix := func(i int) string { return fewshotPrefix(t, i, opts.NumFewshot, rng) }
+		metrics, err := scoreTask(lm, t.Kind, exs, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("eval task %s: %w", t.Name, err)
+		}
+		res := map[string]any{"alias": t.Name}
+		hib := map[string]bool{}
+		for name, m := range metrics {
+			res[name+",none"] = m.value
+			if math.IsNaN(m.stderr) {
+				res[name+"_stderr,none"] = "N/A"
+			} else {
+				res[name+"_stderr,none"] = m.stderr
+			}
+			hib[name] = higherIsBetter[name]
+		}
+		r.Results[t.Name] = res
+		r.HigherIsBetter[t.Name] = hib
+		r.Versions[t.Name] = TaskVersion
+		r.NShot[t.Name] = opts.NumFewshot
+		r.NSamples[t.Name] = map[string]int{"original": len(t.Examples), "effective": len(exs)}
+		r.Configs[t.Name] = map[string]any{
+			"task": t.Name, "output_type": outputType(t.Kind), "dataset_path": t.Source,
+			"num_fewshot": opts.NumFewshot, "fewshot_delimiter": "\n\n", "target_delimiter": "",
+			"metric_list": metricList(metrics), "metadata": map[string]any{"version": TaskVersion},
+		}
+	}
+	return r, nil
+}
+
+type metric struct{ value, stderr float64 }
+
+func outputType(kind string) string {
+	switch kind {
+	case KindMultipleChoice:
+		return "multiple_choice"
+	case KindCompletion:
+		return "generate_until"
+	case KindPerplexity:
+		return "loglikelihood_rolling"
+	}
+	return "loglikelihood"
+}
+
+func metricList(m map[string]metric) []map[string]any {
+	var names []string
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]map[string]any, len(names))
+	for i, n := range names {
+		out[i] = map[string]any{"metric": n, "higher_is_better": higherIsBetter[n]}
+	}
+	return out
+}
+
+func scoreTask(lm LM, kind string, exs []Example, prefix func(int) string) (map[string]metric, error) {
+	switch kind {
+	case KindCloze:
+		reqs := make([]Request, len(exs))
+		for i, e := range exs {
+			reqs[i] = Request{Context: prefix(i) + e.Context, Continuation: e.Continuation}
+		}
+		res, err := lm.Loglikelihood(reqs)
+		if err != nil {
+			return nil, err
+		}
+		lls, acc := make([]float64, len(res)), make([]float64, len(res))
+		for i, r := range res {
+			lls[i] = r.LogLikelihood
+			if r.IsGreedy {
+				acc[i] = 1
+			}
+		}
+		return map[string]metric{
+			"acc":        {Mean(acc), MeanStderr(acc)},
+			"perplexity": {Perplexity(lls), math.NaN()},
+		}, nil
+	case KindMultipleChoice:
+		var reqs []Request
+		for i, e := range exs {
+			p := prefix(i)
+			for _, c := range e.Choices {
+				reqs = append(reqs, Request{Context: p + e.Context, Continuation: c})
+			}
+		}
+		res, err := lm.Loglikelihood(reqs)
+		if err != nil {
+			return nil, err
+		}
+		acc, accN := make([]float64, len(exs)), make([]float64, len(exs))
+		k := 0
+		for i, e := range exs {
+			lls := make([]float64, len(e.Choices))
+			for j := range e.Choices {
+				lls[j] = res[k].LogLikelihood
+				k++
+			}
+			acc[i], accN[i] = MultipleChoice(lls, e.Choices, *e.Gold)
+		}
+		return map[string]metric{"acc": {Mean(acc), MeanStderr(acc)}, "acc_norm": {Mean(accN), MeanStderr(accN)}}, nil
+	case KindCompletion:
+		reqs := make([]GenerateRequest, len(exs))
+		for i, e := range exs {
+			mt := e.MaxTokens
+			if mt == 0 {
+				mt = 32
+			}
+			reqs[i] = GenerateRequest{Context: prefix(i) + e.Context, Until: e.Until, MaxTokens: mt}
+		}
+		gens, err := lm.GenerateUntil(reqs)
+		if err != nil {
+			return nil, err
+		}
+		em := make([]float64, len(exs))
+		for i, g := range gens {
+			em[i] = ExactMatch(g, exs[i].Target)
+		}
+		return map[string]metric{"exact_match": {Mean(em), MeanStderr(em)}}, nil
+	case KindPerplexity:
+		texts := make([]string, len(exs))
+		words, bytes := make([]float64, len(exs)), make([]float64, len(exs))
+		for i, e := range exs {
+			texts[i] = e.Text
+			words[i] = float64(CountWords(e.Text))
+			bytes[i] = float64(len(e.Text))
+		}
+		lls, err := lm.LoglikelihoodRolling(texts)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]metric{
+			"word_perplexity": {WeightedPerplexity(lls, words), math.NaN()},
+			"byte_perplexity": {WeightedPerplexity(lls, bytes), math.NaN()},
+			"bits_per_byte":   {BitsPerByte(lls, bytes), math.NaN()},
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown task kind %q", kind)
+}
+
+// JSON returns the results as indented JSON.
+func (r *Results) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
+
+// Write saves the results JSON atomically.
+func (r *Results) Write(path string) error {
+	b, err := r.JSON()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+// Rows returns lm-eval's table: task, version, n-shot, metric, direction, value, stderr.
+func (r *Results) Rows() [][]string {
+	var tasks []string
+	for t := range r.Results {
+		tasks = append(tasks, t)
+	}
+	sort.Strings(tasks)
+	var rows [][]string
+	for _, t := range tasks {
+		var names []string
+		for m := range r.HigherIsBetter[t] {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		for _, m := range names {
+			dir := "↓"
+			if r.HigherIsBetter[t][m] {
+				dir = "↑"
+			}
+			se := "N/A"
+			if v, ok := r.Results[t][m+"_stderr,none"].(float64); ok {
+				se = fmt.Sprintf("%.4f", v)
+			}
+			rows = append(rows, []string{t, fmt.Sprint(r.Versions[t]), fmt.Sprint(r.NShot[t]), m, dir,
+				fmt.Sprintf("%.4f", r.Results[t][m+",none"]), se})
+		}
+	}
+	return rows
+}
+
+// DisplayBundle renders the results table in a notebook.
+func (r *Results) DisplayBundle() display.Bundle {
+	return display.Table([]string{"Task", "Version", "n-shot", "Metric", "", "Value", "Stderr"}, r.Rows())
+}

@@ -1,0 +1,167 @@
+package eval
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Stepper extends one sequence a token at a time, keeping a KV cache so a step
+// costs the same however long the prompt was.
+type Stepper interface {
+	// Start resets the sequence to prompt and returns the logits after its last token.
+	Start(prompt []int32) ([]float32, error)
+	// Step appends token and returns the logits after it.
+	Step(token int32) ([]float32, error)
+}
+
+// IncrementalModel is a TokenModel that offers a KV-cached Stepper.
+type IncrementalModel interface {
+	TokenModel
+	NewStepper() (Stepper, error)
+}
+
+// GenerateOptions controls Generate. The zero value generates greedily up to 64 tokens.
+type GenerateOptions struct {
+	MaxTokens int      // new tokens at most (default 64)
+	Stop      []string // stop when the generated text contains one (it is cut off)
+	Sampler   Sampler  // temperature 0 = greedy
+	NoCache   bool     // recompute the whole window each step (the reference path)
+	// OnText, when set, receives the generated text piece by piece as it is
+	// produced (whole UTF-8 characters only), for streaming into a notebook cell.
+	OnText func(piece string)
+}
+
+// Generation is the result of Generate.
+type Generation struct {
+	Text         string  // generated text (without the prompt, cut at a stop string)
+	Tokens       []int32 // generated token ids
+	PromptTokens int     // prompt tokens used (after left truncation to the context)
+	StopReason   string  // "stop", "max_tokens" or "eot"
+}
+
+// Generate continues prompt with model. A prompt longer than the model's context is
+// truncated from the left to its last ContextLen-1 tokens, so at least one new token
+// fits; once prompt+generation fills the context the window slides (the oldest
+// tokens drop out), identically with and without the KV cache.
+func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptions) (*Generation, error) {
+	if err := opts.Sampler.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxTokens == 0 {
+		opts.MaxTokens = 64
+	}
+	if opts.MaxTokens < 0 {
+		return nil, fmt.Errorf("generate: max tokens %d must be positive", opts.MaxTokens)
+	}
+	n := model.ContextLen()
+	seq := toInt32(tok.Encode(prompt))
+	if len(seq) == 0 {
+		seq = []int32{int32(tok.EOT())}
+	}
+	if len(seq) > n-1 {
+		seq = seq[len(seq)-(n-1):]
+	}
+	g := &Generation{PromptTokens: len(seq), StopReason: "max_tokens"}
+
+	var stepper Stepper
+	if im, ok := model.(IncrementalModel); ok && !opts.NoCache {
+		s, err := im.NewStepper()
+		if err != nil {
+			return nil, err
+		}
+		stepper = s
+	}
+	next := func(appended int32, first bool) ([]float32, error) {
+		window := seq
+		if len(window) > n {
+			window = window[len(window)-n:]
+		}
+		if stepper != nil {
+			if first || len(seq) > n {
+				return stepper.Start(window)
+			}
+			return stepper.Step(appended)
+		}
+		all, err := model.Logits(window)
+		if err != nil {
+			return nil, err
+		}
+		v := model.VocabSize()
+		return all[(len(window)-1)*v:], nil
+	}
+
+	logits, err := next(0, true)
+	if err != nil {
+		return nil, err
+	}
+	sampler := opts.Sampler
+	emitted := 0
+	for len(g.Tokens) < opts.MaxTokens {
+		t := sampler.Sample(append([]float32(nil), logits...), seq)
+		if int(t) == tok.EOT() {
+			g.StopReason = "eot"
+			break
+		}
+		g.Tokens = append(g.Tokens, t)
+		seq = append(seq, t)
+		text := tok.Decode(toInts(g.Tokens))
+		if cut, ok := firstStop(text, opts.Stop); ok {
+			g.Text = text[:cut]
+			g.StopReason = "stop"
+			emit(opts.OnText, g.Text, &emitted, true)
+			return g, nil
+		}
+		g.Text = text
+		emit(opts.OnText, text, &emitted, false)
+		if len(g.Tokens) == opts.MaxTokens {
+			break
+		}
+		if logits, err = next(t, false); err != nil {
+			return nil, err
+		}
+	}
+	emit(opts.OnText, g.Text, &emitted, true)
+	return g, nil
+}
+
+func toInts(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
+
+// firstStop returns where the earliest stop string starts in text.
+func firstStop(text string, stops []string) (int, bool) {
+	best := -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best, best >= 0
+}
+
+// emit sends the not-yet-emitted tail of text, holding back an incomplete UTF-8
+// sequence at the end (and a possible stop-string prefix is not held back: stop
+// strings are cut from Text, pieces already streamed stay streamed).
+func emit(f func(string), text string, done *int, final bool) {
+	if f == nil || *done >= len(text) {
+		return
+	}
+	end := len(text)
+	if !final {
+		for end > *done && !utf8.ValidString(text[*done:end]) {
+			end--
+		}
+	}
+	if end > *done {
+		f(text[*done:end])
+		*done = end
+	}
+}

@@ -1,0 +1,255 @@
+package eval
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// Task kinds, inferred from the fields of a task file's lines.
+const (
+	KindCloze          = "cloze"           // {"context", "continuation"}: acc (greedy) + perplexity
+	KindMultipleChoice = "multiple_choice" // {"context", "choices", "gold"}: acc, acc_norm
+	KindCompletion     = "completion"      // {"context", "target", "until"?, "max_tokens"?}: exact_match
+	KindPerplexity     = "perplexity"      // {"text"}: word_perplexity, byte_perplexity, bits_per_byte
+)
+
+// Example is one line of a task file.
+type Example struct {
+	Context      string   `json:"context,omitempty"`
+	Continuation string   `json:"continuation,omitempty"`
+	Choices      []string `json:"choices,omitempty"`
+	Gold         *int     `json:"gold,omitempty"`
+	Target       string   `json:"target,omitempty"`
+	Until        []string `json:"until,omitempty"`
+	MaxTokens    int      `json:"max_tokens,omitempty"`
+	Text         string   `json:"text,omitempty"`
+}
+
+// Task is a named list of examples of one kind.
+type Task struct {
+	Name     string
+	Kind     string
+	Examples []Example
+	Source   string // file it was read from
+}
+
+func (e *Example) kind() string {
+	switch {
+	case e.Choices != nil:
+		return KindMultipleChoice
+	case e.Target != "":
+		return KindCompletion
+	case e.Continuation != "":
+		return KindCloze
+	case e.Text != "":
+		return KindPerplexity
+	}
+	return ""
+}
+
+func (e *Example) validate() error {
+	switch e.kind() {
+	case "":
+		return fmt.Errorf("no continuation, choices, target or text field")
+	case KindMultipleChoice:
+		if len(e.Choices) < 2 {
+			return fmt.Errorf("multiple choice needs at least 2 choices, has %d", len(e.Choices))
+		}
+		if e.Gold == nil {
+			return fmt.Errorf("multiple choice needs a gold index")
+		}
+		if *e.Gold < 0 || *e.Gold >= len(e.Choices) {
+			return fmt.Errorf("gold %d out of range for %d choices", *e.Gold, len(e.Choices))
+		}
+		for i, c := range e.Choices {
+			if c == "" {
+				return fmt.Errorf("choice %d is empty", i)
+			}
+		}
+	case KindCompletion:
+		if e.MaxTokens < 0 {
+			return fmt.Errorf("max_tokens %d is negative", e.MaxTokens)
+		}
+	}
+	return nil
+}
+
+// ReadTask reads a task from a JSONL file; its name is the file name without
+// extension. Every line must be a valid example of the same kind.
+func ReadTask(path string) (*Task, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", path, err)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	t, err := ParseTask(name, b)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", path, err)
+	}
+	t.Source = path
+	return t, nil
+}
+
+// ParseTask parses JSONL task examples.
+func ParseTask(name string, jsonl []byte) (*Task, error) {
+	t := &Task{Name: name}
+	sc := bufio.NewScanner(bytes.NewReader(jsonl))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		if !utf8.Valid(raw) {
+			return nil, fmt.Errorf("line %d: invalid UTF-8", line)
+		}
+		var e Example
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("line %d: %v", line, err)
+		}
+		if err := e.validate(); err != nil {
+			return nil, fmt.Errorf("line %d: %v", line, err)
+		}
+		k := e.kind()
+		if t.Kind == "" {
+			t.Kind = k
+		} else if k != t.Kind {
+			return nil, fmt.Errorf("line %d: a %s example in a %s task", line, k, t.Kind)
+		}
+		t.Examples = append(t.Examples, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %v", line+1, err)
+	}
+	if len(t.Examples) == 0 {
+		return nil, fmt.Errorf("no examples")
+	}
+	return t, nil
+}
+
+// WriteTask writes t as JSONL atomically (temp file + rename).
+func WriteTask(path string, t *Task) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range t.Examples {
+		if err := enc.Encode(&t.Examples[i]); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(path, buf.Bytes())
+}
+
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// answer is the text a few-shot example shows after its context.
+func (e *Example) answer() string {
+	switch e.kind() {
+	case KindMultipleChoice:
+		return e.Choices[*e.Gold]
+	case KindCompletion:
+		return e.Target
+	}
+	return e.Continuation
+}
+
+// fewshotPrefix builds the k-shot prefix for example i: k other examples drawn with
+// rng, each "context+answer", joined and followed by a blank line.
+func fewshotPrefix(t *Task, i, k int, rng *rand.Rand) string {
+	if k <= 0 || len(t.Examples) < 2 {
+		return ""
+	}
+	k = min(k, len(t.Examples)-1)
+	perm := rng.Perm(len(t.Examples))
+	var b strings.Builder
+	n := 0
+	for _, j := range perm {
+		if j == i {
+			continue
+		}
+		e := &t.Examples[j]
+		b.WriteString(e.Context + e.answer() + "\n\n")
+		if n++; n == k {
+			break
+		}
+	}
+	return b.String()
+}
+
+// BuildClozeTask makes a LAMBADA-style last-word task from prose: for up to n
+// sentences of at least minWords words (chosen with seed), the context is the text
+// of the sentence's paragraph up to its last word and the continuation is " word"
+// (trailing punctuation dropped). Use held-out text the model was not trained on.
+func BuildClozeTask(name, text string, n, minWords int, seed uint64) *Task {
+	t := &Task{Name: name, Kind: KindCloze}
+	var cands []Example
+	for _, para := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
+		para = strings.Join(strings.Fields(para), " ")
+		start := 0
+		for i := 0; i < len(para); i++ {
+			c := para[i]
+			if c != '.' && c != '!' && c != '?' {
+				continue
+			}
+			sent := para[start:i]
+			start = i + 1
+			words := strings.Fields(sent)
+			if len(words) < minWords {
+				continue
+			}
+			last := strings.TrimRight(words[len(words)-1], `,;:'")`)
+			if len(last) < 2 || !isWord(last) {
+				continue
+			}
+			end := strings.LastIndex(para[:i], last)
+			cands = append(cands, Example{Context: strings.TrimRight(para[:end], " "), Continuation: " " + last})
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	if len(cands) > n {
+		cands = cands[:n]
+	}
+	t.Examples = cands
+	return t
+}
+
+func isWord(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
