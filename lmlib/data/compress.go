@@ -1,0 +1,168 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Codec names.
+const (
+	CodecNone = ""
+	CodecGzip = "gzip"
+	CodecZstd = "zstd"
+)
+
+// stream is a decompressed file: a buffered reader of its bytes that counts the
+// decompressed offset, plus the compressed bytes consumed so far.
+type stream struct {
+	f      *os.File
+	raw    *countingReader
+	dec    io.Reader
+	closer func()
+	codec  string
+	br     *bufio.Reader
+	off    int64 // decompressed bytes consumed through br
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// openStream opens path and decompresses gzip (any number of members, as Common
+// Crawl's per-record .warc.gz) or zstd, detected by magic bytes, so a misnamed file
+// still reads; a file with neither magic is read as is.
+func openStream(path string) (*stream, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: open %s: %w", path, err)
+	}
+	s := &stream{f: f, raw: &countingReader{r: f}}
+	pre := bufio.NewReaderSize(s.raw, 64<<10)
+	head, _ := pre.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(pre)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("data: open %s: gzip header: %w", path, err)
+		}
+		s.dec, s.codec = zr, CodecGzip
+		s.closer = func() { zr.Close() }
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(pre, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("data: open %s: zstd header: %w", path, err)
+		}
+		s.dec, s.codec = zr, CodecZstd
+		s.closer = zr.Close
+	default:
+		s.dec = pre
+	}
+	s.br = bufio.NewReaderSize(s.dec, 256<<10)
+	return s, nil
+}
+
+// Close closes the file; it may be called more than once.
+func (s *stream) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	if s.closer != nil {
+		s.closer()
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}
+
+// readLine returns the next line without its "\n" (and "\r"), the offset of its
+// start, and whether it was longer than max (its content then is dropped but the
+// stream stays in sync). At the end it returns io.EOF; a final line without "\n"
+// is returned normally.
+func (s *stream) readLine(max int, buf []byte) (line []byte, start int64, tooLong bool, err error) {
+	start = s.off
+	line = buf[:0]
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		s.off += int64(len(chunk))
+		if !tooLong {
+			if len(line)+len(chunk) > max+1 {
+				tooLong = true
+				line = line[:0]
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if s.off == start {
+				return nil, start, false, io.EOF
+			}
+			return trimEOL(line), start, tooLong, nil
+		}
+		if err != nil {
+			return nil, start, tooLong, err
+		}
+		return trimEOL(line), start, tooLong, nil
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// readFull reads exactly n bytes.
+func (s *stream) readFull(p []byte) error {
+	n, err := io.ReadFull(s.br, p)
+	s.off += int64(n)
+	return err
+}
+
+// discard skips n bytes.
+func (s *stream) discard(n int64) error {
+	for n > 0 {
+		k := n
+		if k > 1<<30 {
+			k = 1 << 30
+		}
+		d, err := s.br.Discard(int(k))
+		s.off += int64(d)
+		n -= int64(d)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// truncated reports whether err means the compressed or plain stream ended early.
+func truncated(err error) bool {
+	return err == io.ErrUnexpectedEOF || err == io.EOF
+}
