@@ -1,0 +1,79 @@
+package gpt
+
+/*
+#cgo LDFLAGS: -lopenblas
+#include <cblas.h>
+*/
+import "C"
+
+import (
+	"sync"
+	"unsafe"
+)
+
+var blasOnce sync.Once
+
+// blasInit makes OpenBLAS single-threaded: golem splits every product across its own
+// workers (one sgemm per worker), so OpenBLAS threads would only compete with them.
+func blasInit() {
+	blasOnce.Do(func() { C.openblas_set_num_threads(1) })
+}
+
+// SetBLASThreads sets OpenBLAS's own thread count. The CPU backend runs with 1 and
+// parallelises above OpenBLAS; benchmarks raise it to measure a multi-threaded sgemm.
+func SetBLASThreads(n int) {
+	blasInit()
+	C.openblas_set_num_threads(C.int(n))
+}
+
+func transFlag(t bool) C.enum_CBLAS_TRANSPOSE {
+	if t {
+		return C.CblasTrans
+	}
+	return C.CblasNoTrans
+}
+
+// sgemm computes, row-major, c(M,N) = alpha*op(a)*op(b) + beta*c, op(x) = x or xᵀ.
+// lda, ldb, ldc are the row strides of a, b, c as stored.
+func sgemm(transA, transB bool, M, N, K int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if M == 0 || N == 0 {
+		return
+	}
+	if K == 0 {
+		// cblas with K=0 scales c by beta; do it here so empty inputs need no pointers.
+		for i := 0; i < M; i++ {
+			row := c[i*ldc : i*ldc+N]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		return
+	}
+	C.cblas_sgemm(C.CblasRowMajor, transFlag(transA), transFlag(transB),
+		C.blasint(M), C.blasint(N), C.blasint(K), C.float(alpha),
+		(*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
+		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb), C.float(beta),
+		(*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
+}
+
+// SgemmFLOPS multiplies two n×n matrices reps times with OpenBLAS using threads
+// OpenBLAS threads and returns the achieved FLOP/s (2n³ per product). It is the
+// denominator of the model FLOPs utilisation that benchmarks report.
+func SgemmFLOPS(n, reps, threads int) float64 {
+	SetBLASThreads(threads)
+	defer SetBLASThreads(1)
+	a := make([]float32, n*n)
+	b := make([]float32, n*n)
+	c := make([]float32, n*n)
+	for i := range a {
+		a[i] = float32(i%7) * 0.01
+		b[i] = float32(i%5) * 0.01
+	}
+	sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) // warm-up
+	t := nowSeconds()
+	for r := 0; r < reps; r++ {
+		sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+	}
+	dt := nowSeconds() - t
+	return 2 * float64(n) * float64(n) * float64(n) * float64(reps) / dt
+}

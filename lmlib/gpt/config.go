@@ -1,0 +1,119 @@
+package gpt
+
+import (
+	"fmt"
+	"math"
+)
+
+// Config is a GPT-2 architecture.
+type Config struct {
+	VocabSize  int     // V: token ids are 0..V-1
+	ContextLen int     // maximum sequence length T (rows of the position embedding)
+	Layers     int     // L: transformer blocks
+	Heads      int     // NH: attention heads; Width must be a multiple
+	Width      int     // C: embedding width
+	Dropout    float32 // dropout probability on embeddings, attention and residual branches (training only)
+	Bias       bool    // biases in linear layers and LayerNorms (GPT-2: true)
+}
+
+// DefaultConfig is the "baby" GPT that trains on 2 CPU cores in seconds: a
+// character-level model (vocabulary 65, room for Opticks' characters), 4 layers,
+// 4 heads, width 128, context 64, no dropout, with biases. About 0.8M parameters.
+func DefaultConfig() Config {
+	return Config{VocabSize: 65, ContextLen: 64, Layers: 4, Heads: 4, Width: 128, Dropout: 0, Bias: true}
+}
+
+// GPT2Small is the 124M-parameter GPT-2 (vocabulary 50257, context 1024, 12/12/768).
+func GPT2Small() Config {
+	return Config{VocabSize: 50257, ContextLen: 1024, Layers: 12, Heads: 12, Width: 768, Bias: true}
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	switch {
+	case c.VocabSize <= 0:
+		return fmt.Errorf("gpt config: VocabSize %d must be positive", c.VocabSize)
+	case c.ContextLen <= 0:
+		return fmt.Errorf("gpt config: ContextLen %d must be positive", c.ContextLen)
+	case c.Layers <= 0:
+		return fmt.Errorf("gpt config: Layers %d must be positive", c.Layers)
+	case c.Heads <= 0:
+		return fmt.Errorf("gpt config: Heads %d must be positive", c.Heads)
+	case c.Width <= 0:
+		return fmt.Errorf("gpt config: Width %d must be positive", c.Width)
+	case c.Width%c.Heads != 0:
+		return fmt.Errorf("gpt config: Width %d is not divisible by Heads %d", c.Width, c.Heads)
+	case !(c.Dropout >= 0 && c.Dropout < 1): // also rejects NaN
+		return fmt.Errorf("gpt config: Dropout %v must be in [0,1)", c.Dropout)
+	}
+	// Count in float64 so absurd sizes cannot overflow before they are rejected.
+	v, t, l, w := float64(c.VocabSize), float64(c.ContextLen), float64(c.Layers), float64(c.Width)
+	if n := v*w + t*w + l*(12*w*w+13*w) + 2*w; n > math.MaxInt32*4 {
+		return fmt.Errorf("gpt config: %.0f parameters is too many", n)
+	}
+	return nil
+}
+
+// layerTensorsSpec lists one block's tensors in buffer order: name suffix, shape,
+// whether it is a bias (absent when !Bias), decay.
+func (c Config) layerSpec() []tensorSpec {
+	C := c.Width
+	s := []tensorSpec{
+		{"ln_1.weight", []int{C}, false, false},
+		{"ln_1.bias", []int{C}, true, false},
+		{"attn.c_attn.weight", []int{C, 3 * C}, false, true},
+		{"attn.c_attn.bias", []int{3 * C}, true, false},
+		{"attn.c_proj.weight", []int{C, C}, false, true},
+		{"attn.c_proj.bias", []int{C}, true, false},
+		{"ln_2.weight", []int{C}, false, false},
+		{"ln_2.bias", []int{C}, true, false},
+		{"mlp.c_fc.weight", []int{C, 4 * C}, false, true},
+		{"mlp.c_fc.bias", []int{4 * C}, true, false},
+		{"mlp.c_proj.weight", []int{4 * C, C}, false, true},
+		{"mlp.c_proj.bias", []int{C}, true, false},
+	}
+	return s
+}
+
+type tensorSpec struct {
+	name  string
+	shape []int
+	bias  bool
+	decay bool
+}
+
+func (c Config) specs() []tensorSpec {
+	var all []tensorSpec
+	all = append(all, tensorSpec{"wte", []int{c.VocabSize, c.Width}, false, true})
+	all = append(all, tensorSpec{"wpe", []int{c.ContextLen, c.Width}, false, true})
+	for l := 0; l < c.Layers; l++ {
+		for _, s := range c.layerSpec() {
+			s.name = fmt.Sprintf("h.%d.%s", l, s.name)
+			all = append(all, s)
+		}
+	}
+	all = append(all, tensorSpec{"ln_f.weight", []int{c.Width}, false, false})
+	all = append(all, tensorSpec{"ln_f.bias", []int{c.Width}, true, false})
+	if !c.Bias {
+		kept := all[:0]
+		for _, s := range all {
+			if !s.bias {
+				kept = append(kept, s)
+			}
+		}
+		all = kept
+	}
+	return all
+}
+
+func (c Config) numParams() int {
+	n := 0
+	for _, s := range c.specs() {
+		sz := 1
+		for _, d := range s.shape {
+			sz *= d
+		}
+		n += sz
+	}
+	return n
+}

@@ -1,0 +1,844 @@
+package gpt
+
+import (
+	"math"
+)
+
+// CPU is the reference Backend: matrix products through OpenBLAS (single-threaded,
+// one sgemm per worker on a row block), everything else as Go loops split across
+// the workers. Every kernel is a struct owned by the CPU value, so a training step
+// allocates nothing after the first.
+type CPU struct {
+	p  *pool
+	nw int
+
+	scratch   [][]float32 // per worker, grown before dispatch
+	partials  []float32   // nw × 2C, layernorm backward
+	partial64 []float64   // nw
+
+	encF   encoderFwd
+	encB   encoderBwd
+	lnF    layernormFwd
+	lnB    layernormBwd
+	mmF    matmulFwd
+	mmBIn  matmulBwdInp
+	mmBW   matmulBwdW
+	mmBB   matmulBwdBias
+	attF   attentionFwd
+	attB   attentionBwd
+	geluF  geluFwd
+	geluB  geluBwd
+	drop   dropoutTask
+	clsF   classifierFwd
+	clsBIn classifierBwdInp
+	clsBW  classifierBwdW
+	adam   adamwTask
+	sumsq  sumSquaresTask
+	scale  scaleTask
+}
+
+// NewCPU returns a CPU backend with the given number of workers (≤ 0: GOMAXPROCS).
+func NewCPU(workers int) *CPU {
+	blasInit()
+	if workers <= 0 {
+		workers = defaultWorkers()
+	}
+	c := &CPU{p: newPool(workers), nw: workers}
+	c.scratch = make([][]float32, workers)
+	c.partial64 = make([]float64, workers)
+	return c
+}
+
+// Name implements Backend.
+func (c *CPU) Name() string { return "cpu" }
+
+// Workers returns the number of workers.
+func (c *CPU) Workers() int { return c.nw }
+
+func (c *CPU) ensureScratch(n int) {
+	for w := range c.scratch {
+		if len(c.scratch[w]) < n {
+			c.scratch[w] = make([]float32, n)
+		}
+	}
+}
+
+// elementwise work is split in blocks of this many items so that tiny tensors
+// run on one goroutine.
+const grain = 4096
+
+func blocks(n int) int { return (n + grain - 1) / grain }
+
+func blockRange(i, n int) (int, int) {
+	lo := i * grain
+	hi := lo + grain
+	if hi > n {
+		hi = n
+	}
+	return lo, hi
+}
+
+// ---- encoder ----
+
+type encoderFwd struct {
+	out, wte, wpe []float32
+	tokens        []int32
+	T, C          int
+	drop          Dropout
+}
+
+func (k *encoderFwd) run(_, lo, hi int) {
+	C := k.C
+	thr, sc := k.drop.threshold(), k.drop.scale()
+	for i := lo; i < hi; i++ {
+		t := i % k.T
+		o := k.out[i*C : (i+1)*C]
+		e := k.wte[int(k.tokens[i])*C : int(k.tokens[i])*C+C]
+		p := k.wpe[t*C : t*C+C]
+		for j := range o {
+			o[j] = e[j] + p[j]
+		}
+		if k.drop.Active() {
+			for j := range o {
+				if keep(k.drop.Seed, i*C+j, thr) {
+					o[j] *= sc
+				} else {
+					o[j] = 0
+				}
+			}
+		}
+	}
+}
+
+// EncoderForward implements Backend.
+func (c *CPU) EncoderForward(out []float32, tokens []int32, wte, wpe []float32, B, T, C int, drop Dropout) {
+	c.encF = encoderFwd{out: out, wte: wte, wpe: wpe, tokens: tokens, T: T, C: C, drop: drop}
+	c.p.run(&c.encF, B*T)
+}
+
+type encoderBwd struct {
+	dwte, dwpe, dout []float32
+	tokens           []int32
+	N, T, C          int
+}
+
+// run handles channels [lo,hi) for every position, so no two workers touch the
+// same gradient entry.
+func (k *encoderBwd) run(_, lo, hi int) {
+	C := k.C
+	for i := 0; i < k.N; i++ {
+		t := i % k.T
+		d := k.dout[i*C+lo : i*C+hi]
+		tok := int(k.tokens[i])
+		e := k.dwte[tok*C+lo : tok*C+hi]
+		p := k.dwpe[t*C+lo : t*C+hi]
+		for j, v := range d {
+			e[j] += v
+			p[j] += v
+		}
+	}
+}
+
+// EncoderBackward implements Backend.
+func (c *CPU) EncoderBackward(dwte, dwpe, dout []float32, tokens []int32, B, T, C int) {
+	c.encB = encoderBwd{dwte: dwte, dwpe: dwpe, dout: dout, tokens: tokens, N: B * T, T: T, C: C}
+	c.p.run(&c.encB, C)
+}
+
+// ---- layernorm ----
+
+const lnEps = 1e-5
+
+type layernormFwd struct {
+	res, out, mean, rstd, a, x, w, b []float32
+	C                                int
+	drop                             Dropout
+	fused                            bool // res = a + drop(x) first
+}
+
+func (k *layernormFwd) run(_, lo, hi int) {
+	C := k.C
+	thr, sc := k.drop.threshold(), k.drop.scale()
+	for i := lo; i < hi; i++ {
+		var x []float32
+		if k.fused {
+			r := k.res[i*C : (i+1)*C]
+			a := k.a[i*C : (i+1)*C]
+			b := k.x[i*C : (i+1)*C]
+			if k.drop.Active() {
+				for j := range r {
+					if keep(k.drop.Seed, i*C+j, thr) {
+						r[j] = a[j] + b[j]*sc
+					} else {
+						r[j] = a[j]
+					}
+				}
+			} else {
+				for j := range r {
+					r[j] = a[j] + b[j]
+				}
+			}
+			x = r
+		} else {
+			x = k.a[i*C : (i+1)*C]
+		}
+		m := sum(x) / float32(C)
+		var v0, v1 float32
+		j := 0
+		for ; j+1 < len(x); j += 2 {
+			d0, d1 := x[j]-m, x[j+1]-m
+			v0 += d0 * d0
+			v1 += d1 * d1
+		}
+		for ; j < len(x); j++ {
+			d := x[j] - m
+			v0 += d * d
+		}
+		v := (v0 + v1) / float32(C)
+		s := 1 / sqrtf(v+lnEps)
+		o := k.out[i*C : (i+1)*C]
+		w := k.w[:C]
+		if k.b != nil {
+			b := k.b[:C]
+			for j := range o {
+				o[j] = (x[j]-m)*s*w[j] + b[j]
+			}
+		} else {
+			for j := range o {
+				o[j] = (x[j] - m) * s * w[j]
+			}
+		}
+		k.mean[i] = m
+		k.rstd[i] = s
+	}
+}
+
+func sum(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+3 < len(x); j += 4 {
+		s0 += x[j]
+		s1 += x[j+1]
+		s2 += x[j+2]
+		s3 += x[j+3]
+	}
+	for ; j < len(x); j++ {
+		s0 += x[j]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// LayernormForward implements Backend.
+func (c *CPU) LayernormForward(out, mean, rstd, inp, w, b []float32, N, C int) {
+	c.lnF = layernormFwd{out: out, mean: mean, rstd: rstd, a: inp, w: w, b: b, C: C}
+	c.p.run(&c.lnF, N)
+}
+
+// ResidualLayernormForward implements Backend.
+func (c *CPU) ResidualLayernormForward(res, out, mean, rstd, a, x, w, b []float32, N, C int, drop Dropout) {
+	c.lnF = layernormFwd{res: res, out: out, mean: mean, rstd: rstd, a: a, x: x, w: w, b: b, C: C, drop: drop, fused: true}
+	c.p.run(&c.lnF, N)
+}
+
+type layernormBwd struct {
+	dinp, dout, inp, w, mean, rstd []float32
+	partials                       []float32 // per worker: dw (C) then db (C)
+	C                              int
+}
+
+func (k *layernormBwd) run(wk, lo, hi int) {
+	C := k.C
+	pdw := k.partials[wk*2*C : wk*2*C+C]
+	pdb := k.partials[wk*2*C+C : wk*2*C+2*C]
+	for j := range pdw {
+		pdw[j] = 0
+		pdb[j] = 0
+	}
+	w := k.w[:C]
+	for i := lo; i < hi; i++ {
+		d := k.dout[i*C : (i+1)*C]
+		x := k.inp[i*C : (i+1)*C]
+		di := k.dinp[i*C : (i+1)*C]
+		m, s := k.mean[i], k.rstd[i]
+		var dnMean, dnnMean float32
+		for j := range d {
+			n := (x[j] - m) * s
+			dn := w[j] * d[j]
+			dnMean += dn
+			dnnMean += dn * n
+			pdb[j] += d[j]
+			pdw[j] += n * d[j]
+		}
+		dnMean /= float32(C)
+		dnnMean /= float32(C)
+		for j := range d {
+			n := (x[j] - m) * s
+			di[j] += (w[j]*d[j] - dnMean - n*dnnMean) * s
+		}
+	}
+}
+
+// LayernormBackward implements Backend.
+func (c *CPU) LayernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C int) {
+	if len(c.partials) < c.nw*2*C {
+		c.partials = make([]float32, c.nw*2*C)
+	}
+	c.lnB = layernormBwd{dinp: dinp, dout: dout, inp: inp, w: w, mean: mean, rstd: rstd, partials: c.partials, C: C}
+	nw := c.nw
+	if N < nw {
+		nw = N
+	}
+	c.p.run(&c.lnB, N)
+	for wk := 0; wk < nw; wk++ {
+		pdw := c.partials[wk*2*C : wk*2*C+C]
+		pdb := c.partials[wk*2*C+C : wk*2*C+2*C]
+		for j := 0; j < C; j++ {
+			dw[j] += pdw[j]
+		}
+		if db != nil {
+			for j := 0; j < C; j++ {
+				db[j] += pdb[j]
+			}
+		}
+	}
+}
+
+// ---- matmul ----
+
+type matmulFwd struct {
+	out, inp, w, bias []float32
+	C, OC             int
+}
+
+func (k *matmulFwd) run(_, lo, hi int) {
+	OC := k.OC
+	var beta float32
+	if k.bias != nil {
+		for i := lo; i < hi; i++ {
+			copy(k.out[i*OC:(i+1)*OC], k.bias[:OC])
+		}
+		beta = 1
+	}
+	sgemm(false, false, hi-lo, OC, k.C, 1, k.inp[lo*k.C:], k.C, k.w, OC, beta, k.out[lo*OC:], OC)
+}
+
+// MatmulForward implements Backend.
+func (c *CPU) MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
+	c.mmF = matmulFwd{out: out, inp: inp, w: w, bias: bias, C: C, OC: OC}
+	c.p.run(&c.mmF, N)
+}
+
+type matmulBwdInp struct {
+	dinp, dout, w []float32
+	C, OC         int
+}
+
+func (k *matmulBwdInp) run(_, lo, hi int) {
+	sgemm(false, true, hi-lo, k.C, k.OC, 1, k.dout[lo*k.OC:], k.OC, k.w, k.OC, 0, k.dinp[lo*k.C:], k.C)
+}
+
+type matmulBwdW struct {
+	dw, dout, inp []float32
+	N, C, OC      int
+}
+
+// run computes rows [lo,hi) of dw (input channels).
+func (k *matmulBwdW) run(_, lo, hi int) {
+	sgemm(true, false, hi-lo, k.OC, k.N, 1, k.inp[lo:], k.C, k.dout, k.OC, 1, k.dw[lo*k.OC:], k.OC)
+}
+
+type matmulBwdBias struct {
+	dbias, dout []float32
+	N, OC       int
+}
+
+// run sums columns [lo,hi) of dout.
+func (k *matmulBwdBias) run(_, lo, hi int) {
+	db := k.dbias[lo:hi]
+	for i := 0; i < k.N; i++ {
+		d := k.dout[i*k.OC+lo : i*k.OC+hi]
+		for j, v := range d {
+			db[j] += v
+		}
+	}
+}
+
+// MatmulBackward implements Backend.
+func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC int) {
+	if dinp != nil {
+		c.mmBIn = matmulBwdInp{dinp: dinp, dout: dout, w: w, C: C, OC: OC}
+		c.p.run(&c.mmBIn, N)
+	}
+	c.mmBW = matmulBwdW{dw: dw, dout: dout, inp: inp, N: N, C: C, OC: OC}
+	c.p.run(&c.mmBW, C)
+	if dbias != nil {
+		c.mmBB = matmulBwdBias{dbias: dbias, dout: dout, N: N, OC: OC}
+		c.p.run(&c.mmBB, OC)
+	}
+}
+
+// ---- attention ----
+
+// attnBlock is the row-block size of the causal attention products: block r
+// multiplies only the key columns 0..end(r), skipping most of the upper triangle.
+func attnBlock(T int) int {
+	b := (T + 3) / 4
+	if b < 32 {
+		b = 32
+	}
+	if b > T {
+		b = T
+	}
+	return b
+}
+
+type attentionFwd struct {
+	out, att, qkv []float32
+	scratch       [][]float32
+	T, C, NH      int
+	drop          Dropout
+}
+
+func (k *attentionFwd) run(wk, lo, hi int) {
+	T, C, NH := k.T, k.C, k.NH
+	hs := C / NH
+	C3 := 3 * C
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	bs := attnBlock(T)
+	thr, dsc := k.drop.threshold(), k.drop.scale()
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/NH, bh%NH
+		base := b * T * C3
+		q := k.qkv[base+h*hs:]
+		kk := k.qkv[base+C+h*hs:]
+		v := k.qkv[base+2*C+h*hs:]
+		P := k.att[bh*T*T : (bh+1)*T*T]
+		for r0 := 0; r0 < T; r0 += bs {
+			r1 := r0 + bs
+			if r1 > T {
+				r1 = T
+			}
+			sgemm(false, true, r1-r0, r1, hs, scale, q[r0*C3:], C3, kk, C3, 0, P[r0*T:], T)
+		}
+		for t := 0; t < T; t++ {
+			row := P[t*T : (t+1)*T]
+			softmaxCausalRow(row, t)
+		}
+		pv := P
+		if k.drop.Active() {
+			pd := k.scratch[wk][:T*T]
+			for i := range pd {
+				if keep(k.drop.Seed, bh*T*T+i, thr) {
+					pd[i] = P[i] * dsc
+				} else {
+					pd[i] = 0
+				}
+			}
+			pv = pd
+		}
+		o := k.out[b*T*C+h*hs:]
+		for r0 := 0; r0 < T; r0 += bs {
+			r1 := r0 + bs
+			if r1 > T {
+				r1 = T
+			}
+			sgemm(false, false, r1-r0, hs, r1, 1, pv[r0*T:], T, v, C3, 0, o[r0*C:], C)
+		}
+	}
+}
+
+// softmaxCausalRow turns row[0..t] into probabilities and zeroes row[t+1:].
+func softmaxCausalRow(row []float32, t int) {
+	x := row[:t+1]
+	mx := x[0]
+	for _, v := range x[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var s float32
+	for j, v := range x {
+		e := expf(v - mx)
+		x[j] = e
+		s += e
+	}
+	inv := 1 / s
+	for j := range x {
+		x[j] *= inv
+	}
+	rest := row[t+1:]
+	for j := range rest {
+		rest[j] = 0
+	}
+}
+
+// AttentionForward implements Backend.
+func (c *CPU) AttentionForward(out, att, qkv []float32, B, T, C, NH int, drop Dropout) {
+	if drop.Active() {
+		c.ensureScratch(T * T)
+	}
+	c.attF = attentionFwd{out: out, att: att, qkv: qkv, scratch: c.scratch, T: T, C: C, NH: NH, drop: drop}
+	c.p.run(&c.attF, B*NH)
+}
+
+type attentionBwd struct {
+	dqkv, dout, qkv, att []float32
+	scratch              [][]float32
+	T, C, NH             int
+	drop                 Dropout
+}
+
+func (k *attentionBwd) run(wk, lo, hi int) {
+	T, C, NH := k.T, k.C, k.NH
+	hs := C / NH
+	C3 := 3 * C
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	bs := attnBlock(T)
+	nblk := (T + bs - 1) / bs
+	thr, dsc := k.drop.threshold(), k.drop.scale()
+	dP := k.scratch[wk][:T*T]
+	var pd []float32
+	if k.drop.Active() {
+		pd = k.scratch[wk][T*T : 2*T*T]
+	}
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/NH, bh%NH
+		base := b * T * C3
+		q := k.qkv[base+h*hs:]
+		kk := k.qkv[base+C+h*hs:]
+		v := k.qkv[base+2*C+h*hs:]
+		dq := k.dqkv[base+h*hs:]
+		dk := k.dqkv[base+C+h*hs:]
+		dv := k.dqkv[base+2*C+h*hs:]
+		dy := k.dout[b*T*C+h*hs:]
+		P := k.att[bh*T*T : (bh+1)*T*T]
+		pv := P
+		if pd != nil {
+			for i := range pd {
+				if keep(k.drop.Seed, bh*T*T+i, thr) {
+					pd[i] = P[i] * dsc
+				} else {
+					pd[i] = 0
+				}
+			}
+			pv = pd
+		}
+		// Blocks from the last (which spans every key row) down, so its products
+		// initialise dK and dV (beta 0) and the others accumulate.
+		for bi := nblk - 1; bi >= 0; bi-- {
+			r0 := bi * bs
+			r1 := r0 + bs
+			if r1 > T {
+				r1 = T
+			}
+			var beta float32 = 1
+			if bi == nblk-1 {
+				beta = 0
+			}
+			// dP = dY Vᵀ; dV += Pᵀ dY.
+			sgemm(false, true, r1-r0, r1, hs, 1, dy[r0*C:], C, v, C3, 0, dP[r0*T:], T)
+			sgemm(true, false, r1, hs, r1-r0, 1, pv[r0*T:], T, dy[r0*C:], C, beta, dv, C3)
+			// softmax backward (with the dropout mask), into dP as dS.
+			for t := r0; t < r1; t++ {
+				p := P[t*T : t*T+t+1]
+				d := dP[t*T : t*T+t+1]
+				if pd != nil {
+					for j := range d {
+						if pd[t*T+j] == 0 && P[t*T+j] != 0 {
+							d[j] = 0
+						} else {
+							d[j] *= dsc
+						}
+					}
+				}
+				var dot float32
+				for j, pj := range p {
+					dot += pj * d[j]
+				}
+				for j, pj := range p {
+					d[j] = pj * (d[j] - dot) * scale
+				}
+				rest := dP[t*T+t+1 : t*T+r1]
+				for j := range rest {
+					rest[j] = 0
+				}
+			}
+			// dQ = dS K; dK += dSᵀ Q.
+			sgemm(false, false, r1-r0, hs, r1, 1, dP[r0*T:], T, kk, C3, 0, dq[r0*C3:], C3)
+			sgemm(true, false, r1, hs, r1-r0, 1, dP[r0*T:], T, q[r0*C3:], C3, beta, dk, C3)
+		}
+	}
+}
+
+// AttentionBackward implements Backend.
+func (c *CPU) AttentionBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, drop Dropout) {
+	n := T * T
+	if drop.Active() {
+		n *= 2
+	}
+	c.ensureScratch(n)
+	c.attB = attentionBwd{dqkv: dqkv, dout: dout, qkv: qkv, att: att, scratch: c.scratch, T: T, C: C, NH: NH, drop: drop}
+	c.p.run(&c.attB, B*NH)
+}
+
+// ---- GELU, dropout, scale ----
+
+type geluFwd struct{ out, inp []float32 }
+
+func (k *geluFwd) run(_, lo, hi int) {
+	n := len(k.inp)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	o := k.out[lo:hi]
+	for i, x := range k.inp[lo:hi] {
+		o[i] = gelu(x)
+	}
+}
+
+// GeluForward implements Backend.
+func (c *CPU) GeluForward(out, inp []float32) {
+	c.geluF = geluFwd{out: out, inp: inp}
+	c.p.run(&c.geluF, blocks(len(inp)))
+}
+
+type geluBwd struct{ dinp, inp, dout []float32 }
+
+func (k *geluBwd) run(_, lo, hi int) {
+	n := len(k.inp)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	d := k.dout[lo:hi]
+	di := k.dinp[lo:hi]
+	for i, x := range k.inp[lo:hi] {
+		di[i] = geluGrad(x) * d[i]
+	}
+}
+
+// GeluBackward implements Backend.
+func (c *CPU) GeluBackward(dinp, inp, dout []float32) {
+	c.geluB = geluBwd{dinp: dinp, inp: inp, dout: dout}
+	c.p.run(&c.geluB, blocks(len(inp)))
+}
+
+type dropoutTask struct {
+	out, inp []float32
+	drop     Dropout
+}
+
+func (k *dropoutTask) run(_, lo, hi int) {
+	n := len(k.inp)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	thr, sc := k.drop.threshold(), k.drop.scale()
+	for i := lo; i < hi; i++ {
+		if keep(k.drop.Seed, i, thr) {
+			k.out[i] = k.inp[i] * sc
+		} else {
+			k.out[i] = 0
+		}
+	}
+}
+
+// DropoutApply implements Backend.
+func (c *CPU) DropoutApply(out, inp []float32, drop Dropout) {
+	if !drop.Active() {
+		copy(out, inp)
+		return
+	}
+	c.drop = dropoutTask{out: out, inp: inp, drop: drop}
+	c.p.run(&c.drop, blocks(len(inp)))
+}
+
+type scaleTask struct {
+	x []float32
+	s float32
+}
+
+func (k *scaleTask) run(_, lo, hi int) {
+	n := len(k.x)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	x := k.x[lo:hi]
+	for i := range x {
+		x[i] *= k.s
+	}
+}
+
+// Scale implements Backend.
+func (c *CPU) Scale(x []float32, s float32) {
+	c.scale = scaleTask{x: x, s: s}
+	c.p.run(&c.scale, blocks(len(x)))
+}
+
+type sumSquaresTask struct {
+	x   []float32
+	out []float64
+}
+
+func (k *sumSquaresTask) run(wk, lo, hi int) {
+	n := len(k.x)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	var s float64
+	for b := lo; b < hi; b += grain {
+		e := b + grain
+		if e > hi {
+			e = hi
+		}
+		var s0, s1 float32
+		x := k.x[b:e]
+		j := 0
+		for ; j+1 < len(x); j += 2 {
+			s0 += x[j] * x[j]
+			s1 += x[j+1] * x[j+1]
+		}
+		for ; j < len(x); j++ {
+			s0 += x[j] * x[j]
+		}
+		s += float64(s0) + float64(s1)
+	}
+	k.out[wk] = s
+}
+
+// SumSquares implements Backend.
+func (c *CPU) SumSquares(x []float32) float64 {
+	for i := range c.partial64 {
+		c.partial64[i] = 0
+	}
+	c.sumsq = sumSquaresTask{x: x, out: c.partial64}
+	c.p.run(&c.sumsq, blocks(len(x)))
+	var s float64
+	for _, v := range c.partial64 {
+		s += v
+	}
+	return s
+}
+
+// ---- classifier ----
+
+type classifierFwd struct {
+	logits, losses, inp, wte []float32
+	targets                  []int32
+	C, V                     int
+	dscale                   float32
+}
+
+func (k *classifierFwd) run(_, lo, hi int) {
+	V := k.V
+	sgemm(false, true, hi-lo, V, k.C, 1, k.inp[lo*k.C:], k.C, k.wte, k.C, 0, k.logits[lo*V:], V)
+	if k.targets == nil {
+		return
+	}
+	for i := lo; i < hi; i++ {
+		row := k.logits[i*V : (i+1)*V]
+		tg := int(k.targets[i])
+		if tg < 0 {
+			k.losses[i] = 0
+			for j := range row {
+				row[j] = 0
+			}
+			continue
+		}
+		mx := row[0]
+		for _, v := range row[1:] {
+			if v > mx {
+				mx = v
+			}
+		}
+		xt := row[tg]
+		var s float32
+		for j, v := range row {
+			e := expf(v - mx)
+			row[j] = e
+			s += e
+		}
+		k.losses[i] = float32(math.Log(float64(s))) - (xt - mx)
+		f := k.dscale / s
+		for j := range row {
+			row[j] *= f
+		}
+		row[tg] -= k.dscale
+	}
+}
+
+// ClassifierForward implements Backend.
+func (c *CPU) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale float32) {
+	c.clsF = classifierFwd{logits: logits, losses: losses, inp: inp, wte: wte, targets: targets, C: C, V: V, dscale: dscale}
+	c.p.run(&c.clsF, N)
+}
+
+type classifierBwdInp struct {
+	dinp, dlogits, wte []float32
+	C, V               int
+}
+
+func (k *classifierBwdInp) run(_, lo, hi int) {
+	sgemm(false, false, hi-lo, k.C, k.V, 1, k.dlogits[lo*k.V:], k.V, k.wte, k.C, 0, k.dinp[lo*k.C:], k.C)
+}
+
+type classifierBwdW struct {
+	dwte, dlogits, inp []float32
+	N, C, V            int
+}
+
+// run computes rows [lo,hi) of dwte (vocabulary entries).
+func (k *classifierBwdW) run(_, lo, hi int) {
+	sgemm(true, false, hi-lo, k.C, k.N, 1, k.dlogits[lo:], k.V, k.inp, k.C, 1, k.dwte[lo*k.C:], k.C)
+}
+
+// ClassifierBackward implements Backend.
+func (c *CPU) ClassifierBackward(dinp, dwte, dlogits, inp, wte []float32, N, C, V int) {
+	c.clsBIn = classifierBwdInp{dinp: dinp, dlogits: dlogits, wte: wte, C: C, V: V}
+	c.p.run(&c.clsBIn, N)
+	c.clsBW = classifierBwdW{dwte: dwte, dlogits: dlogits, inp: inp, N: N, C: C, V: V}
+	c.p.run(&c.clsBW, V)
+}
+
+// ---- AdamW ----
+
+type adamwTask struct {
+	params, grads, m, v []float32
+	tensors             []Tensor
+	lr, b1, b2, eps, wd float32
+	stepSize, bc2sqrt   float32
+}
+
+func (k *adamwTask) run(_, lo, hi int) {
+	n := len(k.params)
+	lo, _ = blockRange(lo, n)
+	_, hi = blockRange(hi-1, n)
+	for _, t := range k.tensors {
+		s, e := t.Offset, t.Offset+t.Size
+		if s < lo {
+			s = lo
+		}
+		if e > hi {
+			e = hi
+		}
+		if s >= e {
+			continue
+		}
+		decay := float32(1)
+		if t.Decay {
+			decay = 1 - k.lr*k.wd
+		}
+		p, g, m, v := k.params[s:e], k.grads[s:e], k.m[s:e], k.v[s:e]
+		for i := range p {
+			gi := g[i]
+			mi := m[i] + (gi-m[i])*(1-k.b1)
+			vi := v[i]*k.b2 + gi*gi*(1-k.b2)
+			m[i], v[i] = mi, vi
+			p[i] = p[i]*decay - k.stepSize*mi/(sqrtf(vi)/k.bc2sqrt+k.eps)
+		}
+	}
+}
+
+// AdamW implements Backend.
+func (c *CPU) AdamW(params, grads, m, v []float32, tensors []Tensor, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	bc1 := 1 - math.Pow(float64(beta1), float64(step))
+	bc2 := 1 - math.Pow(float64(beta2), float64(step))
+	c.adam = adamwTask{params: params, grads: grads, m: m, v: v, tensors: tensors,
+		lr: lr, b1: beta1, b2: beta2, eps: eps, wd: weightDecay,
+		stepSize: float32(float64(lr) / bc1), bc2sqrt: float32(math.Sqrt(bc2))}
+	c.p.run(&c.adam, blocks(len(params)))
+}

@@ -1,0 +1,14 @@
+// Package gpt is golem's GPT-2: the model definition, its parameters and gradients
+// as views into one contiguous buffer each, and explicit forward/backward kernels
+// per op in the llm.c style, behind a Backend interface. The CPU backend runs the
+// matrix products on OpenBLAS (cgo) and everything else as Go loops split across
+// GOMAXPROCS workers, fusing the classifier with softmax and cross-entropy and the
+// residual add with LayerNorm. It matches PyTorch to 1e-4 (see testdata).
+//
+// A training step is
+//
+//	loss, err := m.Forward(tokens, targets, B, T)
+//	m.ZeroGrad() // before Backward, unless accumulating
+//	err = m.Backward()
+//	m.AdamWStep(lr, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
+package gpt
