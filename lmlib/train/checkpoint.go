@@ -1,0 +1,370 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+)
+
+// A checkpoint is a directory CheckpointDir/step_NNNNNNNN holding
+//
+//	model.safetensors      the weights, one F32 tensor per gpt.Tensor name (the tied
+//	                       embedding once, as "wte", as HF GPT-2 stores it)
+//	optimizer.safetensors  AdamW moments: "exp_avg.NAME" and "exp_avg_sq.NAME"
+//	state.json             step, tokens, model config, options, dropout RNG state,
+//	                       training loader position, early-stopping state, curves
+//
+// It is written into a temporary directory beside it, every file fsynced, then
+// renamed into place, so a crash leaves either the old or the new checkpoint
+// complete. Only the newest KeepCheckpoints complete checkpoints are kept.
+
+// CheckpointFormat names the state.json layout.
+const CheckpointFormat = "golem-train-checkpoint/1"
+
+// State is the content of a checkpoint's state.json.
+type State struct {
+	Format      string            `json:"format"`
+	Step        int               `json:"step"`
+	Tokens      int64             `json:"tokens"`
+	Config      gpt.Config        `json:"config"`
+	Options     savedOptions      `json:"options"`
+	RNGState    uint64            `json:"rng_state"`
+	TrainLoader shard.LoaderState `json:"train_loader"`
+	BestVal     *float32          `json:"best_val_loss,omitempty"`
+	BadEvals    int               `json:"bad_evals"`
+	History     []Point           `json:"history"`
+	Evals       []EvalPoint       `json:"evals"`
+	SavedAt     time.Time         `json:"saved_at"`
+}
+
+// savedOptions are the options that decide the trajectory; Resume requires them
+// to match (MaxSteps, MaxTokens, Patience and checkpointing may change).
+type savedOptions struct {
+	LR          float32 `json:"lr"`
+	MinLR       float32 `json:"min_lr"`
+	WarmupSteps int     `json:"warmup_steps"`
+	DecaySteps  int     `json:"decay_steps"`
+	Beta1       float32 `json:"beta1"`
+	Beta2       float32 `json:"beta2"`
+	Eps         float32 `json:"eps"`
+	WeightDecay float32 `json:"weight_decay"`
+	GradClip    float32 `json:"grad_clip"`
+	GradAccum   int     `json:"grad_accum"`
+	EvalEvery   int     `json:"eval_every"`
+	EvalBatches int     `json:"eval_batches"`
+	Seed        uint64  `json:"seed"`
+	MaxSteps    int     `json:"max_steps"`
+	MaxTokens   int64   `json:"max_tokens"`
+	Patience    int     `json:"patience"`
+}
+
+func saveOptions(o Options) savedOptions {
+	return savedOptions{o.LR, o.MinLR, o.WarmupSteps, o.DecaySteps, o.Beta1, o.Beta2, o.Eps, o.WeightDecay,
+		o.GradClip, o.GradAccum, o.EvalEvery, o.EvalBatches, o.Seed, o.MaxSteps, o.MaxTokens, o.Patience}
+}
+
+func checkpointPath(dir string, step int) string {
+	return filepath.Join(dir, fmt.Sprintf("step_%08d", step))
+}
+
+func (r *run) tensors(buf []float32, prefix string) []NamedTensor {
+	ts := r.m.Tensors()
+	out := make([]NamedTensor, len(ts))
+	for i, t := range ts {
+		out[i] = NamedTensor{Name: prefix + t.Name, Shape: t.Shape, Data: buf[t.Offset : t.Offset+t.Size]}
+	}
+	return out
+}
+
+// save writes a checkpoint of the current step.
+func (r *run) save() error {
+	dir := r.o.CheckpointDir
+	final := checkpointPath(dir, r.step)
+	fail := func(err error) error { return fmt.Errorf("train: write checkpoint %s: %w", final, err) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-"+filepath.Base(final)+"-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(tmp) // gone after the rename; cleans up after a failure
+	meta := map[string]string{"format": "pt", "producer": "golem"}
+	if err := WriteSafetensors(filepath.Join(tmp, "model.safetensors"), r.tensors(r.m.Params, ""), meta); err != nil {
+		return fail(err)
+	}
+	opt := append(r.tensors(r.mState, "exp_avg."), r.tensors(r.vSt, "exp_avg_sq.")...)
+	if err := WriteSafetensors(filepath.Join(tmp, "optimizer.safetensors"), opt, map[string]string{"step": strconv.Itoa(r.step)}); err != nil {
+		return fail(err)
+	}
+	st := State{Format: CheckpointFormat, Step: r.step, Tokens: r.tokens, Config: r.cfg, Options: saveOptions(r.o),
+		RNGState: r.rng.State(), TrainLoader: r.trainL.State(), BadEvals: r.badEvals,
+		History: r.res.History, Evals: r.res.Evals, SavedAt: time.Now().UTC()}
+	if r.bestVal == r.bestVal { // not NaN
+		b := r.bestVal
+		st.BestVal = &b
+	}
+	js, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeFileAtomic(filepath.Join(tmp, "state.json"), js); err != nil {
+		return fail(err)
+	}
+	syncDir(tmp)
+	if _, err := os.Stat(final); err == nil { // the same step saved again (e.g. resumed and stopped at once)
+		old := final + ".old"
+		os.RemoveAll(old)
+		if err := os.Rename(final, old); err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(err)
+	}
+	syncDir(dir)
+	r.res.Checkpoint = final
+	return pruneCheckpoints(dir, r.o.KeepCheckpoints)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Checkpoints lists the complete checkpoint directories under dir, oldest first.
+func Checkpoints(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints in %s: %w", dir, err)
+	}
+	type ck struct {
+		step int
+		path string
+	}
+	var cks []ck
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, "step_") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(name, "step_"))
+		if err != nil {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(filepath.Join(p, "state.json")); err != nil {
+			continue
+		}
+		cks = append(cks, ck{n, p})
+	}
+	sort.Slice(cks, func(i, j int) bool { return cks[i].step < cks[j].step })
+	out := make([]string, len(cks))
+	for i, c := range cks {
+		out[i] = c.path
+	}
+	return out, nil
+}
+
+func pruneCheckpoints(dir string, keep int) error {
+	cks, err := Checkpoints(dir)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(cks)-keep; i++ {
+		if err := os.RemoveAll(cks[i]); err != nil {
+			return fmt.Errorf("train: remove old checkpoint %s: %w", cks[i], err)
+		}
+	}
+	// Temporary directories left by a crash.
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-step_") {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+// findCheckpoint resolves dir to a checkpoint directory: dir itself when it holds
+// a state.json, else its newest complete step_* directory.
+func findCheckpoint(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
+		return dir, nil
+	}
+	cks, err := Checkpoints(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(cks) == 0 {
+		return "", fmt.Errorf("no checkpoint (step_* directory with state.json) in %s", dir)
+	}
+	return cks[len(cks)-1], nil
+}
+
+// ReadState reads the state.json of a checkpoint (dir or its newest step_* directory).
+func ReadState(dir string) (*State, string, error) {
+	ck, err := findCheckpoint(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(ck, "state.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read checkpoint state %s: %w", path, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, "", fmt.Errorf("checkpoint state %s: %w", path, err)
+	}
+	if st.Format != CheckpointFormat {
+		return nil, "", fmt.Errorf("checkpoint state %s: format %q, want %q", path, st.Format, CheckpointFormat)
+	}
+	return &st, ck, nil
+}
+
+// loadInto copies the tensors of a safetensors file into buf at m's offsets.
+func loadInto(m *gpt.Model, path, prefix string, buf []float32) error {
+	st, err := ReadSafetensors(path)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, t := range m.Tensors() {
+		name := prefix + t.Name
+		want[name] = true
+		nt, ok := st.Tensor(name)
+		if !ok {
+			return fmt.Errorf("checkpoint %s: tensor %s is missing", path, name)
+		}
+		if !reflect.DeepEqual(nt.Shape, t.Shape) {
+			return fmt.Errorf("checkpoint %s: tensor %s has shape %v, the model's is %v", path, name, nt.Shape, t.Shape)
+		}
+		copy(buf[t.Offset:t.Offset+t.Size], nt.Data)
+	}
+	for _, n := range st.Names {
+		if strings.HasPrefix(n, prefix) && !want[n] {
+			return fmt.Errorf("checkpoint %s: tensor %s is not in the model", path, n)
+		}
+	}
+	return nil
+}
+
+// checkConfig names the first field where the checkpoint's config differs from the model's.
+func checkConfig(ck string, saved, model gpt.Config) error {
+	sv, mv := reflect.ValueOf(saved), reflect.ValueOf(model)
+	for i := 0; i < sv.NumField(); i++ {
+		if a, b := sv.Field(i).Interface(), mv.Field(i).Interface(); a != b {
+			return fmt.Errorf("checkpoint %s does not match the model: config %s is %v in the checkpoint, %v in the model",
+				ck, sv.Type().Field(i).Name, a, b)
+		}
+	}
+	return nil
+}
+
+// LoadWeights loads the weights of a checkpoint (dir or its newest step_*
+// directory) into m, checking the config.
+func LoadWeights(m *gpt.Model, dir string) error {
+	st, ck, err := ReadState(dir)
+	if err != nil {
+		return err
+	}
+	if err := checkConfig(ck, st.Config, m.Config); err != nil {
+		return err
+	}
+	return loadInto(m, filepath.Join(ck, "model.safetensors"), "", m.Params)
+}
+
+// LoadModel builds the model saved in a checkpoint and loads its weights.
+func LoadModel(dir string) (*gpt.Model, error) {
+	st, _, err := ReadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gpt.New(st.Config, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := LoadWeights(m, dir); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Resume continues the run saved in a checkpoint: dir is a checkpoint directory
+// or a CheckpointDir (its newest checkpoint is used). m must have the saved
+// config; its weights, the AdamW moments, the dropout RNG, the training loader's
+// position and the early-stopping state are restored, so the continued run is
+// bit-identical to one that never stopped. opts must match the saved run in every
+// option that shapes the trajectory (the error names the first that differs);
+// MaxSteps, MaxTokens, Patience, Context, Quiet and checkpointing may change.
+// An empty opts.CheckpointDir keeps writing checkpoints next to the one resumed.
+func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts Options) (*Result, error) {
+	st, ck, err := ReadState(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if opts.CheckpointDir == "" {
+		opts.CheckpointDir = filepath.Dir(ck)
+	}
+	r, err := newRun(m, trainLoader, valLoader, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(ck, st.Config, m.Config); err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	now := saveOptions(r.o)
+	sv, nv := reflect.ValueOf(st.Options), reflect.ValueOf(now)
+	for i := 0; i < sv.NumField(); i++ {
+		switch sv.Type().Field(i).Name {
+		case "MaxSteps", "MaxTokens", "Patience":
+			continue
+		}
+		if a, b := sv.Field(i).Interface(), nv.Field(i).Interface(); a != b {
+			return nil, fmt.Errorf("resume: checkpoint %s was trained with %s=%v, options say %v", ck, sv.Type().Field(i).Name, a, b)
+		}
+	}
+	if err := loadInto(m, filepath.Join(ck, "model.safetensors"), "", m.Params); err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	opt := filepath.Join(ck, "optimizer.safetensors")
+	if err := loadInto(m, opt, "exp_avg.", r.mState); err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if err := loadInto(m, opt, "exp_avg_sq.", r.vSt); err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if err := trainLoader.Restore(st.TrainLoader); err != nil {
+		return nil, fmt.Errorf("resume from %s: %w", ck, err)
+	}
+	r.rng.SetState(st.RNGState)
+	r.step, r.tokens, r.badEvals = st.Step, st.Tokens, st.BadEvals
+	if st.BestVal != nil {
+		r.bestVal = *st.BestVal
+		r.res.BestValLoss = *st.BestVal
+	}
+	r.res.History, r.res.Evals = st.History, st.Evals
+	if n := len(st.History); n > 0 {
+		r.res.Loss = st.History[n-1].Loss
+	}
+	if n := len(st.Evals); n > 0 {
+		r.res.ValLoss = st.Evals[n-1].ValLoss
+	}
+	r.res.Checkpoint = ck
+	return r.loop()
+}

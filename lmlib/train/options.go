@@ -1,0 +1,140 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Options configures Train. Zero values take the defaults in brackets, chosen so
+// that Train(model, trainLoader, valLoader, Options{}) on the default baby GPT
+// and a char-level text runs for about two minutes on two cores and learns.
+type Options struct {
+	// Context stops training at the next step boundary when cancelled (the
+	// golem kernel cancels a cell's context on interrupt). [context.Background()]
+	Context context.Context
+
+	MaxSteps  int   // optimizer steps to run, counted from step 1 [1000]
+	MaxTokens int64 // stop once this many training tokens were consumed; 0 = no limit
+
+	LR          float32 // peak learning rate [1e-3]
+	MinLR       float32 // learning rate at the end of the cosine decay [LR/10]
+	WarmupSteps int     // linear warmup steps [min(100, MaxSteps/10)]
+	DecaySteps  int     // step at which the cosine reaches MinLR, constant after [MaxSteps]
+
+	Beta1       float32 // AdamW β1 [0.9]
+	Beta2       float32 // AdamW β2 [0.99]
+	Eps         float32 // AdamW ε [1e-8]
+	WeightDecay float32 // decoupled weight decay on matrices and embeddings; negative = none [0.1]
+	GradClip    float32 // clip the global gradient norm to this; negative = no clipping [1.0]
+	GradAccum   int     // micro-batches per optimizer step [1]
+
+	EvalEvery   int // validation loss every this many steps (and at the end) [100]
+	EvalBatches int // validation batches per evaluation, from the start of the validation loader [20]
+	Patience    int // stop after this many evaluations without a new best validation loss; 0 = never
+
+	CheckpointDir   string // write checkpoints here (step_NNNNNNNN directories); "" = none
+	CheckpointEvery int    // steps between checkpoints [EvalEvery]; one is also written at the end
+	KeepCheckpoints int    // complete checkpoints kept, newest first [2]
+
+	Seed  uint64 // seed of the dropout random numbers [0]
+	Quiet bool   // no live progress output
+}
+
+// withDefaults fills zero fields and validates.
+func (o Options) withDefaults() (Options, error) {
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	if o.MaxSteps == 0 {
+		o.MaxSteps = 1000
+	}
+	if o.LR == 0 {
+		o.LR = 1e-3
+	}
+	if o.MinLR == 0 {
+		o.MinLR = o.LR / 10
+	}
+	if o.WarmupSteps == 0 {
+		o.WarmupSteps = o.MaxSteps / 10
+		if o.WarmupSteps > 100 {
+			o.WarmupSteps = 100
+		}
+	}
+	if o.DecaySteps == 0 {
+		o.DecaySteps = o.MaxSteps
+	}
+	if o.Beta1 == 0 {
+		o.Beta1 = 0.9
+	}
+	if o.Beta2 == 0 {
+		o.Beta2 = 0.99
+	}
+	if o.Eps == 0 {
+		o.Eps = 1e-8
+	}
+	if o.WeightDecay == 0 {
+		o.WeightDecay = 0.1
+	}
+	if o.GradClip == 0 {
+		o.GradClip = 1
+	}
+	if o.GradAccum == 0 {
+		o.GradAccum = 1
+	}
+	if o.EvalEvery == 0 {
+		o.EvalEvery = 100
+	}
+	if o.EvalBatches == 0 {
+		o.EvalBatches = 20
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = o.EvalEvery
+	}
+	if o.KeepCheckpoints == 0 {
+		o.KeepCheckpoints = 2
+	}
+	finite := func(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+	switch {
+	case o.MaxSteps < 0:
+		return o, fmt.Errorf("train options: MaxSteps %d is negative", o.MaxSteps)
+	case o.MaxTokens < 0:
+		return o, fmt.Errorf("train options: MaxTokens %d is negative", o.MaxTokens)
+	case !(o.LR > 0) || !finite(o.LR):
+		return o, fmt.Errorf("train options: LR %v must be positive", o.LR)
+	case !(o.MinLR >= 0) || o.MinLR > o.LR:
+		return o, fmt.Errorf("train options: MinLR %v must be in [0, LR=%v]", o.MinLR, o.LR)
+	case o.WarmupSteps < 0 || o.DecaySteps < 0:
+		return o, fmt.Errorf("train options: WarmupSteps %d and DecaySteps %d must not be negative", o.WarmupSteps, o.DecaySteps)
+	case !(o.Beta1 > 0 && o.Beta1 < 1) || !(o.Beta2 > 0 && o.Beta2 < 1):
+		return o, fmt.Errorf("train options: Beta1 %v and Beta2 %v must be in (0,1)", o.Beta1, o.Beta2)
+	case !(o.Eps > 0):
+		return o, fmt.Errorf("train options: Eps %v must be positive", o.Eps)
+	case !finite(o.WeightDecay) || !finite(o.GradClip):
+		return o, fmt.Errorf("train options: WeightDecay %v and GradClip %v must be finite", o.WeightDecay, o.GradClip)
+	case o.GradAccum < 0:
+		return o, fmt.Errorf("train options: GradAccum %d is negative", o.GradAccum)
+	case o.EvalEvery < 0 || o.EvalBatches < 0 || o.Patience < 0 || o.CheckpointEvery < 0 || o.KeepCheckpoints < 0:
+		return o, fmt.Errorf("train options: EvalEvery, EvalBatches, Patience, CheckpointEvery, KeepCheckpoints must not be negative")
+	}
+	return o, nil
+}
+
+// LRAt is the learning rate of optimizer step (1-based): linear warmup over
+// WarmupSteps, cosine decay from LR to MinLR until DecaySteps, then MinLR
+// (nanoGPT's schedule with it = step-1). o must have its defaults filled
+// (Train does that); zero fields take their defaults here too.
+func (o Options) LRAt(step int) float32 {
+	o, _ = o.withDefaults()
+	it := step - 1
+	lr, minLR := float64(o.LR), float64(o.MinLR)
+	if it < o.WarmupSteps {
+		return float32(lr * float64(it+1) / float64(o.WarmupSteps+1))
+	}
+	if it > o.DecaySteps || o.DecaySteps <= o.WarmupSteps {
+		return float32(minLR)
+	}
+	ratio := float64(it-o.WarmupSteps) / float64(o.DecaySteps-o.WarmupSteps)
+	coeff := 0.5 * (1 + math.Cos(math.Pi*ratio))
+	return float32(minLR + coeff*(lr-minLR))
+}
