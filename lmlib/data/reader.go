@@ -324,6 +324,13 @@ func glob(pattern string) ([]string, string, error) {
 			return nil
 		}
 		segs := strings.Split(filepath.ToSlash(rel), "/")
+		if strings.HasPrefix(d.Name(), ".") && !strings.HasPrefix(rest[min(len(segs), len(rest))-1], ".") {
+			// Hidden files and directories match only a pattern that names them.
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if d.IsDir() {
 			if !matchPrefix(rest, segs) {
 				return filepath.SkipDir

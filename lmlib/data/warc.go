@@ -23,7 +23,8 @@ import (
 //   - "response" records whose payload is HTML (WARC-Identified-Payload-Type, else
 //     the HTTP Content-Type, else sniffed) become documents holding the HTTP body
 //     (headers stripped, chunked transfer and gzip/deflate content encoding undone,
-//     decoded to UTF-8 from the declared charset when it is not UTF-8 already);
+//     decoded to UTF-8 when it is not UTF-8 already: from the declared charset,
+//     else windows-1252 as the HTML standard says);
 //   - "conversion" records (WET) become documents holding their text;
 //   - other records (warcinfo, request, metadata, resource, non-HTML responses)
 //     are ignored and counted in ReadStats.Ignored.
@@ -221,7 +222,7 @@ func (w *WARCReader) record() (*Doc, *RecordError) {
 			}
 		}
 	}
-	text, rerr := w.decodeText(body, charset, start)
+	text, rerr := w.decodeText(body, charset, typ == "response", start)
 	if rerr != nil {
 		return nil, rerr
 	}
@@ -332,8 +333,10 @@ func dechunk(b []byte) ([]byte, error) {
 var metaCharset = regexp.MustCompile(`(?i)<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)`)
 
 // decodeText returns body as UTF-8: as is when valid, else decoded from the
-// declared charset (HTTP header, then <meta charset> in the first 2 KB).
-func (w *WARCReader) decodeText(body []byte, charset string, start int64) (string, *RecordError) {
+// declared charset (HTTP header, then <meta charset> in the first 2 KB), else for
+// HTML from windows-1252 (the HTML standard's fallback). Invalid UTF-8 in a WET
+// conversion record is a bad record.
+func (w *WARCReader) decodeText(body []byte, charset string, html bool, start int64) (string, *RecordError) {
 	if utf8.Valid(body) {
 		return string(body), nil
 	}
@@ -347,7 +350,11 @@ func (w *WARCReader) decodeText(body []byte, charset string, start int64) (strin
 		}
 	}
 	if charset == "" || strings.EqualFold(charset, "utf-8") || strings.EqualFold(charset, "utf8") {
-		return "", w.fail(start, "utf8", fmt.Errorf("payload is not valid UTF-8 (byte %d) and declares no other charset", firstInvalid(body)))
+		if !html {
+			return "", w.fail(start, "utf8", fmt.Errorf("text is not valid UTF-8 (byte %d)", firstInvalid(body)))
+		}
+		// The HTML standard's fallback for an undeclared legacy encoding.
+		charset = "windows-1252"
 	}
 	enc, err := htmlindex.Get(charset)
 	if err != nil {
