@@ -1,0 +1,341 @@
+// Package functions is the golem function host behind `golem serve`: plain Go
+// functions with JSON input and output served over HTTP, as synchronous calls and as
+// asynchronous jobs on NATS JetStream.
+//
+// Two kinds of function are served. Built-ins are lmlib stages compiled into the
+// binary (tokenize, ...). User functions are deployed as Go source
+// (PUT /functions/{name}) and interpreted by yaegi in worker processes, so a new
+// function needs no rebuild and a bad one cannot take the host down. A function has
+// one of the shapes
+//
+//	func Handle(in Input) (Output, error)
+//	func Handle(ctx context.Context, in Input) (Output, error)
+//
+// (the input, the context, the result and the error are each optional), where Input
+// and Output are JSON-encodable types.
+//
+// Jobs, function definitions, idempotency keys, logs and dead letters live in NATS
+// JetStream: an embedded server with its store in the data directory by default, or
+// an external NATS shared by several hosts.
+package functions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golem-lm/golem/functions/api"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures a Host. The zero value of each field is a sensible default,
+// except that APIKeys must be set unless NoAuth is true.
+type Config struct {
+	// DataDir holds the embedded NATS JetStream store. Default "golem-data".
+	DataDir string
+	// NatsURL connects to an external NATS (with JetStream) instead of starting one.
+	NatsURL string
+	// APIKeys are the accepted bearer tokens.
+	APIKeys []string
+	// NoAuth serves without API keys (for local experiments only).
+	NoAuth bool
+	// Workers is the number of worker processes, and so the number of user-function
+	// calls and jobs this host runs at once. Default GOMAXPROCS.
+	Workers int
+	// MaxBodyBytes limits request bodies (413 beyond). Default 8 MiB.
+	MaxBodyBytes int64
+	// MaxInflight limits concurrent calls; at the limit /_/ready and new sync calls
+	// answer 429. Default 64.
+	MaxInflight int
+	// AckWait is how long a job may go without a heartbeat before JetStream hands it
+	// to another host. Running jobs heartbeat every AckWait/3. Default 30s.
+	AckWait time.Duration
+	// Defaults are the limits of functions that set none. Defaults: 60 s timeout,
+	// 1024 MiB memory, concurrency = Workers, 3 attempts.
+	Defaults api.Limits
+	// WorkerCommand starts a worker process; default: this binary with "worker".
+	WorkerCommand []string
+	// WorkerEnv is added to the workers' environment.
+	WorkerEnv []string
+	// HostID names this host in job records; default hostname-pid.
+	HostID string
+	// CallbackTimeout bounds one callback POST. Default 10s.
+	CallbackTimeout time.Duration
+	// Logger receives the host's log; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) fill() error {
+	if !c.NoAuth && len(c.APIKeys) == 0 {
+		return errors.New("no API key: pass --api-key KEY (or set GOLEM_API_KEYS=key1,key2), or --insecure-no-auth to serve without authentication")
+	}
+	for i, k := range c.APIKeys {
+		if len(k) < 8 {
+			return fmt.Errorf("API key %d is %d characters; use at least 8", i+1, len(k))
+		}
+	}
+	if c.DataDir == "" {
+		c.DataDir = "golem-data"
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 8 << 20
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 64
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.Defaults.TimeoutMS <= 0 {
+		c.Defaults.TimeoutMS = 60_000
+	}
+	if c.Defaults.MemoryMB <= 0 {
+		c.Defaults.MemoryMB = 1024
+	}
+	if c.Defaults.Concurrency <= 0 {
+		c.Defaults.Concurrency = c.Workers
+	}
+	if c.Defaults.MaxAttempts <= 0 {
+		c.Defaults.MaxAttempts = 3
+	}
+	if c.HostID == "" {
+		h, _ := os.Hostname()
+		c.HostID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if c.CallbackTimeout <= 0 {
+		c.CallbackTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Host serves functions over HTTP and runs jobs.
+type Host struct {
+	cfg     Config
+	log     *slog.Logger
+	ns      *server.Server // embedded NATS, nil with an external one
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	jobs    jetstream.KeyValue // job id -> api.Job
+	idem    jetstream.KeyValue // hashed idempotency key -> job id
+	fns     jetstream.KeyValue // function name -> stored spec
+	cons    jetstream.Consumer
+	pool    *pool // runs calls and jobs
+	aux     *pool // compiles deploys and checks job inputs, so they never wait behind jobs
+	metrics *metrics
+	keys    [][32]byte
+
+	inflight atomic.Int64
+	limMu    sync.Mutex
+	limits   map[string]chan struct{} // per-function concurrency
+
+	fnMu    sync.RWMutex
+	fnCache map[string]*cachedFunction
+
+	runMu   sync.Mutex
+	running map[string]context.CancelCauseFunc // job id -> cancel
+
+	stopJobs  context.CancelCauseFunc
+	jobsDone  sync.WaitGroup
+	cancelSub *nats.Subscription
+	closeOnce sync.Once
+}
+
+// Stream, bucket and subject names in JetStream.
+const (
+	jobStream    = "GOLEM_JOBS"
+	jobSubject   = "golem.jobs." // + function name
+	consumerName = "golem-workers"
+	logStream    = "GOLEM_LOGS"
+	logSubject   = "golem.logs." // + job id
+	dlqStream    = "GOLEM_DLQ"
+	dlqSubject   = "golem.dlq." // + function name
+	cancelSubj   = "golem.cancel"
+	jobsBucket   = "golem_jobs"
+	idemBucket   = "golem_idempotency"
+	fnBucket     = "golem_functions"
+)
+
+// New starts (or connects to) NATS, sets up the streams and buckets, and starts the
+// worker processes. Call Close when done.
+func New(cfg Config) (*Host, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger, limits: map[string]chan struct{}{}, fnCache: map[string]*cachedFunction{},
+		running: map[string]context.CancelCauseFunc{}}
+	for _, k := range cfg.APIKeys {
+		h.keys = append(h.keys, hashKey(k))
+	}
+	h.metrics = newMetrics(h)
+	if err := h.connect(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	p, err := newPool(cfg.Workers, cfg.WorkerCommand, cfg.WorkerEnv, h.metrics.workerEvent)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.pool = p
+	if h.aux, err = newPool(1, cfg.WorkerCommand, cfg.WorkerEnv, h.metrics.workerEvent); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Host) connect() error {
+	opts := []nats.Option{nats.Name("golem-serve " + h.cfg.HostID), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	var err error
+	if h.cfg.NatsURL == "" {
+		dir := filepath.Join(h.cfg.DataDir, "nats")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, ServerName: "golem-embedded",
+			NoSigs: true, MaxPayload: 8 << 20, JetStreamMaxStore: 0})
+		if err != nil {
+			return fmt.Errorf("embedded NATS in %s: %w", dir, err)
+		}
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			ns.Shutdown()
+			return fmt.Errorf("embedded NATS in %s did not start", dir)
+		}
+		h.ns = ns
+		opts = append(opts, nats.InProcessServer(ns))
+		h.nc, err = nats.Connect("", opts...)
+	} else {
+		h.nc, err = nats.Connect(h.cfg.NatsURL, opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("connect to NATS %s: %w", h.cfg.NatsURL, err)
+	}
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	h.js = js
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: jobStream, Subjects: []string{jobSubject + ">"},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute}); err != nil {
+		return fmt.Errorf("create stream %s: %w", jobStream, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: logStream, Subjects: []string{logSubject + "*"},
+		Storage: jetstream.FileStorage, MaxAge: 7 * 24 * time.Hour, MaxMsgsPerSubject: 10000}); err != nil {
+		return fmt.Errorf("create stream %s: %w", logStream, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: dlqStream, Subjects: []string{dlqSubject + ">"},
+		Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("create stream %s: %w", dlqStream, err)
+	}
+	if h.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: jobsBucket, Storage: jetstream.FileStorage, MaxValueSize: 8 << 20}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", jobsBucket, err)
+	}
+	if h.idem, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: idemBucket, Storage: jetstream.FileStorage, TTL: 24 * time.Hour}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", idemBucket, err)
+	}
+	if h.fns, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: fnBucket, Storage: jetstream.FileStorage, History: 5}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", fnBucket, err)
+	}
+	if h.cons, err = js.CreateOrUpdateConsumer(ctx, jobStream, jetstream.ConsumerConfig{Durable: consumerName,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: h.cfg.AckWait, MaxDeliver: -1, MaxAckPending: 10000}); err != nil {
+		return fmt.Errorf("create consumer %s: %w", consumerName, err)
+	}
+	h.cancelSub, err = h.nc.Subscribe(cancelSubj, func(m *nats.Msg) {
+		h.runMu.Lock()
+		cancel := h.running[string(m.Data)]
+		h.runMu.Unlock()
+		if cancel != nil {
+			cancel(errJobCancelled)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", cancelSubj, err)
+	}
+	return nil
+}
+
+// Serve serves HTTP on ln and runs jobs until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, drains running sync calls (up to drain), hands
+// unfinished jobs back to JetStream and closes the host.
+func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h.StartJobs()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	h.log.Info("golem serve listening", "addr", ln.Addr().String(), "host", h.cfg.HostID, "workers", h.cfg.Workers, "nats", h.natsDesc())
+	select {
+	case err := <-errc:
+		h.Close()
+		return err
+	case <-ctx.Done():
+	}
+	h.log.Info("shutting down: draining calls, requeueing jobs")
+	h.StopJobs()
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	h.Close()
+	return err
+}
+
+func (h *Host) natsDesc() string {
+	if h.ns != nil {
+		return "embedded, store " + filepath.Join(h.cfg.DataDir, "nats")
+	}
+	return h.cfg.NatsURL
+}
+
+// Close stops the workers and NATS. Running jobs are not acknowledged, so JetStream
+// hands them out again after AckWait; call StopJobs first to requeue them at once.
+func (h *Host) Close() {
+	h.closeOnce.Do(func() {
+		if h.stopJobs != nil {
+			h.StopJobs()
+		}
+		if h.pool != nil {
+			h.pool.close()
+		}
+		if h.aux != nil {
+			h.aux.close()
+		}
+		if h.cancelSub != nil {
+			_ = h.cancelSub.Unsubscribe()
+		}
+		if h.nc != nil {
+			_ = h.nc.Drain()
+			h.nc.Close()
+		}
+		if h.ns != nil {
+			h.ns.Shutdown()
+			h.ns.WaitForShutdown()
+		}
+	})
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

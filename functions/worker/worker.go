@@ -1,0 +1,347 @@
+// Package worker is the process that runs user functions for the golem function host.
+//
+// The host (package functions) starts `golem worker` and talks to it over pipes: it
+// writes one JSON Request per line to the worker's stdin and reads JSON Responses
+// from file descriptor 3. Whatever the function prints to stdout or stderr goes to
+// the host as log lines; after each request the worker writes an end marker there so
+// the host knows it has every line of that call. The worker never enforces limits
+// itself: the host kills it on timeout, memory or cancel, and a panic in a goroutine
+// of the user's code kills only this process.
+package worker
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/fn"
+	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+)
+
+// Operations of a Request.
+const (
+	OpCompile = "compile" // compile Source and check Entry's signature
+	OpCheck   = "check"   // decode Input into Entry's input type without calling it
+	OpCall    = "call"    // call Entry with Input
+)
+
+// Request is one line the host writes to the worker.
+type Request struct {
+	ID       string          `json:"id"`
+	Op       string          `json:"op"`
+	Source   string          `json:"source"`
+	Entry    string          `json:"entry,omitempty"`
+	Input    json.RawMessage `json:"input,omitempty"`
+	Strict   bool            `json:"strict,omitempty"`
+	Timeout  time.Duration   `json:"timeout,omitempty"`
+	MemoryMB int64           `json:"memory_mb,omitempty"`
+}
+
+// Response types.
+const (
+	TypeProgress = "progress"
+	TypeResult   = "result"
+	TypeError    = "error"
+)
+
+// Response is one message the worker writes back; a request gets any number of
+// progress responses and then exactly one result or error.
+type Response struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Output    json.RawMessage `json:"output,omitempty"`
+	Signature string          `json:"signature,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Kind      string          `json:"kind,omitempty"`
+	Field     string          `json:"field,omitempty"`
+	Progress  float64         `json:"progress,omitempty"`
+	Note      string          `json:"note,omitempty"`
+}
+
+// EndMarker starts the line the worker prints to stdout after each request.
+const EndMarker = "\x1egolem-end "
+
+// Main runs the worker loop until in is closed. Responses go to out; function
+// output is whatever the process's stdout and stderr are.
+func Main(in io.Reader, out io.Writer) error {
+	w := &worker{out: json.NewEncoder(out), cache: map[string]*compiled{}}
+	dec := json.NewDecoder(bufio.NewReaderSize(in, 1<<16))
+	for {
+		var req Request
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("worker: read request: %w", err)
+		}
+		resp := w.handle(&req)
+		resp.ID = req.ID
+		fmt.Fprintf(os.Stdout, "%s%s\n", EndMarker, req.ID)
+		w.send(resp)
+	}
+}
+
+// RunProcess is the body of `golem worker`: requests on stdin, responses on fd 3.
+func RunProcess() error {
+	out := os.NewFile(3, "golem-worker-responses")
+	if out == nil {
+		return errors.New("worker: file descriptor 3 (responses) is not open; golem worker is started by golem serve")
+	}
+	return Main(os.Stdin, out)
+}
+
+type worker struct {
+	mu    sync.Mutex
+	out   *json.Encoder
+	cache map[string]*compiled
+}
+
+func (w *worker) send(r Response) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.out.Encode(r)
+}
+
+type compiled struct {
+	fn        reflect.Value
+	withCtx   bool
+	in        reflect.Type // nil when the function takes no input
+	resultIdx int          // index of the result value, -1 when only error
+	errIdx    int          // index of the error, -1 when none
+	signature string
+}
+
+var (
+	ctxType = reflect.TypeOf((*context.Context)(nil)).Elem()
+	errType = reflect.TypeOf((*error)(nil)).Elem()
+)
+
+// NewInterpreter makes the interpreter one function's source is compiled in: the
+// standard library and package fn.
+func NewInterpreter() (*interp.Interpreter, error) {
+	i := interp.New(interp.Options{})
+	if err := i.Use(stdlib.Symbols); err != nil {
+		return nil, err
+	}
+	if err := i.Use(fn.Symbols); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// compile evaluates source in a fresh interpreter and finds entry.
+func compile(source, entry string) (c *compiled, err error) {
+	if entry == "" {
+		entry = "Handle"
+	}
+	defer func() { // yaegi reports some errors by panicking
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	f, err := parser.ParseFile(token.NewFileSet(), "function.go", source, parser.PackageClauseOnly)
+	if err != nil {
+		return nil, err
+	}
+	pkg := f.Name.Name
+	i, err := NewInterpreter()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := i.Eval(source); err != nil {
+		msg := err.Error()
+		if msg != "" && msg[0] >= '0' && msg[0] <= '9' {
+			msg = "function.go:" + msg // yaegi gives line:col without a file name
+		}
+		return nil, errors.New(msg)
+	}
+	v, err := i.Eval(pkg + "." + entry)
+	if err != nil && pkg == "main" {
+		v, err = i.Eval(entry)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entry point %s.%s: %v", pkg, entry, err)
+	}
+	return inspect(v, entry)
+}
+
+// inspect checks a function value has an accepted shape:
+// func([context.Context,] [In]) ([Out,] [error]) with at most one of each.
+func inspect(v reflect.Value, entry string) (*compiled, error) {
+	if !v.IsValid() || v.Kind() != reflect.Func {
+		return nil, fmt.Errorf("%s is not a function", entry)
+	}
+	t := v.Type()
+	c := &compiled{fn: v, resultIdx: -1, errIdx: -1, signature: fmt.Sprint(t)}
+	args := t.NumIn()
+	k := 0
+	if args > 0 && t.In(0) == ctxType {
+		c.withCtx = true
+		k = 1
+	}
+	switch args - k {
+	case 0:
+	case 1:
+		c.in = t.In(k)
+	default:
+		return nil, fmt.Errorf("%s has %d parameters; want func([context.Context,] Input) (Output, error)", entry, args)
+	}
+	if t.IsVariadic() {
+		return nil, fmt.Errorf("%s is variadic; want func([context.Context,] Input) (Output, error)", entry)
+	}
+	switch t.NumOut() {
+	case 0:
+	case 1:
+		if t.Out(0) == errType {
+			c.errIdx = 0
+		} else {
+			c.resultIdx = 0
+		}
+	case 2:
+		if t.Out(1) != errType {
+			return nil, fmt.Errorf("%s: second result is %s; want error", entry, t.Out(1))
+		}
+		c.resultIdx, c.errIdx = 0, 1
+	default:
+		return nil, fmt.Errorf("%s has %d results; want (Output, error)", entry, t.NumOut())
+	}
+	return c, nil
+}
+
+func (w *worker) get(source, entry string) (*compiled, error) {
+	sum := sha256.Sum256([]byte(entry + "\x00" + source))
+	key := hex.EncodeToString(sum[:])
+	if c, ok := w.cache[key]; ok {
+		return c, nil
+	}
+	c, err := compile(source, entry)
+	if err != nil {
+		return nil, err
+	}
+	w.cache[key] = c
+	return c, nil
+}
+
+func (w *worker) handle(req *Request) Response {
+	c, err := w.get(req.Source, req.Entry)
+	if err != nil {
+		return Response{Type: TypeError, Kind: api.KindCompile, Error: err.Error()}
+	}
+	if req.Op == OpCompile {
+		return Response{Type: TypeResult, Signature: c.signature}
+	}
+	args := make([]reflect.Value, 0, 2)
+	if c.withCtx {
+		args = append(args, reflect.Value{}) // filled below
+	}
+	if c.in != nil {
+		v, field, err := DecodeInput(req.Input, c.in, req.Strict)
+		if err != nil {
+			return Response{Type: TypeError, Kind: api.KindInput, Field: field, Error: err.Error()}
+		}
+		args = append(args, v)
+	}
+	if req.Op == OpCheck {
+		return Response{Type: TypeResult}
+	}
+	if req.Op != OpCall {
+		return Response{Type: TypeError, Kind: api.KindInternal, Error: fmt.Sprintf("unknown op %q", req.Op)}
+	}
+	ctx := context.Background()
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	ctx = fn.WithReporter(ctx, progressFunc(func(f float64, note string) {
+		w.send(Response{ID: req.ID, Type: TypeProgress, Progress: f, Note: note})
+	}))
+	if c.withCtx {
+		args[0] = reflect.ValueOf(&ctx).Elem()
+	}
+	if req.MemoryMB > 0 {
+		debug.SetMemoryLimit(req.MemoryMB << 20 * 9 / 10)
+	}
+	return c.call(args)
+}
+
+func (c *compiled) call(args []reflect.Value) (resp Response) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp = Response{Type: TypeError, Kind: api.KindPanic, Error: fmt.Sprintf("panic: %v", r)}
+		}
+	}()
+	outs := c.fn.Call(args)
+	if c.errIdx >= 0 {
+		if e := outs[c.errIdx]; !e.IsNil() {
+			return Response{Type: TypeError, Kind: api.KindUser, Error: e.Interface().(error).Error()}
+		}
+	}
+	if c.resultIdx < 0 {
+		return Response{Type: TypeResult, Output: json.RawMessage("null")}
+	}
+	b, err := json.Marshal(outs[c.resultIdx].Interface())
+	if err != nil {
+		return Response{Type: TypeError, Kind: api.KindUser, Error: "encode result: " + err.Error()}
+	}
+	return Response{Type: TypeResult, Output: b}
+}
+
+type progressFunc func(float64, string)
+
+func (p progressFunc) Progress(f float64, note string) { p(f, note) }
+
+// DecodeInput decodes JSON input into a new value of type t. Empty input decodes as
+// the zero value. With strict, fields t does not have and trailing data are errors.
+// On error it names the field at fault where it can.
+func DecodeInput(input []byte, t reflect.Type, strict bool) (reflect.Value, string, error) {
+	v := reflect.New(t)
+	if len(strings.TrimSpace(string(input))) == 0 {
+		return v.Elem(), "", nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(input)))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v.Interface()); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				return reflect.Value{}, "", fmt.Errorf("input: JSON %s does not fit the input type %s", te.Value, t)
+			}
+			return reflect.Value{}, field, fmt.Errorf("input field %q: JSON %s does not fit Go type %s", field, te.Value, te.Type)
+		case errors.As(err, &se):
+			return reflect.Value{}, "", fmt.Errorf("input is not valid JSON (offset %d): %v", se.Offset, err)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return reflect.Value{}, field, fmt.Errorf("input field %q: the input type has no such field", field)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return reflect.Value{}, "", fmt.Errorf("input is not valid JSON: unexpected end of input")
+		}
+		return reflect.Value{}, "", fmt.Errorf("input: %v", err)
+	}
+	if strict {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return reflect.Value{}, "", errors.New("input: data after the JSON value")
+		}
+	}
+	return v.Elem(), "", nil
+}
