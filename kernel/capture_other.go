@@ -1,0 +1,14 @@
+//go:build !unix
+
+package kernel
+
+import (
+	"errors"
+	"os"
+)
+
+func captureFDs(*streams) (*os.File, func(), error) {
+	return nil, nil, errors.New("capturing file descriptors 1 and 2 is supported on Unix only")
+}
+
+func writeFD(int, []byte) error { return errors.New("not supported") }
