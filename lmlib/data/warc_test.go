@@ -284,6 +284,22 @@ func TestDatatroveAgreement(t *testing.T) {
 		}
 	}
 	samples["sample.jsonl.gz"] = gz(t, jl.Bytes())
+	// A Parquet file from golem's writer, read by datatrove's ParquetReader (pyarrow).
+	pq := filepath.Join(t.TempDir(), "sample.parquet")
+	pw, err := NewFileWriter(pq, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range mustReadAll(t, needAsset(t, assets.TomSawyer), ReadOptions{TextSplit: SplitParagraph})[:300] {
+		d.SetMeta(MetaURL, fmt.Sprintf("https://example.org/tom/%d", i))
+		if err := pw.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	samples["sample.parquet"] = mustRead(t, pq)
 	for name, b := range samples {
 		path := filepath.Join("testdata", name)
 		if *update {
@@ -340,4 +356,13 @@ func mustReadAll(t testing.TB, spec string, opts ReadOptions) []*Doc {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
