@@ -339,7 +339,9 @@ func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 			return nil, fmt.Errorf("resume: checkpoint %s was trained with %s=%v, options say %v", ck, sv.Type().Field(i).Name, a, b)
 		}
 	}
-	if err := loadInto(m, filepath.Join(ck, "model.safetensors"), "", m.Params); err != nil {
+	// Read and check everything before changing the model or the loader.
+	params := make([]float32, len(m.Params))
+	if err := loadInto(m, filepath.Join(ck, "model.safetensors"), "", params); err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	opt := filepath.Join(ck, "optimizer.safetensors")
@@ -352,6 +354,7 @@ func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 	if err := trainLoader.Restore(st.TrainLoader); err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", ck, err)
 	}
+	copy(m.Params, params)
 	r.rng.SetState(st.RNGState)
 	r.step, r.tokens, r.badEvals = st.Step, st.Tokens, st.BadEvals
 	if st.BestVal != nil {

@@ -1,0 +1,354 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golem-lm/golem/internal/assets"
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+)
+
+var (
+	opticksOnce sync.Once
+	opticksToks []int32
+	opticksVoc  *shard.CharVocab
+	opticksErr  error
+)
+
+// opticks returns Newton's Opticks as char-level tokens and its vocabulary.
+func opticks(t testing.TB) ([]int32, *shard.CharVocab) {
+	opticksOnce.Do(func() {
+		p, err := assets.Opticks()
+		if err != nil {
+			opticksErr = err
+			return
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			opticksErr = err
+			return
+		}
+		opticksVoc = shard.NewCharVocab(string(b))
+		opticksToks, opticksErr = opticksVoc.EncodeStrict(string(b))
+	})
+	if opticksErr != nil {
+		t.Fatal(opticksErr)
+	}
+	return opticksToks, opticksVoc
+}
+
+// small returns a tiny model and Opticks loaders for the behaviour tests.
+func small(t testing.TB, dropout float32, B, T int) (*gpt.Model, *shard.Loader, *shard.Loader) {
+	toks, voc := opticks(t)
+	n := len(toks) * 9 / 10
+	tl, err := shard.NewSliceLoader(toks[:n], shard.LoaderOptions{B: B, T: T, Shuffle: true, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vl, err := shard.NewSliceLoader(toks[n:], shard.LoaderOptions{B: B, T: T})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := gpt.New(gpt.Config{VocabSize: voc.VocabSize(), ContextLen: 32, Layers: 2, Heads: 2, Width: 32, Dropout: dropout, Bias: true}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, tl, vl
+}
+
+func paramBytes(m *gpt.Model) []byte {
+	b := make([]byte, 4*len(m.Params))
+	for i, v := range m.Params {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func TestLRSchedule(t *testing.T) {
+	o := Options{LR: 1e-3, MinLR: 1e-4, WarmupSteps: 9, DecaySteps: 109, MaxSteps: 200}
+	tests := []struct {
+		step int
+		want float64
+	}{
+		{1, 1e-4},  // (0+1)/(9+1) of LR
+		{5, 5e-4},  // warming up
+		{10, 1e-3}, // it = 9 = warmup: cosine starts at LR
+		{60, 1e-4 + 0.5*(1+math.Cos(math.Pi*0.5))*9e-4},
+		{110, 1e-4}, // it = decay: MinLR
+		{200, 1e-4}, // after: MinLR
+	}
+	for _, tc := range tests {
+		if got := o.LRAt(tc.step); math.Abs(float64(got)-tc.want) > 1e-9 {
+			t.Errorf("LRAt(%d) = %v, want %v", tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	m, tl, vl := small(t, 0, 2, 16)
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{LR: -1}, "LR -1"},
+		{Options{Beta2: 1}, "Beta2 1"},
+		{Options{MinLR: 1, LR: 0.1}, "MinLR 1"},
+		{Options{GradAccum: -2}, "GradAccum -2"},
+	} {
+		if _, err := Train(m, tl, vl, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	m, _, _ := small(t, 0, 2, 16)
+	long, _ := shard.NewSliceLoader(make([]int32, 1000), shard.LoaderOptions{B: 2, T: 64})
+	if _, err := Train(m, long, nil, Options{Quiet: true}); err == nil || !strings.Contains(err.Error(), "T=64 is longer than the model's context length 32") {
+		t.Errorf("context: %v", err)
+	}
+	toks := make([]int32, 1000)
+	toks[500] = 200
+	big, _ := shard.NewSliceLoader(toks, shard.LoaderOptions{B: 2, T: 16})
+	if _, err := Train(m, big, nil, Options{Quiet: true, MaxSteps: 100}); err == nil || !strings.Contains(err.Error(), "token id 200") || !strings.Contains(err.Error(), "vocabulary size") {
+		t.Errorf("token id ≥ vocab: %v", err)
+	}
+}
+
+func TestLossFallsAndIsReproducible(t *testing.T) {
+	var runs [][]byte
+	for i := 0; i < 2; i++ {
+		m, tl, vl := small(t, 0.1, 8, 32)
+		res, err := Train(m, tl, vl, Options{MaxSteps: 60, EvalEvery: 20, EvalBatches: 4, LR: 3e-3, Quiet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Steps != 60 || len(res.History) != 60 || len(res.Evals) != 3 || res.Tokens != 60*8*32 {
+			t.Fatalf("result %+v", res)
+		}
+		if first, last := res.History[0].Loss, res.Loss; !(last < first-1) {
+			t.Errorf("loss did not fall: %v → %v", first, last)
+		}
+		if !(res.ValLoss < res.Evals[0].ValLoss+0.5) || math.IsNaN(float64(res.ValLoss)) {
+			t.Errorf("val loss %v", res.Evals)
+		}
+		runs = append(runs, paramBytes(m))
+	}
+	if !bytes.Equal(runs[0], runs[1]) {
+		t.Error("two runs with the same seeds differ")
+	}
+}
+
+// Gradient accumulation over 2 micro-batches of 4 rows matches one batch of 8:
+// the loader hands out the same windows in both cases.
+func TestGradAccumulation(t *testing.T) {
+	var params [][]float32
+	for _, c := range []struct{ B, accum int }{{8, 1}, {4, 2}} {
+		m, tl, _ := small(t, 0, c.B, 32)
+		if _, err := Train(m, tl, nil, Options{MaxSteps: 5, GradAccum: c.accum, Quiet: true}); err != nil {
+			t.Fatal(err)
+		}
+		params = append(params, m.Params)
+	}
+	var maxDiff float64
+	for i := range params[0] {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(params[0][i]-params[1][i])))
+	}
+	if maxDiff > 1e-4 {
+		t.Errorf("accumulated and single-batch runs differ by %g", maxDiff)
+	}
+}
+
+func TestEarlyStop(t *testing.T) {
+	m, tl, _ := small(t, 0, 8, 32)
+	// Validation on uniform random tokens: the better the model fits Opticks, the
+	// worse it does there, so patience runs out.
+	r := make([]int32, 8*33*4)
+	x := uint64(1)
+	for i := range r {
+		x = x*6364136223846793005 + 1442695040888963407
+		r[i] = int32((x >> 33) % uint64(m.Config.VocabSize))
+	}
+	vl, _ := shard.NewSliceLoader(r, shard.LoaderOptions{B: 8, T: 32})
+	res, err := Train(m, tl, vl, Options{MaxSteps: 300, EvalEvery: 5, EvalBatches: 2, Patience: 2, LR: 3e-3, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.EarlyStopped || res.Steps >= 300 || !strings.Contains(res.StopReason, "early stop") {
+		t.Errorf("not early stopped: %v", res)
+	}
+}
+
+func TestInterrupt(t *testing.T) {
+	m, tl, vl := small(t, 0, 4, 32)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Train(m, tl, vl, Options{Context: ctx, Quiet: true})
+	if err != nil || !res.Interrupted || res.Steps != 0 {
+		t.Fatalf("pre-cancelled: %v %v", res, err)
+	}
+	// Cancel mid-run, when the step-5 checkpoint appears.
+	dir := t.TempDir()
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "step_00000005")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	res, err = Train(m, tl, vl, Options{Context: ctx, MaxSteps: 100000, CheckpointDir: dir, CheckpointEvery: 5, EvalEvery: 1000, Quiet: true})
+	if err != nil || !res.Interrupted || res.Steps < 5 || res.Steps >= 100000 {
+		t.Fatalf("interrupted: %v %v", res, err)
+	}
+	if res.Checkpoint != checkpointPath(dir, res.Steps) {
+		t.Errorf("interrupted run saved %q, want a checkpoint at step %d", res.Checkpoint, res.Steps)
+	}
+}
+
+func TestNaNStopsKeepingCheckpoint(t *testing.T) {
+	m, tl, vl := small(t, 0, 4, 32)
+	dir := t.TempDir()
+	res, err := Train(m, tl, vl, Options{LR: 1e30, MinLR: 1e30, GradClip: -1, WeightDecay: -1, MaxSteps: 50, CheckpointDir: dir, CheckpointEvery: 1, Quiet: true})
+	if err == nil || !strings.Contains(err.Error(), "training loss is") || !strings.Contains(err.Error(), "step ") {
+		t.Fatalf("NaN run: %v", err)
+	}
+	if res == nil || res.Steps == 0 {
+		t.Fatalf("result %v", res)
+	}
+	if !strings.Contains(err.Error(), res.Checkpoint) {
+		t.Errorf("error %q does not name the last good checkpoint %s", err, res.Checkpoint)
+	}
+	cks, _ := Checkpoints(dir)
+	if len(cks) == 0 || cks[len(cks)-1] != checkpointPath(dir, res.Steps) {
+		t.Fatalf("checkpoints %v after %d good steps", cks, res.Steps)
+	}
+	// The kept checkpoint holds finite weights.
+	m2, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.CheckFinite(); err != nil {
+		t.Errorf("last good checkpoint: %v", err)
+	}
+}
+
+func TestResumeMismatch(t *testing.T) {
+	m, tl, vl := small(t, 0, 4, 32)
+	dir := t.TempDir()
+	if _, err := Train(m, tl, vl, Options{MaxSteps: 3, CheckpointDir: dir, Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := m.Config
+	cfg.Layers = 3
+	m3, _ := gpt.New(cfg, 1)
+	if _, err := Resume(m3, tl, vl, dir, Options{MaxSteps: 6, Quiet: true}); err == nil || !strings.Contains(err.Error(), "config Layers is 2 in the checkpoint, 3 in the model") {
+		t.Errorf("config mismatch: %v", err)
+	}
+	m2, tl2, vl2 := small(t, 0, 4, 32)
+	if _, err := Resume(m2, tl2, vl2, dir, Options{MaxSteps: 6, LR: 5e-3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "LR=0.001") {
+		t.Errorf("options mismatch: %v", err)
+	}
+	_, tl8, _ := small(t, 0, 8, 32)
+	if _, err := Resume(m2, tl8, vl2, dir, Options{MaxSteps: 6, DecaySteps: 3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "B=4") {
+		t.Errorf("loader mismatch: %v", err)
+	}
+	if _, err := Resume(m2, tl2, vl2, t.TempDir(), Options{Quiet: true}); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
+		t.Errorf("empty dir: %v", err)
+	}
+	// A corrupt weights file is named.
+	ck, _ := Checkpoints(dir)
+	os.WriteFile(filepath.Join(ck[len(ck)-1], "model.safetensors"), []byte("garbage!!"), 0o644)
+	before := paramBytes(m2)
+	if _, err := Resume(m2, tl2, vl2, dir, Options{MaxSteps: 6, DecaySteps: 3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
+		t.Errorf("corrupt weights: %v", err)
+	}
+	if !bytes.Equal(before, paramBytes(m2)) {
+		t.Error("a failed Resume changed the model")
+	}
+}
+
+// killOpts are the options of the kill -9 test; DecaySteps is fixed so the child
+// can run "forever" (MaxSteps huge) on the same schedule as the straight run.
+func killOpts(dir string, maxSteps int) Options {
+	return Options{MaxSteps: maxSteps, WarmupSteps: 5, DecaySteps: 40, GradAccum: 2, EvalEvery: 7, EvalBatches: 2,
+		CheckpointDir: dir, CheckpointEvery: 10, KeepCheckpoints: 1000, Seed: 99, LR: 3e-3, Quiet: true}
+}
+
+// TestResumeAfterKill: N steps straight == k steps, kill -9, Resume, N-k steps,
+// to the bit, with dropout on (so the RNG state must be restored too) and
+// gradient accumulation.
+func TestResumeAfterKill(t *testing.T) {
+	const N, k = 40, 10
+	if dir := os.Getenv("GOLEM_TRAIN_KILL_CHILD"); dir != "" {
+		m, tl, vl := small(t, 0.1, 4, 32)
+		_, err := Train(m, tl, vl, killOpts(dir, 1<<30))
+		t.Fatalf("child run ended: %v", err) // it is meant to be killed first
+	}
+	m, tl, vl := small(t, 0.1, 4, 32)
+	if _, err := Train(m, tl, vl, killOpts("", N)); err != nil {
+		t.Fatal(err)
+	}
+	straight := paramBytes(m)
+
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestResumeAfterKill$")
+	cmd.Env = append(os.Environ(), "GOLEM_TRAIN_KILL_CHILD="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ck := checkpointPath(dir, k)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(ck, "state.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint %s from the child:\n%s", ck, out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed by SIGKILL: %v\n%s", err, out.String())
+	}
+
+	m2, tl2, vl2 := small(t, 0.1, 4, 32) // fresh weights, loaders at the start
+	res, err := Resume(m2, tl2, vl2, ck, killOpts(dir, N))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != N || len(res.History) != N {
+		t.Fatalf("resumed run: %v (%d history points)", res, len(res.History))
+	}
+	if !bytes.Equal(paramBytes(m2), straight) {
+		t.Fatal("weights after kill -9 and resume differ from the straight run")
+	}
+	// The final checkpoint of the resumed run holds those weights too.
+	m3, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(paramBytes(m3), straight) {
+		t.Error("final checkpoint weights differ")
+	}
+}
