@@ -1,0 +1,265 @@
+package session
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/golem-lm/golem/display"
+	"github.com/golem-lm/golem/lmlib/symbols"
+)
+
+// rtPath is the import path of the small compiled runtime every cell sees under the
+// name _golemrt (goroutine panic reports). It exists only inside the interpreter.
+const rtPath = "github.com/golem-lm/golem/kernel/session/golemrt"
+
+// exitSignal is the panic value of os.Exit and log.Fatal in a cell: the session
+// turns it into an *Error named "Exit" instead of ending the process.
+type exitSignal struct{ code int }
+
+func (e exitSignal) String() string { return fmt.Sprintf("os.Exit(%d)", e.code) }
+
+// runtimeHooks connects interpreted code to the session that runs it.
+type runtimeHooks struct {
+	mu        sync.Mutex
+	running   *cellRun // the cell now running (nil between cells)
+	pending   []*Error // goroutine panics that happened between cells
+	onGoPanic func(v any, where string)
+}
+
+func (rt *runtimeHooks) goPanic(v any, where string) { rt.onGoPanic(v, where) }
+
+// prelude is evaluated in every new interpreter: the implicit imports and the
+// helpers the rewritten cells call. Names starting with _golem are hidden from
+// completion.
+const prelude = `import (
+	"github.com/golem-lm/golem/display"
+	_golemrt "` + rtPath + `"
+)
+
+var _golemOut any
+
+var _golemRich display.Bundle
+
+func _golemBundle(v any) display.Bundle {
+	switch r := v.(type) {
+	case display.Renderer:
+		return r.DisplayBundle()
+	case interface{ HTML() string }:
+		return display.Bundle{"text/html": r.HTML()}
+	case interface{ Markdown() string }:
+		return display.Bundle{"text/markdown": r.Markdown()}
+	case interface{ SVG() string }:
+		return display.Bundle{"image/svg+xml": r.SVG()}
+	}
+	return nil
+}
+`
+
+// NewInterpreter returns a yaegi interpreter set up with golem's dialect: the
+// standard library, golem's own packages (lmlib/symbols, display), the modern-Go
+// shims (min, max, clear, the generic slices/maps/cmp/iter functions) and
+// os.Exit/log.Fatal turned into panics. Source meant for it should first go through
+// Rewrite (range over int and functions, goroutine panic recovery). The function
+// host uses it so deployed functions are written in the same Go as notebook cells.
+// A panic in a goroutine started by rewritten code is printed to opts.Stderr.
+func NewInterpreter(opts interp.Options) (*interp.Interpreter, error) {
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	rt := &runtimeHooks{onGoPanic: func(v any, where string) {
+		fmt.Fprintf(stderr, "panic in goroutine started at %s: %v\n", where, v)
+	}}
+	return newInterpreter(opts, rt, nil, nil, nil)
+}
+
+// newInterpreter builds an interpreter; stdin/stdout/stderr, when not nil, replace
+// os.Stdin/os.Stdout/os.Stderr inside cells (they are then io.Reader/io.Writer).
+func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdout, stderr io.Writer) (in *interp.Interpreter, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("set up interpreter: %v", p)
+		}
+	}()
+	in = interp.New(opts)
+	if err := in.Use(stdlib.Symbols); err != nil {
+		return nil, fmt.Errorf("load standard library symbols: %w", err)
+	}
+	if err := in.Use(symbols.Symbols); err != nil {
+		return nil, fmt.Errorf("load golem symbols: %w", err)
+	}
+	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
+		"GoPanic": reflect.ValueOf(rt.goPanic),
+	}}); err != nil {
+		return nil, fmt.Errorf("load golem runtime: %w", err)
+	}
+	osSyms := map[string]reflect.Value{
+		"Exit": reflect.ValueOf(func(code int) { panic(exitSignal{code}) }),
+	}
+	if stdin != nil {
+		osSyms["Stdin"] = reflect.ValueOf(&stdin).Elem()
+	}
+	if stdout != nil {
+		osSyms["Stdout"] = reflect.ValueOf(&stdout).Elem()
+	}
+	if stderr != nil {
+		osSyms["Stderr"] = reflect.ValueOf(&stderr).Elem()
+	}
+	logSyms := map[string]reflect.Value{}
+	if out, ok := in.Symbols("log")["log"]["Output"]; ok {
+		if output, ok := out.Interface().(func(int, string) error); ok {
+			fatal := func(s string) { output(3, s); panic(exitSignal{1}) }
+			logSyms["Fatal"] = reflect.ValueOf(func(v ...any) { fatal(fmt.Sprint(v...)) })
+			logSyms["Fatalf"] = reflect.ValueOf(func(f string, v ...any) { fatal(fmt.Sprintf(f, v...)) })
+			logSyms["Fatalln"] = reflect.ValueOf(func(v ...any) { fatal(fmt.Sprintln(v...)) })
+		}
+	}
+	if err := in.Use(interp.Exports{"os/os": osSyms, "log/log": logSyms}); err != nil {
+		return nil, fmt.Errorf("override os symbols: %w", err)
+	}
+	if stdin != nil {
+		// fmt.Scan* read the same line-buffered stdin as os.Stdin. (Use with a
+		// "fmt/fmt" key would reload the whole standard library, so the
+		// interpreter's own table is patched.)
+		if fmtSyms := in.Symbols("fmt")["fmt"]; fmtSyms != nil {
+			fmtSyms["Scan"] = reflect.ValueOf(func(a ...any) (int, error) { return fmt.Fscan(stdin, a...) })
+			fmtSyms["Scanln"] = reflect.ValueOf(func(a ...any) (int, error) { return fmt.Fscanln(stdin, a...) })
+			fmtSyms["Scanf"] = reflect.ValueOf(func(f string, a ...any) (int, error) { return fmt.Fscanf(stdin, f, a...) })
+		}
+	}
+	for _, src := range shimSources {
+		if _, err := in.Compile(src.code); err != nil {
+			return nil, fmt.Errorf("compile shim %s: %w", src.name, err)
+		}
+	}
+	if _, err := in.Eval(prelude); err != nil {
+		return nil, fmt.Errorf("evaluate prelude: %w", err)
+	}
+	if _, err := in.Eval(shimPrelude); err != nil {
+		return nil, fmt.Errorf("evaluate shim prelude: %w", err)
+	}
+	return in, nil
+}
+
+// stdinReader is the interpreter's standard input: each time a cell reads and the
+// buffer is empty it asks the frontend for one line (input_request) and hands it
+// out with its newline. It returns io.EOF when the frontend does not allow stdin.
+type stdinReader struct {
+	mu  sync.Mutex
+	ask func(prompt string, password bool) (string, error)
+	buf []byte
+}
+
+func (r *stdinReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) == 0 {
+		if r.ask == nil {
+			return 0, io.EOF
+		}
+		line, err := r.ask("", false)
+		if err != nil {
+			return 0, err
+		}
+		r.buf = append(r.buf, line...)
+		r.buf = append(r.buf, '\n')
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// panicFilter is the interpreter's stderr. yaegi prints one line
+// "cell:L:C: panic: main.f(...)" per interpreted frame while a panic unwinds; while
+// a cell runs those lines are kept (they become the error's traceback) instead of
+// being streamed. Everything else passes through at once.
+type panicFilter struct {
+	w      io.Writer
+	mu     sync.Mutex
+	on     bool
+	frames []string
+}
+
+var panicFrame = regexp.MustCompile(`^(cell|_\.go|[^\s:]+\.go):\d+:\d+: panic(: .*)?\n?$`)
+
+func (f *panicFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	if f.on && panicFrame.Match(p) {
+		f.frames = append(f.frames, strings.TrimRight(string(p), "\n"))
+		f.mu.Unlock()
+		return len(p), nil
+	}
+	f.mu.Unlock()
+	return f.w.Write(p)
+}
+
+func (f *panicFilter) begin() {
+	f.mu.Lock()
+	f.on, f.frames = true, nil
+	f.mu.Unlock()
+}
+
+func (f *panicFilter) end() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.on = false
+	fr := f.frames
+	f.frames = nil
+	return fr
+}
+
+// trailingBundle reads the value the rewritten trailing expression stored.
+func (s *Session) trailingBundle() display.Bundle {
+	g := s.in.Globals()
+	v, ok := g["_golemOut"]
+	if !ok || !v.IsValid() {
+		return nil
+	}
+	for v.IsValid() && v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if !v.IsValid() || !v.CanInterface() {
+		return nil
+	}
+	b := display.Bundle{"text/plain": formatValue(v.Interface())}
+	if r, ok := g["_golemRich"]; ok && r.IsValid() && r.CanInterface() {
+		if rich, ok := r.Interface().(display.Bundle); ok {
+			for k, val := range rich {
+				b[k] = val
+			}
+		}
+	}
+	// Do not keep the value alive in the hidden variables longer than needed.
+	for _, name := range []string{"_golemOut", "_golemRich"} {
+		if x := g[name]; x.IsValid() && x.CanSet() {
+			x.Set(reflect.Zero(x.Type()))
+		}
+	}
+	return b
+}
+
+// formatValue is the text/plain form of a cell result: Go's %v, except strings
+// (and errors' messages are left as is) are quoted like %q so "" and spaces show.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case error:
+		return x.Error()
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprintf("%v", v)
+}

@@ -1,0 +1,464 @@
+// Package session is the golem kernel's cell interpreter: one live yaegi
+// interpreter per notebook, so a value computed in one cell (a trained model, a
+// tokenizer) is still in memory in the next.
+//
+// On top of plain yaegi it lets a cell mix imports, declarations and statements in
+// any order, replaces redefined functions, variables and types (notebook habit),
+// turns the trailing expression into a rich execute_result, closes the gaps of
+// yaegi v0.16.1 against modern Go (min/max/clear, range over int and over
+// functions, the generic slices/maps/cmp functions), reports panics — in the cell
+// or in a goroutine it started — as one *Error without taking the process down,
+// stops a running cell when its context is cancelled, and runs magics (%time,
+// %env, !cmd, %%writefile, %reset, %help). It also answers completion, inspection
+// and is-complete requests.
+//
+// The Jupyter wire protocol lives in the kernel package; this package knows nothing
+// about sockets.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/traefik/yaegi/interp"
+
+	"github.com/golem-lm/golem/display"
+)
+
+// Options configure a Session.
+type Options struct {
+	Stdout, Stderr io.Writer // where the cell's output goes (the kernel forwards these to iopub)
+	// Stdin asks the frontend for a line of input; it returns io.EOF when stdin is
+	// not allowed. Nil means no stdin.
+	Stdin func(prompt string, password bool) (string, error)
+	Dir   string // working directory of the cell (empty: the process's)
+}
+
+// Error is a user-visible failure of a cell: a syntax or type error, a panic (in
+// the cell or in a goroutine it started), os.Exit/log.Fatal, an interrupt, a bad magic.
+type Error struct {
+	Name      string   // short class: SyntaxError, CompileError, Panic, Exit, Interrupted, MagicError …
+	Value     string   // the message
+	Traceback []string // lines shown to the user, the first ones naming cell:line:col
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return e.Name
+	}
+	return e.Name + ": " + e.Value
+}
+
+// Session is one notebook's interpreter. Execute, Complete, Inspect and
+// IsComplete may be called from different goroutines; cells run one at a time.
+type Session struct {
+	opts   Options
+	stdout io.Writer
+	stderr *panicFilter
+	stdin  *stdinReader
+
+	mu      sync.Mutex // held while a cell runs
+	in      *interp.Interpreter
+	rt      *runtimeHooks
+	st      *cellState
+	running *cellRun // the cell now running, nil between cells
+
+	closed bool
+}
+
+// cellState is what the session remembers about the user's code across cells.
+type cellState struct {
+	typeVer  map[string]int       // type name -> how many times it was declared
+	generics map[string]bool      // names of generic functions the user declared
+	imports  map[string]string    // package name in cells -> import path
+	names    map[string]bool      // package-level names the user declared
+	types    map[string]*typeInfo // declared types (fields, methods, source)
+	funcs    map[string]string    // declared functions -> source of the signature
+	results  map[string]int       // result counts of declared functions (".M" for methods)
+}
+
+func newCellState() *cellState {
+	return &cellState{typeVer: map[string]int{}, generics: map[string]bool{}, imports: map[string]string{},
+		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, results: map[string]int{}}
+}
+
+// cellRun is the bookkeeping of the cell being executed.
+type cellRun struct {
+	goPanic chan *Error // first panic of a goroutine started by a cell, while this cell runs
+}
+
+// New starts a session with a fresh interpreter.
+func New(opts Options) (*Session, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	s := &Session{opts: opts, stdout: opts.Stdout, stderr: &panicFilter{w: opts.Stderr}}
+	s.stdin = &stdinReader{ask: opts.Stdin}
+	if err := s.reset(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// reset replaces the interpreter with a fresh one (New and %reset).
+func (s *Session) reset() error {
+	rt := &runtimeHooks{}
+	rt.onGoPanic = s.goroutinePanic
+	in, err := newInterpreter(interp.Options{
+		Stdin:  s.stdin,
+		Stdout: s.stdout,
+		Stderr: s.stderr,
+		Args:         []string{"golem-cell"},
+		Unrestricted: true, // cells see and set the kernel's real environment (%env, !cmd)
+	}, rt, s.stdin, s.stdout, s.stderr)
+	if err != nil {
+		return err
+	}
+	s.in, s.rt, s.st = in, rt, newCellState()
+	return nil
+}
+
+// Close releases the session. Goroutines started by cells keep running until they
+// return (Go cannot stop them); the interpreter is dropped.
+func (s *Session) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.in = nil
+}
+
+// goroutinePanic is called (through the golem runtime package) by the recover
+// wrapper around every `go` statement of a cell.
+func (s *Session) goroutinePanic(v any, where string) {
+	e := &Error{Name: "GoroutinePanic", Value: fmt.Sprint(v),
+		Traceback: []string{fmt.Sprintf("panic in goroutine started at %s: %v", where, v)}}
+	s.rt.mu.Lock()
+	run := s.rt.running
+	if run == nil {
+		s.rt.pending = append(s.rt.pending, e)
+	}
+	s.rt.mu.Unlock()
+	if run != nil {
+		select {
+		case run.goPanic <- e:
+		default: // a panic was already reported for this cell
+		}
+	}
+}
+
+// Execute runs one cell. Cancelling ctx is an interrupt: Execute returns promptly
+// with an *Error named "Interrupted". The returned bundle is the execute_result
+// (nil when the cell has no trailing expression). All user-visible failures come
+// back as *Error.
+func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.in == nil {
+		return nil, &Error{Name: "SessionClosed", Value: "the session was closed"}
+	}
+	run := &cellRun{goPanic: make(chan *Error, 1)}
+	s.rt.mu.Lock()
+	pending := s.rt.pending
+	s.rt.pending = nil
+	s.rt.running = run
+	s.rt.mu.Unlock()
+	defer func() {
+		s.rt.mu.Lock()
+		s.rt.running = nil
+		s.rt.mu.Unlock()
+	}()
+	for _, e := range pending {
+		fmt.Fprintf(s.opts.Stderr, "golem: a goroutine started by an earlier cell panicked: %s\n", strings.Join(e.Traceback, "\n"))
+	}
+	if s.opts.Dir != "" {
+		if err := os.Chdir(s.opts.Dir); err != nil {
+			return nil, &Error{Name: "OSError", Value: fmt.Sprintf("change to cell directory %s: %v", s.opts.Dir, err)}
+		}
+	}
+	segs, err := splitMagics(code)
+	if err != nil {
+		return nil, err
+	}
+	var result display.Bundle
+	for i, sg := range segs {
+		result = nil
+		var err error
+		if sg.magic != nil {
+			result, err = s.runMagic(ctx, run, sg)
+		} else {
+			result, err = s.runGo(ctx, run, sg.code, sg.line, i == len(segs)-1)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return result, nil
+}
+
+// runGo runs Go source that starts at line firstLine of the cell.
+func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLine int, last bool) (display.Bundle, error) {
+	if strings.TrimSpace(code) == "" {
+		return nil, nil
+	}
+	src := []byte(code)
+	chunks, isProgram := splitCell(src)
+	if isProgram {
+		return nil, s.runProgram(ctx, run, code, firstLine)
+	}
+	has := map[chunkKind]bool{}
+	for _, c := range chunks {
+		has[c.kind] = true
+	}
+	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
+	if has[chunkImport] {
+		text := "package main\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkImport }))
+		f, err := s.parseFile(text)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.compileRun(ctx, run, f); err != nil {
+			return nil, err
+		}
+		s.recordImports(f)
+	}
+	if has[chunkDecl] {
+		text := "package main\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkDecl }))
+		f, err := s.parseFile(text)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.rewriteDecls(f, chunks, src); err != nil {
+			return nil, err
+		}
+		if _, err := s.compileRun(ctx, run, f); err != nil {
+			return nil, err
+		}
+		s.recordDecls(f, s.in.FileSet())
+	}
+	if !has[chunkStmt] {
+		return nil, nil
+	}
+	text := "package main\nfunc main() {\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkStmt })) + "\n}\n"
+	f, err := s.parseFile(text)
+	if err != nil {
+		return nil, err
+	}
+	body := f.Decls[0].(*ast.FuncDecl).Body
+	if err := s.rewriteBlock(body); err != nil {
+		return nil, err
+	}
+	var undo func()
+	if last {
+		undo = s.captureTrailing(body)
+	}
+	prog, err := s.compile(body)
+	if err != nil && undo != nil {
+		// The trailing expression has no single value (a call of a function that
+		// returns nothing or several values): run the cell without a result.
+		undo()
+		undo = nil
+		prog, err = s.compile(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.run(ctx, run, prog); err != nil {
+		return nil, err
+	}
+	if undo == nil {
+		return nil, nil
+	}
+	return s.trailingBundle(), nil
+}
+
+// runProgram runs a cell that is a whole program (package main … func main) the
+// way `go run` would: in a fresh interpreter with golem's dialect, so it neither
+// sees nor changes the notebook's variables. Its output streams like any cell's.
+func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, firstLine int) error {
+	sub, err := newInterpreter(interp.Options{
+		Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr,
+		Args: []string{"golem-cell"}, Unrestricted: true,
+	}, s.rt, s.stdin, s.stdout, s.stderr)
+	if err != nil {
+		return &Error{Name: "RuntimeError", Value: err.Error(), Traceback: []string{err.Error()}}
+	}
+	main := s.in
+	s.in = sub
+	defer func() { s.in = main }()
+	f, err := s.parseFile(fmt.Sprintf("//line cell:%d:1\n", firstLine) + code)
+	if err != nil {
+		return err
+	}
+	if f.Name.Name != "main" {
+		return &Error{Name: "CompileError", Value: fmt.Sprintf("a whole-program cell must be package main, not package %s", f.Name.Name),
+			Traceback: []string{fmt.Sprintf("cell:%d: package %s: only package main can run", firstLine, f.Name.Name)}}
+	}
+	hasMain := false
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" {
+			hasMain = true
+		}
+	}
+	if !hasMain {
+		return &Error{Name: "CompileError", Value: "function main is undeclared in the main package",
+			Traceback: []string{fmt.Sprintf("cell:%d: package main has no func main", firstLine)}}
+	}
+	if err := s.rewriteProgram(f); err != nil {
+		return err
+	}
+	_, err = s.compileRun(ctx, run, f)
+	return err
+}
+
+// parseFile parses generated source with the interpreter's file set, so that
+// positions in yaegi's errors are cell positions (through the //line directive).
+func (s *Session) parseFile(text string) (*ast.File, error) {
+	f, err := parser.ParseFile(s.in.FileSet(), "cell", text, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	return f, nil
+}
+
+// syntaxError turns parser errors into an *Error with one traceback line each.
+func syntaxError(err error) *Error {
+	var list scanner.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		tb := make([]string, 0, len(list))
+		for _, e := range list {
+			tb = append(tb, e.Error())
+		}
+		return &Error{Name: "SyntaxError", Value: list[0].Error(), Traceback: tb}
+	}
+	return &Error{Name: "SyntaxError", Value: err.Error(), Traceback: []string{err.Error()}}
+}
+
+var exitPanic = regexp.MustCompile(`^os\.Exit\((-?\d+)\)$`)
+
+// compileRun compiles node with yaegi (recovering its log.Panic reports) and runs
+// it under ctx; a goroutine panic reported while it runs ends the cell too.
+func (s *Session) compileRun(ctx context.Context, run *cellRun, node ast.Node) (res reflect.Value, err error) {
+	prog, err := s.compile(node)
+	if err != nil {
+		return res, err
+	}
+	return s.run(ctx, run, prog)
+}
+
+// run executes a compiled program under ctx; a goroutine panic reported while it
+// runs ends the cell too.
+func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (res reflect.Value, err error) {
+	s.stderr.begin()
+	type result struct {
+		v   reflect.Value
+		err error
+	}
+	done := make(chan result, 1)
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r = result{err: interp.Panic{Value: p, Stack: debug.Stack()}}
+			}
+			done <- r
+		}()
+		r.v, r.err = s.in.ExecuteWithContext(ectx, prog)
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case gp := <-run.goPanic:
+		cancel() // stop the cell: one error per cell
+		waitBriefly(done)
+		s.stderr.end()
+		return res, gp
+	}
+	frames := s.stderr.end()
+	if r.err == nil {
+		select { // a goroutine that panicked while the cell was finishing
+		case gp := <-run.goPanic:
+			return res, gp
+		default:
+		}
+		return r.v, nil
+	}
+	if ctx.Err() != nil || errors.Is(r.err, context.Canceled) {
+		waitBriefly(done)
+		return res, &Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: []string{"Interrupted: execution stopped by the user"}}
+	}
+	var p interp.Panic
+	if errors.As(r.err, &p) {
+		return res, panicError(p.Value, frames)
+	}
+	return res, &Error{Name: "RuntimeError", Value: r.err.Error(), Traceback: []string{r.err.Error()}}
+}
+
+// panicError builds the error of a panic: os.Exit and log.Fatal get their own names.
+func panicError(v any, frames []string) *Error {
+	msg := fmt.Sprint(v)
+	if m := exitPanic.FindStringSubmatch(msg); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		return &Error{Name: "Exit", Value: fmt.Sprintf("exit status %d", code),
+			Traceback: []string{fmt.Sprintf("os.Exit(%d) called: the kernel keeps running", code)}}
+	}
+	tb := []string{"panic: " + msg}
+	for _, f := range frames {
+		tb = append(tb, "\t"+f)
+	}
+	if err, ok := v.(error); ok {
+		msg = err.Error()
+	}
+	return &Error{Name: "Panic", Value: msg, Traceback: tb}
+}
+
+// waitBriefly gives a stopped cell a moment to unwind (yaegi stops interpreted code
+// at the next step; a native call keeps running until it returns).
+func waitBriefly[T any](done <-chan T) {
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// compile runs yaegi's compiler on node, turning its errors and log.Panic reports
+// into *Error.
+func (s *Session) compile(node ast.Node) (prog *interp.Program, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg := strings.TrimSpace(fmt.Sprint(p))
+			err = &Error{Name: "CompileError", Value: msg, Traceback: []string{"yaegi: " + msg}}
+		}
+	}()
+	prog, err = s.in.CompileAST(node)
+	if err != nil {
+		return nil, compileError(err)
+	}
+	return prog, nil
+}
+
+func compileError(err error) *Error {
+	msg := err.Error()
+	var list scanner.ErrorList
+	if errors.As(err, &list) {
+		return syntaxError(err)
+	}
+	return &Error{Name: "CompileError", Value: msg, Traceback: strings.Split(msg, "\n")}
+}
