@@ -4,8 +4,8 @@ import (
 	"go/ast"
 	"go/printer"
 	"go/token"
-	"reflect"
 	pathpkg "path"
+	"reflect"
 	"strconv"
 	"strings"
 )

@@ -121,9 +121,9 @@ func (s *Session) reset() error {
 	rt := &runtimeHooks{}
 	rt.onGoPanic = s.goroutinePanic
 	in, err := newInterpreter(interp.Options{
-		Stdin:  s.stdin,
-		Stdout: s.stdout,
-		Stderr: s.stderr,
+		Stdin:        s.stdin,
+		Stdout:       s.stdout,
+		Stderr:       s.stderr,
 		Args:         []string{"golem-cell"},
 		Unrestricted: true, // cells see and set the kernel's real environment (%env, !cmd)
 	}, rt, s.stdin, s.stdout, s.stderr)
