@@ -75,7 +75,7 @@ func appendWords(dst []string, text string) []string {
 }
 
 // mergeSpecialRuns re-joins runs of two or three tokens of one chunk whose text is a
-// punctuation exception ("''", emoticons), as spaCy's special-case matcher does.
+// punctuation exception ("”", emoticons), as spaCy's special-case matcher does.
 func mergeSpecialRuns(dst []string, n0 int, chunk string) []string {
 	toks := dst[n0:]
 	out := toks[:0]
@@ -481,7 +481,7 @@ var oneTokenSpecials = map[string]bool{
 	"o’clock": true, "ma’am": true, "''": true, "C++": true, "and/or": true,
 }
 
-// mergeSpecials are punctuation exceptions (emoticons, "''") that spaCy re-joins after
+// mergeSpecials are punctuation exceptions (emoticons, "”") that spaCy re-joins after
 // splitting affixes.
 var mergeSpecials = map[string]bool{
 	"''": true, ":)": true, ":(": true, "):": true, "(:": true, ":-)": true, ":-(": true, ";)": true,
