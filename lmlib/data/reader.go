@@ -216,7 +216,8 @@ func bad(opts *ReadOptions, e *RecordError) error {
 }
 
 // Open opens spec as a stream of documents. spec is a file, a directory (read
-// recursively), or a glob where "**" matches any number of directories
+// recursively, without hidden files, temporary files and a Pipeline's
+// stats.json, so a pipeline's output directory reads as its shards), or a glob where "**" matches any number of directories
 // ("crawl/**/*.warc.gz"). Each file's format comes from opts.Format or its
 // extension: .jsonl/.ndjson/.json → JSONL, .warc/.wet → WARC, .parquet → Parquet,
 // anything else → text; .gz and .zst are decompressed (also detected by their
@@ -263,7 +264,7 @@ func expand(spec string) (files []string, base string, err error) {
 				}
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), ".") || isTempName(d.Name()) {
+			if strings.HasPrefix(d.Name(), ".") || isTempName(d.Name()) || isPipelineStats(p) {
 				return nil
 			}
 			files = append(files, p)
@@ -285,6 +286,16 @@ func expand(spec string) (files []string, base string, err error) {
 		return nil, "", fmt.Errorf("data: glob %s matches no files", spec)
 	}
 	return files, base, nil
+}
+
+// isPipelineStats reports whether path is the stats.json of a Pipeline output
+// directory (which holds a MarkerDir), so that such a directory reads as its shards.
+func isPipelineStats(path string) bool {
+	if filepath.Base(path) != "stats.json" {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(filepath.Dir(path), MarkerDir))
+	return err == nil && st.IsDir()
 }
 
 func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[") }

@@ -78,7 +78,7 @@ func TestTextReaderOpticks(t *testing.T) {
 			var off int
 			fmt.Sscanf(d.ID[strings.LastIndexByte(d.ID, '/')+1:], "%d", &off)
 			first := strings.SplitN(d.Text, "\n", 2)[0]
-			if !strings.HasPrefix(string(raw[off:]), first) {
+			if !bytes.HasPrefix(raw[off:], []byte(first)) {
 				t.Fatalf("%s %d: id %s does not point at the text", tc.split, i, d.ID)
 			}
 			if seen[d.ID] {
