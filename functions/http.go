@@ -51,6 +51,15 @@ var routes = []route{
 	{"GET", "/jobs/{id}/logs", false, (*Host).jobLogs},
 }
 
+// Routes lists the served routes as "METHOD /path/{param}".
+func Routes() []string {
+	out := make([]string, len(routes))
+	for i, r := range routes {
+		out[i] = r.method + " " + r.path
+	}
+	return out
+}
+
 // Handler returns the host's HTTP API.
 func (h *Host) Handler() http.Handler {
 	mux := http.NewServeMux()

@@ -513,3 +513,31 @@ func (h *Host) callback(j api.Job) {
 	h.metrics.callbacks.WithLabelValues("failed").Inc()
 	h.log.Warn("callback failed", "job", j.ID, "url", j.CallbackURL)
 }
+
+// DeadLetters returns up to max dead-letter records, oldest first.
+func (h *Host) DeadLetters(ctx context.Context, max int) ([]api.Job, error) {
+	cons, err := h.js.OrderedConsumer(ctx, dlqStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	n := min(int(info.NumPending), max)
+	var out []api.Job
+	if n == 0 {
+		return out, nil
+	}
+	batch, err := cons.Fetch(n, jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	for m := range batch.Messages() {
+		var j api.Job
+		if err := json.Unmarshal(m.Data(), &j); err == nil {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -265,6 +266,9 @@ func (h *Host) invoke(ctx context.Context, f *storedFunction, b *Builtin, input 
 	if b != nil {
 		return runBuiltin(ctx, b, input, timeout, progress)
 	}
+	if err := validJSON(input); err != nil {
+		return nil, err
+	}
 	resp, err := h.pool.call(ctx, worker.Request{ID: newID(), Op: worker.OpCall, Source: f.Source, Entry: f.Entry,
 		Input: input, Strict: f.Strict, Timeout: timeout, MemoryMB: f.Limits.MemoryMB}, f.Limits.MemoryMB, progress, logs)
 	if err != nil {
@@ -281,6 +285,9 @@ func (h *Host) check(ctx context.Context, f *storedFunction, b *Builtin, input [
 			return &CallError{Kind: api.KindInput, Field: field, Msg: err.Error()}
 		}
 		return nil
+	}
+	if err := validJSON(input); err != nil {
+		return err
 	}
 	_, err := h.aux.call(ctx, worker.Request{ID: newID(), Op: worker.OpCheck, Source: f.Source, Entry: f.Entry, Input: input, Strict: f.Strict, Timeout: 30 * time.Second}, 2048, nil, nil)
 	return err
@@ -325,4 +332,18 @@ func runBuiltin(ctx context.Context, b *Builtin, input []byte, timeout time.Dura
 		return nil, &CallError{Kind: api.KindInternal, Msg: "encode result: " + err.Error()}
 	}
 	return enc, nil
+}
+
+// validJSON rejects a body that is neither empty nor one JSON value.
+func validJSON(input []byte) error {
+	if len(bytes.TrimSpace(input)) == 0 || json.Valid(input) {
+		return nil
+	}
+	var v any
+	err := json.Unmarshal(input, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &CallError{Kind: api.KindInput, Msg: fmt.Sprintf("input is not valid JSON (offset %d): %v", se.Offset, err)}
+	}
+	return &CallError{Kind: api.KindInput, Msg: fmt.Sprintf("input is not valid JSON: %v", err)}
 }

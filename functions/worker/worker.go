@@ -168,6 +168,7 @@ func compile(source, entry string) (c *compiled, err error) {
 		if msg != "" && msg[0] >= '0' && msg[0] <= '9' {
 			msg = "function.go:" + msg // yaegi gives line:col without a file name
 		}
+		msg = strings.ReplaceAll(msg, "_.go:", "function.go:")
 		return nil, errors.New(msg)
 	}
 	v, err := i.Eval(pkg + "." + entry)
