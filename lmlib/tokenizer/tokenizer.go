@@ -77,6 +77,9 @@ func New(name, pattern string, ranks map[string]int, specials map[string]int) (*
 		}
 		maxID = max(maxID, id)
 	}
+	if limit := 2*(len(ranks)+len(specials)) + 1024; maxID >= limit {
+		return nil, fmt.Errorf("tokenizer %s: id %d is far beyond the %d tokens (ids must be dense)", name, maxID, len(ranks)+len(specials))
+	}
 	t.tokens = make([]string, maxID+1)
 	for tok, r := range ranks {
 		if t.tokens[r] != "" {
