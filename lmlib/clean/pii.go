@@ -1,0 +1,111 @@
+package clean
+
+import (
+	"net/netip"
+	"regexp"
+	"sync/atomic"
+
+	"github.com/golem-lm/golem/lmlib/data"
+)
+
+// PIIFormatter replaces e-mail addresses and public IP addresses, as datatrove's
+// PIIFormatter does: the same patterns, the same replacement lists used in turn, and
+// only globally routable IPv4 addresses replaced (private, loopback, link-local,
+// shared, reserved and documentation ranges are kept; net/netip decides, following
+// Python's ipaddress.is_global). IPv6 addresses are replaced too when public
+// (datatrove leaves IPv6 alone).
+type PIIFormatter struct {
+	RemoveEmails     bool
+	RemoveIPs        bool
+	OnlyPublicIPs    bool
+	EmailReplacement []string
+	IPReplacement    []string
+
+	emailN, ipN atomic.Uint64
+}
+
+// NewPIIFormatter returns the formatter with datatrove's defaults.
+func NewPIIFormatter() *PIIFormatter {
+	return &PIIFormatter{
+		RemoveEmails: true, RemoveIPs: true, OnlyPublicIPs: true,
+		EmailReplacement: []string{"email@example.com", "firstname.lastname@example.org"},
+		IPReplacement: []string{"22.214.171.124", "126.96.36.199", "188.8.131.52", "184.108.40.206",
+			"220.127.116.11", "18.104.22.168"},
+	}
+}
+
+var (
+	emailRE = regexp.MustCompile(`\b[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_` + "`" +
+		`{|}~-]+)*@(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|\[(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?|[A-Za-z0-9-]*[A-Za-z0-9]:)\])`)
+	ipv4RE = regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)`)
+	ipv6RE = regexp.MustCompile(`(?i)(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?`)
+)
+
+// Name implements data.Step.
+func (p *PIIFormatter) Name() string { return "pii" }
+
+// Process implements data.Step.
+func (p *PIIFormatter) Process(d *data.Doc) (string, error) {
+	d.Text = p.Format(d.Text)
+	return "", nil
+}
+
+// Format returns text with its e-mail and public IP addresses replaced.
+func (p *PIIFormatter) Format(text string) string {
+	if p.RemoveEmails && len(p.EmailReplacement) > 0 {
+		text = emailRE.ReplaceAllStringFunc(text, func(string) string {
+			return p.EmailReplacement[(p.emailN.Add(1)-1)%uint64(len(p.EmailReplacement))]
+		})
+	}
+	if p.RemoveIPs && len(p.IPReplacement) > 0 {
+		repl := func(m string) string {
+			addr, err := netip.ParseAddr(m)
+			if err != nil || (p.OnlyPublicIPs && !isGlobalIP(addr)) {
+				return m
+			}
+			return p.IPReplacement[(p.ipN.Add(1)-1)%uint64(len(p.IPReplacement))]
+		}
+		text = ipv4RE.ReplaceAllStringFunc(text, repl)
+		text = ipv6RE.ReplaceAllStringFunc(text, repl)
+	}
+	return text
+}
+
+var nonGlobal4 = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("255.255.255.255/32"),
+}
+
+var nonGlobal6 = []netip.Prefix{
+	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"), netip.MustParsePrefix("100::/64"), netip.MustParsePrefix("2001::/23"),
+	netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("2002::/16"), netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("fe80::/10"),
+}
+
+// isGlobalIP follows Python's ipaddress is_global (IANA special-purpose registries).
+func isGlobalIP(a netip.Addr) bool {
+	table := nonGlobal4
+	if a.Is6() && !a.Is4In6() {
+		table = nonGlobal6
+	}
+	a = a.Unmap()
+	for _, p := range table {
+		if p.Contains(a) {
+			// 192.0.0.9 and 192.0.0.10 are global exceptions in 192.0.0.0/24
+			if a.Is4() && p.Bits() == 24 && p.Addr() == netip.MustParseAddr("192.0.0.0") {
+				if s := a.String(); s == "192.0.0.9" || s == "192.0.0.10" {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return true
+}

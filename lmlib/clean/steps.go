@@ -1,0 +1,364 @@
+package clean
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/abadojack/whatlanggo"
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/golem-lm/golem/lmlib/data"
+)
+
+// LanguageFilter identifies each document's language with whatlanggo (pure Go,
+// trigram profiles for 84 languages, nothing to download), records it in metadata
+// ("language": ISO 639-1, "language_score": confidence in [0,1]) and drops documents
+// not in Languages ("language") or scored at or below Threshold
+// ("language_score"), like datatrove's LanguageFilter (fastText lid.176 there, a
+// model download this machine cannot make; docs/clean.md compares accuracy instead).
+type LanguageFilter struct {
+	Languages []string // ISO 639-1 codes to keep; empty keeps every language (default ["en"])
+	Threshold float64  // keep only scores above this (0.65, datatrove's default)
+	LabelOnly bool     // only label, never drop
+	// MaxChars bounds the text examined (2000 characters from the start): enough for a
+	// stable guess and keeps the cost per document flat.
+	MaxChars int
+}
+
+// NewLanguageFilter returns a filter keeping English above 0.65.
+func NewLanguageFilter(langs ...string) *LanguageFilter {
+	if len(langs) == 0 {
+		langs = []string{"en"}
+	}
+	return &LanguageFilter{Languages: langs, Threshold: 0.65, MaxChars: 2000}
+}
+
+// Name implements data.Step.
+func (f *LanguageFilter) Name() string { return "language" }
+
+// Detect returns the ISO 639-1 code (or the ISO 639-3 code where there is none) and
+// the confidence for text.
+func (f *LanguageFilter) Detect(text string) (string, float64) {
+	if f.MaxChars > 0 && len(text) > f.MaxChars*4 {
+		cut := 0
+		for i := range text {
+			if cut == f.MaxChars {
+				text = text[:i]
+				break
+			}
+			cut++
+		}
+	}
+	info := whatlanggo.Detect(text)
+	code := info.Lang.Iso6391()
+	if code == "" {
+		code = info.Lang.Iso6393()
+	}
+	return code, info.Confidence
+}
+
+// Process implements data.Step.
+func (f *LanguageFilter) Process(d *data.Doc) (string, error) {
+	lang, score := f.Detect(d.Text)
+	d.SetMeta(data.MetaLanguage, lang)
+	d.SetMeta(data.MetaLanguageScore, score)
+	if f.LabelOnly {
+		return "", nil
+	}
+	if len(f.Languages) > 0 {
+		ok := false
+		for _, l := range f.Languages {
+			if l == lang {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return "language", nil
+		}
+	}
+	if score <= f.Threshold {
+		return "language_score", nil
+	}
+	return "", nil
+}
+
+// URLFilter drops documents whose metadata URL is on a user-supplied block list:
+// whole domains (with their subdomains), exact URLs, or substrings of the URL
+// (lower-cased). golem ships no list. Drop reasons: domain, subdomain, url,
+// blacklisted_subword (datatrove's names).
+type URLFilter struct {
+	Domains    []string // "example.com" blocks example.com and *.example.com
+	URLs       []string // exact URLs (scheme and trailing slash ignored)
+	Substrings []string // blocked words anywhere in the URL
+	once       sync.Once
+	domains    map[string]bool
+	urls       map[string]bool
+	subs       []string
+}
+
+// Name implements data.Step.
+func (f *URLFilter) Name() string { return "url" }
+
+func normURL(u string) string {
+	u = strings.ToLower(strings.TrimSpace(u))
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	u = strings.TrimPrefix(u, "www.")
+	return strings.TrimRight(u, "/")
+}
+
+// Process implements data.Step. A document without a URL is kept.
+func (f *URLFilter) Process(d *data.Doc) (string, error) {
+	f.once.Do(func() {
+		f.domains = map[string]bool{}
+		for _, s := range f.Domains {
+			f.domains[strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "www.")] = true
+		}
+		f.urls = map[string]bool{}
+		for _, s := range f.URLs {
+			f.urls[normURL(s)] = true
+		}
+		for _, s := range f.Substrings {
+			f.subs = append(f.subs, strings.ToLower(s))
+		}
+	})
+	raw := d.MetaString(data.MetaURL)
+	if raw == "" {
+		return "", nil
+	}
+	host := ""
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		host = strings.ToLower(u.Hostname())
+	} else if u, err := url.Parse("http://" + raw); err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	host = strings.TrimPrefix(host, "www.")
+	if f.domains[host] {
+		return "domain", nil
+	}
+	for h := host; ; {
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			break
+		}
+		h = h[i+1:]
+		if f.domains[h] {
+			return "subdomain", nil
+		}
+	}
+	if f.urls[normURL(raw)] {
+		return "url", nil
+	}
+	low := strings.ToLower(raw)
+	for _, s := range f.subs {
+		if strings.Contains(low, s) {
+			return "blacklisted_subword", nil
+		}
+	}
+	return "", nil
+}
+
+// LengthFilter drops documents shorter than MinChars ("too_short") or longer than
+// MaxChars ("too_long") code points; 0 disables a bound.
+type LengthFilter struct {
+	MinChars, MaxChars int
+}
+
+// Name implements data.Step.
+func (f *LengthFilter) Name() string { return "length" }
+
+// Process implements data.Step.
+func (f *LengthFilter) Process(d *data.Doc) (string, error) {
+	n := runeLen(d.Text)
+	if f.MinChars > 0 && n < f.MinChars {
+		return "too_short", nil
+	}
+	if f.MaxChars > 0 && n > f.MaxChars {
+		return "too_long", nil
+	}
+	return "", nil
+}
+
+// WordListFilter is C4's bad-words idea with a list the user supplies: a document
+// containing any listed word or phrase as a whole word (case-insensitive, flanked by
+// non-word characters, as C4 matches) is dropped ("word_list"). golem ships no list.
+type WordListFilter struct {
+	re *regexp.Regexp
+}
+
+// NewWordListFilter compiles the list; empty entries are ignored.
+func NewWordListFilter(words []string) (*WordListFilter, error) {
+	var alts []string
+	for _, w := range words {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w != "" {
+			alts = append(alts, regexp.QuoteMeta(w))
+		}
+	}
+	if len(alts) == 0 {
+		return nil, fmt.Errorf("word list filter: the list is empty")
+	}
+	re, err := regexp.Compile(`(?:\PL|^)(?:` + strings.Join(alts, "|") + `)(?:\PL|$)`)
+	if err != nil {
+		return nil, fmt.Errorf("word list filter: %w", err)
+	}
+	return &WordListFilter{re: re}, nil
+}
+
+// Name implements data.Step.
+func (f *WordListFilter) Name() string { return "word_list" }
+
+// Process implements data.Step.
+func (f *WordListFilter) Process(d *data.Doc) (string, error) {
+	if f.re.MatchString(strings.ToLower(d.Text)) {
+		return "word_list", nil
+	}
+	return "", nil
+}
+
+// ExactDedup drops a document whose text was seen before ("exact_duplicate"). It
+// keeps a 128-bit key per distinct text (two independent 64-bit xxhash values), not
+// the text. With Simplify the key is taken over SimplifyText (case, punctuation,
+// numbers and accents ignored).
+type ExactDedup struct {
+	Simplify bool
+	mu       sync.Mutex
+	seen     map[[2]uint64]struct{}
+}
+
+// Name implements data.Step.
+func (e *ExactDedup) Name() string { return "exact_dedup" }
+
+// Process implements data.Step.
+func (e *ExactDedup) Process(d *data.Doc) (string, error) {
+	t := d.Text
+	if e.Simplify {
+		t = SimplifyText(t)
+	}
+	k := [2]uint64{xxhash.Sum64String(t), xxhash.Sum64String("\x00golem\x00" + t)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.seen == nil {
+		e.seen = map[[2]uint64]struct{}{}
+	}
+	if _, ok := e.seen[k]; ok {
+		return "exact_duplicate", nil
+	}
+	e.seen[k] = struct{}{}
+	return "", nil
+}
+
+// SentenceDedup removes spans of NSentences consecutive sentences (3) that already
+// appeared in an earlier document, as datatrove's SentenceDedup does, comparing
+// SimplifyText'ed sentences by 64-bit hash; a document left with fewer than
+// MinDocWords words (50) or MinSentences sentences (3) is dropped
+// ("sentence_dedup_short"). Streaming: "earlier" is processing order, and only span
+// hashes are kept.
+type SentenceDedup struct {
+	NSentences, MinDocWords, MinSentences int
+	mu                                    sync.Mutex
+	seen                                  map[uint64]struct{}
+}
+
+// NewSentenceDedup returns the step with datatrove's defaults.
+func NewSentenceDedup() *SentenceDedup {
+	return &SentenceDedup{NSentences: 3, MinDocWords: 50, MinSentences: 3}
+}
+
+// Name implements data.Step.
+func (s *SentenceDedup) Name() string { return "sentence_dedup" }
+
+// Process implements data.Step.
+func (s *SentenceDedup) Process(d *data.Doc) (string, error) {
+	sents := Sentences(d.Text)
+	n := s.NSentences
+	if len(sents) < n || n <= 0 {
+		return "", nil
+	}
+	keys := make([]uint64, len(sents)-n+1)
+	simple := make([]string, len(sents))
+	for i, st := range sents {
+		simple[i] = SimplifyText(st)
+	}
+	for i := range keys {
+		keys[i] = xxhash.Sum64String(strings.Join(simple[i:i+n], " "))
+	}
+	drop := make([]bool, len(sents))
+	removed := false
+	s.mu.Lock()
+	if s.seen == nil {
+		s.seen = map[uint64]struct{}{}
+	}
+	for i, k := range keys {
+		if _, ok := s.seen[k]; ok {
+			for j := i; j < i+n; j++ {
+				drop[j] = true
+			}
+			removed = true
+		}
+	}
+	for _, k := range keys {
+		s.seen[k] = struct{}{}
+	}
+	s.mu.Unlock()
+	if !removed {
+		return "", nil
+	}
+	var b strings.Builder
+	for i, st := range sents {
+		if !drop[i] {
+			b.WriteString(st)
+		}
+	}
+	d.Text = pyStrip(b.String())
+	if (s.MinDocWords > 0 && len(Words(d.Text)) < s.MinDocWords) ||
+		(s.MinSentences > 0 && len(Sentences(d.Text)) < s.MinSentences) {
+		return "sentence_dedup_short", nil
+	}
+	return "", nil
+}
+
+// FineWebOptions selects the optional parts of the FineWeb chain.
+type FineWebOptions struct {
+	HTML      bool           // start with HTML extraction (the input is raw HTML)
+	Languages []string       // languages to keep (["en"])
+	URLFilter *URLFilter     // block list; nil skips the URL filter
+	MinHash   *MinHashConfig // nil uses FineWeb's defaults
+	NoMinHash bool           // skip dedup (e.g. when a two-pass MinHashIndex runs separately)
+	NoPII     bool
+}
+
+// FineWebSteps returns FineWeb's processing chain as data.Steps, in FineWeb's order:
+// extraction (with opts.HTML) → URL filter → language → Gopher repetition → Gopher
+// quality → C4 quality → FineWeb quality → MinHash dedup (streaming) → PII.
+func FineWebSteps(opts FineWebOptions) ([]data.Step, error) {
+	var steps []data.Step
+	if opts.HTML {
+		steps = append(steps, NewExtractor())
+	}
+	if opts.URLFilter != nil {
+		steps = append(steps, opts.URLFilter)
+	}
+	steps = append(steps, NewLanguageFilter(opts.Languages...), NewGopherRepetitionFilter(),
+		NewGopherQualityFilter(), NewC4QualityFilter(), NewFineWebQualityFilter())
+	if !opts.NoMinHash {
+		cfg := DefaultMinHashConfig()
+		if opts.MinHash != nil {
+			cfg = *opts.MinHash
+		}
+		m, err := NewMinHashDeduper(cfg)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, m)
+	}
+	if !opts.NoPII {
+		steps = append(steps, NewPIIFormatter())
+	}
+	return steps, nil
+}
