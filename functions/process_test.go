@@ -1,0 +1,340 @@
+package functions_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golem-lm/golem/functions"
+	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/client"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+var (
+	golemOnce sync.Once
+	golemBin  string
+	golemErr  error
+)
+
+// golemBinary builds the real golem binary once for the tests that need a
+// `golem serve` process of their own.
+func golemBinary(t *testing.T) string {
+	t.Helper()
+	golemOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "golem-bin-")
+		if err != nil {
+			golemErr = err
+			return
+		}
+		golemBin = filepath.Join(dir, "golem")
+		out, err := exec.Command("go", "build", "-o", golemBin, "github.com/golem-lm/golem").CombinedOutput()
+		if err != nil {
+			golemErr = fmt.Errorf("go build golem: %v\n%s", err, out)
+		}
+	})
+	if golemErr != nil {
+		t.Fatal(golemErr)
+	}
+	return golemBin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveProcess starts `golem serve` and waits until it answers /_/health.
+func serveProcess(t *testing.T, addr string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(golemBinary(t), append([]string{"serve", "--addr", addr, "--api-key", testKey}, args...)...)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	procMu.Lock()
+	procs[addr] = cmd.Process
+	procMu.Unlock()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("golem serve %s log:\n%s", addr, b)
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/_/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("golem serve on %s did not come up: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// callbackCounter receives X-Callback-Url posts and counts them per job.
+type callbackCounter struct {
+	mu  sync.Mutex
+	n   map[string]int
+	url string
+}
+
+func newCallbackCounter(t *testing.T) *callbackCounter {
+	cc := &callbackCounter{n: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var j api.Job
+		_ = json.NewDecoder(r.Body).Decode(&j)
+		cc.mu.Lock()
+		cc.n[j.ID]++
+		cc.mu.Unlock()
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	cc.url = "http://" + ln.Addr().String() + "/cb"
+	return cc
+}
+
+// TestKillAndRestart kills -9 a golem serve with jobs queued and running, starts it
+// again on the same data directory, and checks that no job is lost and that each
+// finishes exactly once from the user's point of view: resubmitting with the same
+// idempotency keys gives the same jobs, each ends succeeded with one result, and
+// each callback arrives once. Then SIGTERM: running jobs go back to the queue
+// without losing an attempt and finish after the next start.
+func TestKillAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts golem serve processes")
+	}
+	data := t.TempDir()
+	addr := freeAddr(t)
+	args := []string{"--data", data, "--workers", "2", "--ack-wait", "2s", "--attempts", "3"}
+	host := serveProcess(t, addr, args...)
+	c := client.New("http://"+addr, testKey)
+	if _, err := c.Deploy("upper", source(t, "upper"), api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	cb := newCallbackCounter(t)
+	const n = 8
+	ids := make([]string, n)
+	submit := func(i int) *api.Submitted {
+		s, err := c.SubmitJob("upper", map[string]any{"text": fmt.Sprintf("job %d", i), "steps": 8, "sleep_ms": 100},
+			&client.SubmitOptions{IdempotencyKey: fmt.Sprintf("batch-%d", i), CallbackURL: cb.url})
+		if err != nil {
+			t.Fatalf("submit %d: %v", i, err)
+		}
+		return s
+	}
+	for i := range ids {
+		ids[i] = submit(i).ID
+	}
+	// Kill once two jobs run (and the rest wait in the queue).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		running := 0
+		for _, id := range ids {
+			if j, err := c.Job(id); err == nil && j.Status == api.StatusRunning && j.Progress > 0 {
+				running++
+			}
+		}
+		if running == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("jobs never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = host.Process.Wait()
+
+	serveProcess(t, addr, args...)
+	// The client did not see its answers: it submits everything again.
+	for i := range ids {
+		s := submit(i)
+		if s.ID != ids[i] || !s.Replayed {
+			t.Fatalf("resubmission %d gave %+v, first id %s", i, s, ids[i])
+		}
+	}
+	retried := 0
+	for i, id := range ids {
+		j, err := c.Wait(id, 60*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`{"upper":"JOB %d","words":2}`, i)
+		if j.Status != api.StatusSucceeded || string(j.Result) != want {
+			t.Fatalf("job %d after restart: %+v %s", i, j, j.Result)
+		}
+		if j.Attempts > 1 {
+			retried++
+		}
+	}
+	if retried < 2 {
+		t.Errorf("%d jobs were retried; the two running at the kill should have been", retried)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		cb.mu.Lock()
+		total, ok := 0, true
+		for _, id := range ids {
+			total += cb.n[id]
+			ok = ok && cb.n[id] == 1
+		}
+		cb.mu.Unlock()
+		if ok && total == n {
+			break
+		}
+		if time.Now().After(deadline) || total > n {
+			t.Fatalf("callbacks per job %v; want each of %d jobs once", cb.n, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Graceful stop: SIGTERM while two jobs run and one waits.
+	var more []string
+	for i := 0; i < 3; i++ {
+		id, err := c.Submit("upper", map[string]any{"text": "drain", "steps": 30, "sleep_ms": 100}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more = append(more, id)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		j0, _ := c.Job(more[0])
+		j1, _ := c.Job(more[1])
+		if j0 != nil && j1 != nil && j0.Status == api.StatusRunning && j1.Status == api.StatusRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("drain jobs never ran")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second := findServe(t, addr)
+	start := time.Now()
+	if err := second.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("SIGTERM took %s", d)
+	}
+	serveProcess(t, addr, args...)
+	for _, id := range more {
+		j, err := c.Wait(id, 60*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != api.StatusSucceeded || j.Attempts != 1 {
+			t.Fatalf("job after SIGTERM and restart: %+v", j)
+		}
+	}
+}
+
+var (
+	procMu sync.Mutex
+	procs  = map[string]*os.Process{}
+)
+
+// findServe returns the process of the last golem serve started on addr.
+func findServe(t *testing.T, addr string) *os.Process {
+	procMu.Lock()
+	defer procMu.Unlock()
+	p := procs[addr]
+	if p == nil {
+		t.Fatalf("no golem serve on %s", addr)
+	}
+	return p
+}
+
+// TestScaleOut runs two hosts against one external NATS server (started here from
+// the nats-server module on a loopback port): a function deployed on one is served by
+// both, and a batch of jobs is shared between them.
+func TestScaleOut(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	a := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-a", Workers: 2})
+	b := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-b", Workers: 2})
+	if _, err := a.c.Deploy("upper", source(t, "upper"), api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := b.c.Call("upper", map[string]any{"text": "deployed on a"}, &out); err != nil || out["upper"] != "DEPLOYED ON A" {
+		t.Fatalf("call on b: %v %v", out, err)
+	}
+	const n = 16
+	var ids []string
+	for i := 0; i < n; i++ {
+		c := a.c
+		if i%2 == 1 {
+			c = b.c
+		}
+		id, err := c.Submit("upper", map[string]any{"text": "shared", "steps": 2, "sleep_ms": 100}, &client.SubmitOptions{IdempotencyKey: fmt.Sprint("k", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// Idempotency keys are shared too.
+	if s, err := b.c.SubmitJob("upper", map[string]any{}, &client.SubmitOptions{IdempotencyKey: "k0"}); err != nil || s.ID != ids[0] {
+		t.Fatalf("idempotent resubmission on the other host: %+v %v", s, err)
+	}
+	perHost := map[string]int{}
+	for _, id := range ids {
+		j, err := a.c.Wait(id, 60*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != api.StatusSucceeded {
+			t.Fatalf("job %+v", j)
+		}
+		perHost[j.Host]++
+	}
+	if perHost["host-a"] == 0 || perHost["host-b"] == 0 || perHost["host-a"]+perHost["host-b"] != n {
+		t.Fatalf("jobs per host %v; want both hosts to work", perHost)
+	}
+	t.Logf("jobs per host: %v", perHost)
+	if !strings.HasPrefix(ns.ClientURL(), "nats://127.0.0.1:") {
+		t.Fatalf("NATS not on loopback: %s", ns.ClientURL())
+	}
+}
