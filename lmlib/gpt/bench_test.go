@@ -1,0 +1,42 @@
+package gpt
+
+import "testing"
+
+// BenchmarkTrainStep times one forward+backward+AdamW step of the baby config
+// (4/4/128, T=64, B=12); `make bench-train` compares it with PyTorch.
+func BenchmarkTrainStep(b *testing.B) {
+	m, err := New(DefaultConfig(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const B, T = 12, 64
+	tok, tgt := batch(65, B*T, 1)
+	mom, vel := make([]float32, m.NumParams()), make([]float32, m.NumParams())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Forward(tok, tgt, B, T); err != nil {
+			b.Fatal(err)
+		}
+		m.ZeroGrad()
+		m.Backward()
+		m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, i+1, mom, vel)
+	}
+	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tok/s")
+}
+
+func BenchmarkGelu(b *testing.B) {
+	c := NewCPU(0)
+	x := randn(NewRNG(1), 1<<20, 1)
+	out := make([]float32, len(x))
+	b.Run("forward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			c.GeluForward(out, x)
+		}
+	})
+	b.Run("backward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			c.GeluBackward(out, x, x)
+		}
+	})
+}

@@ -1,0 +1,109 @@
+// Command benchtrain times golem's GPT training step (forward, backward, AdamW) on
+// the CPU backend and prints one JSON line: tokens/s, model FLOPs per token, the
+// OpenBLAS sgemm FLOP/s measured in the same process, and the step loss. It is the
+// golem half of `make bench-train` (tools/torchref/bench_train.py runs PyTorch).
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/golem-lm/golem/lmlib/gpt"
+)
+
+var configs = map[string]struct {
+	cfg  gpt.Config
+	B, T int
+}{
+	"baby":  {gpt.Config{VocabSize: 65, ContextLen: 64, Layers: 4, Heads: 4, Width: 128, Bias: true}, 12, 64},
+	"small": {gpt.Config{VocabSize: 65, ContextLen: 256, Layers: 6, Heads: 6, Width: 384, Bias: true}, 16, 256},
+}
+
+func main() {
+	name := flag.String("config", "baby", "baby or small")
+	seconds := flag.Float64("seconds", 5, "time the steps for at least this long")
+	minSteps := flag.Int("min-steps", 3, "time at least this many steps")
+	warmup := flag.Int("warmup", 2, "untimed steps first")
+	sgemmN := flag.Int("sgemm", 2048, "size of the square sgemm measured for MFU (0: skip)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	flag.Parse()
+	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtrain:", err)
+		os.Exit(1)
+	}
+}
+
+func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string) error {
+	c, ok := configs[name]
+	if !ok {
+		return fmt.Errorf("unknown config %q (baby, small)", name)
+	}
+	m, err := gpt.New(c.cfg, 1)
+	if err != nil {
+		return err
+	}
+	// Deterministic pseudo-text: a repeating pattern with noise, so the loss is meaningful.
+	rng := gpt.NewRNG(2)
+	n := c.B * c.T
+	tokens, targets := make([]int32, n), make([]int32, n)
+	for i := range tokens {
+		tokens[i] = int32(rng.Uint64() % uint64(c.cfg.VocabSize))
+		targets[i] = (tokens[i] + 1) % int32(c.cfg.VocabSize)
+	}
+	mom, vel := make([]float32, m.NumParams()), make([]float32, m.NumParams())
+	step := 0
+	var loss float32
+	train := func() error {
+		step++
+		l, err := m.Forward(tokens, targets, c.B, c.T)
+		if err != nil {
+			return err
+		}
+		loss = l
+		m.ZeroGrad()
+		if err := m.Backward(); err != nil {
+			return err
+		}
+		if norm := m.GradNorm(); norm > 1 {
+			m.ScaleGrads(1 / norm)
+		}
+		m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
+		return nil
+	}
+	for i := 0; i < warmup; i++ {
+		if err := train(); err != nil {
+			return err
+		}
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	steps := 0
+	for steps < minSteps || time.Since(start).Seconds() < seconds {
+		if err := train(); err != nil {
+			return err
+		}
+		steps++
+	}
+	dt := time.Since(start).Seconds()
+	out := map[string]any{
+		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
+		"tok_s": float64(steps*n) / dt, "flops_per_token": m.FLOPsPerToken(), "loss": loss,
+	}
+	if sgemmN > 0 {
+		out["sgemm_flops"] = gpt.SgemmFLOPS(sgemmN, 10, 2)
+		out["sgemm_flops_1t"] = gpt.SgemmFLOPS(sgemmN, 5, 1)
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
