@@ -413,9 +413,7 @@ func (t *Tokenizer) WriteHF(w io.Writer) error {
 	bw.WriteString(",\n  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n" +
 		"    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n" +
 		"    \"byte_fallback\": false,\n    \"ignore_merges\": true,\n    \"vocab\": ")
-	vocabOnly := *t
-	vocabOnly.specialOf = nil // added tokens are listed above, not in the model's vocab
-	if err := writeVocabJSON(bw, &vocabOnly, "      "); err != nil {
+	if err := writeVocabJSON(bw, t, "      "); err != nil {
 		return err
 	}
 	bw.WriteString(",\n    \"merges\": [")
@@ -433,4 +431,3 @@ func (t *Tokenizer) WriteHF(w io.Writer) error {
 
 // SaveHF writes tokenizer.json to path atomically.
 func (t *Tokenizer) SaveHF(path string) error { return writeAtomic(path, t.WriteHF) }
-
