@@ -173,7 +173,7 @@ func (h *Host) Deploy(ctx context.Context, name string, req api.DeployRequest) (
 	}
 	sum := sha256.Sum256([]byte(req.Source))
 	now := time.Now().UTC()
-	f := api.Function{Name: name, Entry: req.Entry, Signature: resp.Signature, Limits: req.Limits, Strict: req.Strict,
+	f := api.Function{Name: name, Entry: req.Entry, Signature: resp.Signature, Dialect: resp.Dialect, Limits: req.Limits, Strict: req.Strict,
 		SHA256: hex.EncodeToString(sum[:]), Source: req.Source, Created: now, Updated: now}
 	replaced := false
 	if e, err := h.fns.Get(ctx, name); err == nil {

@@ -37,17 +37,20 @@ type DeployRequest struct {
 
 // Function describes a deployed or built-in function.
 type Function struct {
-	Name      string    `json:"name"`
-	Builtin   bool      `json:"builtin"`
-	Summary   string    `json:"summary,omitempty"`
-	Entry     string    `json:"entry,omitempty"`
-	Signature string    `json:"signature,omitempty"`
-	Limits    Limits    `json:"limits"`
-	Strict    bool      `json:"strict"`
-	SHA256    string    `json:"sha256,omitempty"`
-	Source    string    `json:"source,omitempty"`
-	Created   time.Time `json:"created,omitempty"`
-	Updated   time.Time `json:"updated,omitempty"`
+	Name      string `json:"name"`
+	Builtin   bool   `json:"builtin"`
+	Summary   string `json:"summary,omitempty"`
+	Entry     string `json:"entry,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	// Dialect is the Go the source was compiled as: "notebook" (the kernel's
+	// interpreter, shims included) or plain yaegi.
+	Dialect string    `json:"dialect,omitempty"`
+	Limits  Limits    `json:"limits"`
+	Strict  bool      `json:"strict"`
+	SHA256  string    `json:"sha256,omitempty"`
+	Source  string    `json:"source,omitempty"`
+	Created time.Time `json:"created,omitempty"`
+	Updated time.Time `json:"updated,omitempty"`
 }
 
 // FunctionList is the body of GET /functions.

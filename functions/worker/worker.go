@@ -29,6 +29,8 @@ import (
 
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
+	"github.com/golem-lm/golem/kernel/session"
+	"github.com/golem-lm/golem/lmlib/symbols"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 )
@@ -66,6 +68,7 @@ type Response struct {
 	Type      string          `json:"type"`
 	Output    json.RawMessage `json:"output,omitempty"`
 	Signature string          `json:"signature,omitempty"`
+	Dialect   string          `json:"dialect,omitempty"`
 	Error     string          `json:"error,omitempty"`
 	Kind      string          `json:"kind,omitempty"`
 	Field     string          `json:"field,omitempty"`
@@ -132,17 +135,33 @@ var (
 )
 
 // NewInterpreter makes the interpreter one function's source is compiled in: the
-// standard library and package fn.
+// notebook kernel's (session.NewInterpreter: the standard library, golem's lmlib
+// packages, the modern-Go shims) plus package fn, so a deployed function is written
+// in the same Go as a notebook cell. Should the kernel's set-up fail, the worker
+// uses plain yaegi with the standard library and lmlib, and says so in the
+// Dialect of its compile responses.
 func NewInterpreter() (*interp.Interpreter, error) {
-	i := interp.New(interp.Options{})
-	if err := i.Use(stdlib.Symbols); err != nil {
-		return nil, err
+	i, err := session.NewInterpreter(interp.Options{})
+	if err != nil {
+		plainOnce.Do(func() { dialect = "plain yaegi (notebook dialect unavailable: " + err.Error() + ")" })
+		i = interp.New(interp.Options{})
+		if err := i.Use(stdlib.Symbols); err != nil {
+			return nil, err
+		}
+		if err := i.Use(symbols.Symbols); err != nil {
+			return nil, err
+		}
 	}
 	if err := i.Use(fn.Symbols); err != nil {
 		return nil, err
 	}
 	return i, nil
 }
+
+var (
+	plainOnce sync.Once
+	dialect   = "notebook" // what NewInterpreter gave: reported with each compile
+)
 
 // compile evaluates source in a fresh interpreter and finds entry.
 func compile(source, entry string) (c *compiled, err error) {
@@ -244,7 +263,7 @@ func (w *worker) handle(req *Request) Response {
 		return Response{Type: TypeError, Kind: api.KindCompile, Error: err.Error()}
 	}
 	if req.Op == OpCompile {
-		return Response{Type: TypeResult, Signature: c.signature}
+		return Response{Type: TypeResult, Signature: c.signature, Dialect: dialect}
 	}
 	args := make([]reflect.Value, 0, 2)
 	if c.withCtx {
