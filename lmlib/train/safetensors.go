@@ -112,6 +112,11 @@ func ReadSafetensors(path string) (*Safetensors, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read safetensors %s: %w", path, err)
 	}
+	return ParseSafetensors(b, path)
+}
+
+// ParseSafetensors decodes safetensors bytes; path only names them in errors.
+func ParseSafetensors(b []byte, path string) (*Safetensors, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("safetensors %s: %s", path, fmt.Sprintf(format, a...))
 	}
@@ -133,7 +138,7 @@ func ReadSafetensors(path string) (*Safetensors, error) {
 		Shape   []int   `json:"shape"`
 		Offsets []int64 `json:"data_offsets"`
 	}
-	begins := map[string]int64{}
+	offs := map[string][2]int64{}
 	for name, r := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(r, &s.Metadata); err != nil {
@@ -167,9 +172,15 @@ func ReadSafetensors(path string) (*Safetensors, error) {
 		}
 		s.tensors[name] = NamedTensor{Name: name, Shape: e.Shape, Data: vals}
 		s.Names = append(s.Names, name)
-		begins[name] = e.Offsets[0]
+		offs[name] = [2]int64{e.Offsets[0], e.Offsets[1]}
 	}
-	sort.Slice(s.Names, func(i, j int) bool { return begins[s.Names[i]] < begins[s.Names[j]] })
+	sort.Slice(s.Names, func(i, j int) bool {
+		a, b := offs[s.Names[i]], offs[s.Names[j]]
+		if a != b {
+			return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
+		}
+		return s.Names[i] < s.Names[j]
+	})
 	return s, nil
 }
 

@@ -1,0 +1,54 @@
+package train_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/golem-lm/golem/internal/assets"
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+	"github.com/golem-lm/golem/lmlib/train"
+)
+
+// Train a small character-level GPT on Newton's Opticks. In a notebook cell the
+// run shows a live status line and loss chart, the cell's interrupt button stops
+// it at a step boundary, and the result displays as the loss curves.
+func Example() {
+	path, _ := assets.Opticks()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	vocab := shard.NewCharVocab(string(text))
+	tokens, _ := vocab.EncodeStrict(string(text))
+	split := len(tokens) * 9 / 10
+	trainData, _ := shard.NewSliceLoader(tokens[:split], shard.LoaderOptions{B: 8, T: 32, Shuffle: true, Seed: 1})
+	valData, _ := shard.NewSliceLoader(tokens[split:], shard.LoaderOptions{B: 8, T: 32})
+
+	cfg := gpt.DefaultConfig() // 4 layers, 4 heads, width 128, context 64
+	cfg.VocabSize = vocab.VocabSize()
+	cfg.Layers, cfg.Width = 2, 64 // smaller still, so the example runs in a second
+	model, err := gpt.New(cfg, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := train.Train(model, trainData, valData, train.Options{
+		Context:   context.Background(), // in a notebook: the cell's context
+		MaxSteps:  100,
+		LR:        3e-3,
+		EvalEvery: 50, EvalBatches: 4,
+		Quiet: true, // leave out to see the progress
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("steps:", res.Steps, "tokens:", res.Tokens)
+	fmt.Printf("loss %.1f -> below 3: %v; validation measured %d times\n", res.History[0].Loss, res.Loss < 3, len(res.Evals))
+	// Output:
+	// steps: 100 tokens: 25600
+	// loss 4.5 -> below 3: true; validation measured 2 times
+}
