@@ -43,8 +43,8 @@ func (v *CharVocab) VocabSize() int { return len(v.Runes) + 1 }
 // EOT is the end-of-text id, the last one.
 func (v *CharVocab) EOT() int { return len(v.Runes) }
 
-// Encode maps each rune to its id; runes outside the vocabulary are skipped.
-func (v *CharVocab) Encode(text string) []int {
+// EncodeOrdinary maps each rune to its id; runes outside the vocabulary are skipped.
+func (v *CharVocab) EncodeOrdinary(text string) []int {
 	out := make([]int, 0, len(text))
 	for _, r := range text {
 		if id, ok := v.ids[r]; ok {
@@ -54,7 +54,7 @@ func (v *CharVocab) Encode(text string) []int {
 	return out
 }
 
-// EncodeStrict is Encode that fails on a rune outside the vocabulary.
+// EncodeStrict is EncodeOrdinary that fails on a rune outside the vocabulary.
 func (v *CharVocab) EncodeStrict(text string) ([]int32, error) {
 	out := make([]int32, 0, len(text))
 	for i, r := range text {

@@ -81,7 +81,7 @@ func TestReadShardErrorsNameFile(t *testing.T) {
 // bigVocab is an encoder with a vocabulary that needs uint32 tokens.
 type bigVocab struct{}
 
-func (bigVocab) Encode(s string) []int {
+func (bigVocab) EncodeOrdinary(s string) []int {
 	out := []int{}
 	for _, f := range strings.Fields(s) {
 		var n int

@@ -5,15 +5,22 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
+
+	"github.com/golem-lm/golem/lmlib/data"
 )
 
-// Encoder turns text into token ids. lmlib/tokenizer's Tokenizer satisfies it, and
-// so does CharVocab.
+// Encoder turns text into token ids; EncodeOrdinary treats special-token text as
+// ordinary text (tiktoken's encode_ordinary, as llm.c's data scripts call it).
+// lmlib/tokenizer's Tokenizer satisfies it, and so does CharVocab. The Writer calls
+// EncodeOrdinary from several goroutines at once.
 type Encoder interface {
-	Encode(text string) []int
+	EncodeOrdinary(text string) []int
 	EOT() int       // end-of-text id written before every document
 	VocabSize() int // every id must be below this
 }
@@ -96,7 +103,7 @@ func IsValidation(id string, seed uint64, fraction float64) bool {
 // Add encodes one document and appends it to its split. An empty id is replaced by
 // the document's ordinal number.
 func (w *Writer) Add(id, text string) error {
-	return w.AddTokens(id, w.enc.Encode(text))
+	return w.AddTokens(id, w.enc.EncodeOrdinary(text))
 }
 
 // AddTokens appends an already tokenized document.
@@ -130,17 +137,86 @@ func (w *Writer) AddTokens(id string, tokens []int) error {
 	return nil
 }
 
-// AddAll adds every text of next (called until ok is false), with ordinal ids.
+// AddAll adds every text of next (called until ok is false), with ordinal ids,
+// encoding batches of documents on all cores.
 func (w *Writer) AddAll(next func() (text string, ok bool)) error {
-	for {
+	return w.addStream(func() (string, string, bool, error) {
 		text, ok := next()
-		if !ok {
-			return nil
+		return "", text, ok, nil
+	})
+}
+
+// AddReader adds every document of r (an lmlib/data reader) until io.EOF, keeping
+// their ids, encoding batches of documents on all cores. It does not close r.
+func (w *Writer) AddReader(r data.Reader) error {
+	return w.addStream(func() (string, string, bool, error) {
+		d, err := r.Next()
+		if err == io.EOF {
+			return "", "", false, nil
 		}
-		if err := w.Add("", text); err != nil {
-			return err
+		if err != nil {
+			return "", "", false, err
+		}
+		return d.ID, d.Text, true, nil
+	})
+}
+
+func (w *Writer) addStream(next func() (id, text string, ok bool, err error)) error {
+	const batch = 256
+	ids := make([]string, 0, batch)
+	texts := make([]string, 0, batch)
+	toks := make([][]int, batch)
+	flush := func() error {
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for g := 0; g < runtime.GOMAXPROCS(0); g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					toks[i] = w.enc.EncodeOrdinary(texts[i])
+				}
+			}()
+		}
+		for i := range texts {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+		for i := range texts {
+			if err := w.AddTokens(ids[i], toks[i]); err != nil {
+				return err
+			}
+			toks[i] = nil
+		}
+		ids, texts = ids[:0], texts[:0]
+		return nil
+	}
+	for {
+		id, text, ok, err := next()
+		if err != nil {
+			return fmt.Errorf("shard writer %s: read documents: %w", w.dir, err)
+		}
+		if !ok {
+			return flush()
+		}
+		ids, texts = append(ids, id), append(texts, text)
+		if len(texts) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// Int32s converts token ids (as tokenizers return them) to the int32 tokens that
+// NewSliceLoader takes.
+func Int32s(ids []int) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
 }
 
 // Close finishes the open shards and returns what was written.
