@@ -10,14 +10,14 @@ import (
 // byteTok is a byte-level tokenizer: ids 0..255 are bytes, 256 is end-of-text.
 type byteTok struct{}
 
-func (byteTok) Encode(s string) []int {
+func (byteTok) EncodeOrdinary(s string) []int {
 	out := make([]int, len(s))
 	for i := 0; i < len(s); i++ {
 		out[i] = int(s[i])
 	}
 	return out
 }
-func (byteTok) Decode(ids []int) string {
+func (byteTok) DecodeText(ids []int) string {
 	b := make([]byte, 0, len(ids))
 	for _, id := range ids {
 		if id < 256 {

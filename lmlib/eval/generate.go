@@ -55,7 +55,7 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 		return nil, fmt.Errorf("generate: max tokens %d must be positive", opts.MaxTokens)
 	}
 	n := model.ContextLen()
-	seq := toInt32(tok.Encode(prompt))
+	seq := toInt32(tok.EncodeOrdinary(prompt))
 	if len(seq) == 0 {
 		seq = []int32{int32(tok.EOT())}
 	}
@@ -105,7 +105,7 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 		}
 		g.Tokens = append(g.Tokens, t)
 		seq = append(seq, t)
-		text := tok.Decode(toInts(g.Tokens))
+		text := tok.DecodeText(toInts(g.Tokens))
 		if cut, ok := firstStop(text, opts.Stop); ok {
 			g.Text = text[:cut]
 			g.StopReason = "stop"

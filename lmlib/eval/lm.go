@@ -48,10 +48,11 @@ type TokenModel interface {
 	Logits(tokens []int32) ([]float32, error)
 }
 
-// Tokenizer is what ModelLM needs from lmlib/tokenizer.
+// Tokenizer is what ModelLM and Generate need from a tokenizer. BPE and Chars
+// adapt lmlib/tokenizer's BPE and lmlib/shard's character vocabulary.
 type Tokenizer interface {
-	Encode(text string) []int
-	Decode(ids []int) string
+	EncodeOrdinary(text string) []int // no special tokens
+	DecodeText(ids []int) string      // raw text; may end inside a UTF-8 sequence
 	EOT() int
 }
 
@@ -112,8 +113,8 @@ func (lm *ModelLM) encodePair(ctx, cont string) (ctxIDs, contIDs []int32, err er
 		cont = ctx[len(ctx)-n:] + cont
 		ctx = ctx[:len(ctx)-n]
 	}
-	whole := lm.Tok.Encode(ctx + cont)
-	c := lm.Tok.Encode(ctx)
+	whole := lm.Tok.EncodeOrdinary(ctx + cont)
+	c := lm.Tok.EncodeOrdinary(ctx)
 	if len(c) > len(whole) {
 		c = c[:len(whole)]
 	}
@@ -203,7 +204,7 @@ func (lm *ModelLM) Loglikelihood(reqs []Request) ([]LoglikelihoodResult, error) 
 func (lm *ModelLM) LoglikelihoodRolling(texts []string) ([]float64, error) {
 	out := make([]float64, len(texts))
 	for i, text := range texts {
-		ws, err := RollingWindows(toInt32(lm.Tok.Encode(text)), int32(lm.Tok.EOT()), lm.Model.ContextLen(), 1)
+		ws, err := RollingWindows(toInt32(lm.Tok.EncodeOrdinary(text)), int32(lm.Tok.EOT()), lm.Model.ContextLen(), 1)
 		if err != nil {
 			return nil, err
 		}
