@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/abadojack/whatlanggo"
 	"github.com/cespare/xxhash/v2"
@@ -33,7 +34,7 @@ func NewLanguageFilter(langs ...string) *LanguageFilter {
 	if len(langs) == 0 {
 		langs = []string{"en"}
 	}
-	return &LanguageFilter{Languages: langs, Threshold: 0.65, MaxChars: 2000}
+	return &LanguageFilter{Languages: langs, Threshold: 0.65, MaxChars: 500}
 }
 
 // Name implements data.Step.
@@ -42,10 +43,10 @@ func (f *LanguageFilter) Name() string { return "language" }
 // Detect returns the ISO 639-1 code (or the ISO 639-3 code where there is none) and
 // the confidence for text.
 func (f *LanguageFilter) Detect(text string) (string, float64) {
-	if f.MaxChars > 0 && len(text) > f.MaxChars*4 {
+	if f.MaxChars > 0 && len(text) > f.MaxChars {
 		cut := 0
 		for i := range text {
-			if cut == f.MaxChars {
+			if cut >= f.MaxChars && pyIsSpace(rune(text[i])) {
 				text = text[:i]
 				break
 			}
@@ -53,6 +54,24 @@ func (f *LanguageFilter) Detect(text string) (string, float64) {
 		}
 	}
 	info := whatlanggo.Detect(text)
+	// whatlanggo picks a script by majority, so Japanese written mostly in kanji comes
+	// out as Chinese; any real share of kana settles it.
+	if info.Lang == whatlanggo.Cmn || info.Lang == whatlanggo.Jpn {
+		kana, han := 0, 0
+		for _, r := range text {
+			switch {
+			case unicode.In(r, unicode.Hiragana, unicode.Katakana):
+				kana++
+			case unicode.Is(unicode.Han, r):
+				han++
+			}
+		}
+		if kana > 0 && kana*10 >= kana+han {
+			info.Lang = whatlanggo.Jpn
+		} else if kana == 0 && han > 0 {
+			info.Lang = whatlanggo.Cmn
+		}
+	}
 	code := info.Lang.Iso6391()
 	if code == "" {
 		code = info.Lang.Iso6393()

@@ -288,6 +288,9 @@ var units = []string{"km²", "km³", "km", "m²", "m³", "dm²", "dm³", "dm", "
 // unitSuffix returns the byte length of a unit (or currency) that follows a digit at
 // the end of s, choosing the leftmost (longest) match like Python's re.search.
 func unitSuffix(s string) int {
+	if strings.IndexAny(s, "0123456789") < 0 {
+		return 0
+	}
 	best := 0
 	for _, u := range units {
 		if len(u) > best && strings.HasSuffix(s, u) && lastIsDigit(s[:len(s)-len(u)]) {
@@ -387,6 +390,8 @@ var contractionStems = map[string]bool{
 	"should": true, "would": true, "might": true, "must": true, "not": true,
 }
 
+var contractionSuffixes = []string{"'m", "'re", "'ve", "'ll", "'d", "’m", "’re", "’ve", "’ll", "’d"}
+
 // apostrophe-less forms spaCy splits: stem + rest.
 var bareContractions = map[string]int{
 	"aint": 2, "arent": 3, "cant": 2, "cannot": 3, "couldnt": 5, "didnt": 3, "doesnt": 4, "dont": 2,
@@ -394,7 +399,7 @@ var bareContractions = map[string]int{
 	"shouldnt": 6, "wasnt": 3, "werent": 4, "wont": 2, "wouldnt": 5, "darent": 4, "oughtnt": 5,
 	"maynt": 3, "im": 1, "ive": 1, "id": 1, "hes": 2, "shes": 3, "thats": 4, "whats": 4, "theres": 5,
 	"theyre": 4, "theyve": 4, "theyd": 4, "theyll": 4, "youre": 3, "youve": 3, "youd": 3, "youll": 3,
-	"weve": 2, "itd": 2, "itll": 2, "gonna": 3, "gotta": 3, "lets": 3, "whos": 3, "wheres": 5,
+	"weve": 2, "itd": 2, "itll": 2, "gonna": 3, "gotta": 3, "whos": 3, "wheres": 5,
 	"hows": 3, "couldve": 5, "shouldve": 6, "wouldve": 5, "mustve": 4, "mightve": 5, "ima": 1,
 }
 
@@ -420,17 +425,19 @@ func specialSplit(s string) int {
 		}
 		return 0
 	}
-	for _, apo := range [...]string{"'", "’"} {
-		if strings.HasSuffix(low, "n"+apo+"t") && len(low) > 2+len(apo) {
-			stem := low[:len(low)-2-len(apo)]
+	for _, nt := range [...]string{"n't", "n’t"} {
+		if strings.HasSuffix(low, nt) && len(low) > len(nt) {
+			stem := low[:len(low)-len(nt)]
 			if ntStems[stem] && (low == s || low[1:] == s[1:]) {
-				return len(s) - 2 - len(apo)
+				return len(s) - len(nt)
 			}
 		}
-		for _, suf := range [...]string{"m", "re", "ve", "ll", "d"} {
-			if strings.HasSuffix(low, apo+suf) {
-				stem := low[:len(low)-len(apo)-len(suf)]
-				if contractionStems[stem] {
+	}
+	if strings.Contains(low, "'") || strings.Contains(low, "’") {
+		for _, suf := range contractionSuffixes {
+			if strings.HasSuffix(low, suf) {
+				stem := low[:len(low)-len(suf)]
+				if contractionStems[stem] && (low == s || low[1:] == s[1:]) {
 					return len(stem)
 				}
 			}
@@ -462,7 +469,11 @@ var abbreviations = map[string]bool{
 	"E.g.": true, "I.e.": true, "a.m.": true, "p.m.": true, "vs.": true, "v.s.": true, "co.": true,
 	"Adm.": true, "D.C.": true, "N.Y.": true, "Mass.": true, "Calif.": true, "Conn.": true, "Fla.": true,
 	"Ga.": true, "Ill.": true, "Md.": true, "Mich.": true, "Minn.": true, "Miss.": true, "Mo.": true,
-	"Pa.": true, "Va.": true, "Wash.": true, "Wis.": true,
+	"Pa.": true, "Va.": true, "Wash.": true, "Wis.": true, "Ak.": true, "Ala.": true, "Ariz.": true,
+	"Ark.": true, "Colo.": true, "Del.": true, "Ia.": true, "Id.": true, "Ind.": true, "Kan.": true,
+	"Kans.": true, "Ky.": true, "La.": true, "Neb.": true, "Nebr.": true, "Nev.": true, "N.C.": true,
+	"N.D.": true, "N.H.": true, "N.J.": true, "N.M.": true, "Okla.": true, "Ore.": true, "S.C.": true,
+	"Tenn.": true, "Mont.": true, "E.G.": true, "I.E.": true,
 }
 
 // ntStems are the words spaCy splits before "n't" (can't → ca n't).

