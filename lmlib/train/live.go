@@ -16,6 +16,7 @@ type live struct {
 	lastLine    time.Time
 	lastChart   time.Time
 	evals       int
+	printed     int // step of the last line printed outside a notebook
 	start       time.Time
 }
 
@@ -32,8 +33,12 @@ func (l *live) update(r *run, final bool) {
 	l.evals = len(r.res.Evals)
 	status := statusLine(r, time.Since(l.start), final)
 	if !l.notebook {
-		if newEval || final {
+		switch {
+		case final && l.printed == r.step && r.step > 0:
+			fmt.Println("stopped:", r.res.StopReason)
+		case newEval || final:
 			fmt.Println(status)
+			l.printed = r.step
 		}
 		return
 	}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/golem-lm/golem/lmlib/data"
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+	"github.com/golem-lm/golem/lmlib/tokenizer"
+	"github.com/golem-lm/golem/lmlib/train"
+)
+
+func init() {
+	register(command{name: "train", summary: "pretrain a GPT on a text file (char-level) or on token shards", run: runTrain})
+	register(command{name: "shard", summary: "tokenize documents into llm.c-format train/val token shards", run: runShard})
+}
+
+// runShard: golem shard --vocab gpt2 --out DIR [--val 0.1] [--shard-tokens N] [--split paragraph] INPUT...
+func runShard(args []string) error {
+	fs := flag.NewFlagSet("shard", flag.ContinueOnError)
+	vocab := fs.String("vocab", "gpt2", "tokenizer: gpt2, cl100k_base, o200k_base, ... or a vocabulary file (see golem tokenize)")
+	out := fs.String("out", "", "output directory (required)")
+	prefix := fs.String("prefix", "shard", "shard file name prefix")
+	val := fs.Float64("val", 0.1, "fraction of documents for validation (by a seeded hash of the id)")
+	seed := fs.Uint64("seed", 0, "seed of the train/validation split")
+	size := fs.Int("shard-tokens", 100_000_000, "tokens per shard at most")
+	split := fs.String("split", data.SplitFile, "how text files split into documents: file, paragraph or line")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: golem shard --out DIR [flags] INPUT...\n\n"+
+			"Reads documents (text, JSONL, WARC/WET, Parquet files, directories or globs), tokenizes them and\n"+
+			"writes PREFIX_{train,val}_NNNNNN.bin shards (llm.c format) with .idx document indexes.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("need --out and at least one input")
+	}
+	tok, err := tokenizer.Load(*vocab)
+	if err != nil {
+		return err
+	}
+	w, err := shard.NewWriter(*out, tok, shard.WriterOptions{Prefix: *prefix, ShardTokens: *size, ValFraction: *val, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	for _, in := range fs.Args() {
+		r, err := data.Open(in, data.ReadOptions{TextSplit: *split})
+		if err != nil {
+			w.Close()
+			return err
+		}
+		err = w.AddReader(r)
+		r.Close()
+		if err != nil {
+			w.Close()
+			return err
+		}
+	}
+	st, err := w.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("train: %d documents, %d tokens in %d shards; val: %d documents, %d tokens in %d shards (%s)\n",
+		st.TrainDocs, st.TrainTokens, len(st.TrainShards), st.ValDocs, st.ValTokens, len(st.ValShards), *out)
+	return nil
+}
+
+// runTrain: golem train (--text FILE | --train GLOB [--val GLOB]) [model and optimizer flags] [--out DIR [--resume]]
+func runTrain(args []string) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	text := fs.String("text", "", "train a character-level model on this text file (first 90% train, last 10% validation)")
+	trainGlob := fs.String("train", "", "training shards, e.g. 'data/shard_train_*.bin'")
+	valGlob := fs.String("val", "", "validation shards")
+	def := gpt.DefaultConfig()
+	layers := fs.Int("layers", def.Layers, "transformer blocks")
+	heads := fs.Int("heads", def.Heads, "attention heads")
+	width := fs.Int("width", def.Width, "embedding width")
+	ctxLen := fs.Int("context", def.ContextLen, "context length (and sequence length T)")
+	dropout := fs.Float64("dropout", 0, "dropout probability")
+	vocabSize := fs.Int("vocab-size", 0, "model vocabulary size for shards (default: the shards' headers)")
+	batch := fs.Int("batch", 16, "batch size B")
+	seed := fs.Uint64("seed", 1, "seed of the weights, the data order and dropout")
+	var o train.Options
+	fs.IntVar(&o.MaxSteps, "steps", 1000, "optimizer steps")
+	lr := fs.Float64("lr", 1e-3, "peak learning rate")
+	minLR := fs.Float64("min-lr", 0, "final learning rate (default lr/10)")
+	fs.IntVar(&o.WarmupSteps, "warmup", 0, "warmup steps (default min(100, steps/10))")
+	fs.IntVar(&o.DecaySteps, "decay", 0, "step where the cosine decay reaches min-lr (default: steps; set it to extend a run with --resume)")
+	fs.IntVar(&o.GradAccum, "accum", 1, "micro-batches per step")
+	wd := fs.Float64("wd", 0.1, "weight decay (negative: none)")
+	clip := fs.Float64("clip", 1, "gradient norm clip (negative: none)")
+	fs.IntVar(&o.EvalEvery, "eval-every", 100, "steps between validation losses")
+	fs.IntVar(&o.EvalBatches, "eval-batches", 20, "validation batches")
+	fs.IntVar(&o.Patience, "patience", 0, "early stop after this many evaluations without improvement (0: never)")
+	fs.StringVar(&o.CheckpointDir, "out", "", "checkpoint directory")
+	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --out")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n\n"+
+			"Pretrains a GPT with AdamW; Ctrl-C stops at the next step (and checkpoints with --out).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || (*text == "") == (*trainGlob == "") {
+		fs.Usage()
+		return errors.New("give exactly one of --text or --train")
+	}
+	o.LR, o.MinLR, o.WeightDecay, o.GradClip, o.Seed = float32(*lr), float32(*minLR), float32(*wd), float32(*clip), *seed
+	if *wd == 0 {
+		o.WeightDecay = -1
+	}
+	if *clip == 0 {
+		o.GradClip = -1
+	}
+	cfg := gpt.Config{ContextLen: *ctxLen, Layers: *layers, Heads: *heads, Width: *width, Dropout: float32(*dropout), Bias: true}
+	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed}
+	vo := shard.LoaderOptions{B: *batch, T: *ctxLen}
+	var tl, vl *shard.Loader
+	var err error
+	if *text != "" {
+		b, err := os.ReadFile(*text)
+		if err != nil {
+			return err
+		}
+		v := shard.NewCharVocab(string(b))
+		toks, _ := v.EncodeStrict(string(b))
+		cfg.VocabSize = v.VocabSize()
+		n := len(toks) * 9 / 10
+		if tl, err = shard.NewSliceLoader(toks[:n], lo); err != nil {
+			return err
+		}
+		if vl, err = shard.NewSliceLoader(toks[n:], vo); err != nil {
+			return err
+		}
+		if o.CheckpointDir != "" {
+			if err := os.MkdirAll(o.CheckpointDir, 0o755); err != nil {
+				return err
+			}
+			js, _ := json.Marshal(map[string]string{"runes": string(v.Runes)})
+			if err := os.WriteFile(filepath.Join(o.CheckpointDir, "charvocab.json"), js, 0o644); err != nil {
+				return err
+			}
+		}
+	} else {
+		paths, err := shard.Glob(*trainGlob)
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			h, err := shard.ReadHeader(p)
+			if err != nil {
+				return err
+			}
+			cfg.VocabSize = max(cfg.VocabSize, h.VocabSize)
+		}
+		if *vocabSize > 0 {
+			cfg.VocabSize = *vocabSize
+		}
+		if cfg.VocabSize == 0 {
+			return errors.New("the shards do not record their vocabulary size: give --vocab-size")
+		}
+		lo.VocabSize, vo.VocabSize = cfg.VocabSize, cfg.VocabSize
+		if tl, err = shard.NewLoader(paths, lo); err != nil {
+			return err
+		}
+		if *valGlob != "" {
+			if vl, err = shard.NewLoaderGlob(*valGlob, vo); err != nil {
+				return err
+			}
+		}
+	}
+	m, err := gpt.New(cfg, *seed)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
+		m.NumParams(), cfg.Layers, cfg.Heads, cfg.Width, cfg.ContextLen, cfg.VocabSize, tl.NumTokens())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	o.Context = ctx
+	var res *train.Result
+	if *resume {
+		if o.CheckpointDir == "" {
+			return errors.New("--resume needs --out")
+		}
+		res, err = train.Resume(m, tl, vl, o.CheckpointDir, o)
+	} else {
+		res, err = train.Train(m, tl, vl, o)
+	}
+	if res != nil {
+		fmt.Println(res)
+	}
+	return err
+}
