@@ -9,6 +9,7 @@ const largePiece = 256
 type part struct {
 	start int32 // byte offset of the part in the piece
 	rank  int32 // rank of the merge of this part with the next one, noRank if none
+	tok   int32 // rank of the part itself
 }
 
 // rankOf returns the rank of s, noRank when s is not a token.
@@ -16,10 +17,7 @@ func (t *Tokenizer) rankOf(s string) int32 {
 	if len(s) == 2 {
 		return t.pairRank[int(s[0])<<8|int(s[1])]
 	}
-	if r, ok := t.ranks[s]; ok {
-		return r
-	}
-	return noRank
+	return t.table.get(s)
 }
 
 // mergeSmall is tiktoken's _byte_pair_merge: repeatedly merge the adjacent pair whose
@@ -34,11 +32,12 @@ func (t *Tokenizer) mergeSmall(out []int, piece string) []int {
 		if r < minRank {
 			minRank, minIdx = r, i
 		}
-		parts = append(parts, part{int32(i), r})
+		parts = append(parts, part{int32(i), r, t.byteRank[piece[i]]})
 	}
-	parts = append(parts, part{int32(len(piece) - 1), noRank}, part{int32(len(piece)), noRank})
+	parts = append(parts, part{int32(len(piece) - 1), noRank, t.byteRank[piece[len(piece)-1]]}, part{int32(len(piece)), noRank, noRank})
 	for minRank != noRank {
 		i := minIdx
+		parts[i].tok = minRank
 		if i > 0 {
 			parts[i-1].rank = t.rankAfter(piece, parts, i-1)
 		}
@@ -52,8 +51,8 @@ func (t *Tokenizer) mergeSmall(out []int, piece string) []int {
 			}
 		}
 	}
-	for j := 0; j+1 < len(parts); j++ {
-		out = append(out, int(t.rankOf(piece[parts[j].start:parts[j+1].start])))
+	for _, p := range parts[:len(parts)-1] {
+		out = append(out, int(p.tok))
 	}
 	return out
 }

@@ -36,6 +36,7 @@ type Tokenizer struct {
 	split   splitter
 
 	ranks    map[string]int32 // token bytes → rank (= id)
+	table    *rankTable       // the same, fast
 	pairRank []int32          // rank of every 2-byte token, indexed by b0<<8|b1; noRank if none
 	byteRank [256]int32
 	tokens   []string // id → bytes of ordinary tokens; "" where the id is unused or special
@@ -46,6 +47,8 @@ type Tokenizer struct {
 	eot        int
 
 	merges [][2]int // training or file merges (ids), nil when derived on demand
+
+	caches sync.Pool // of *pieceCache
 }
 
 const noRank = math.MaxInt32
@@ -60,6 +63,7 @@ func New(name, pattern string, ranks map[string]int, specials map[string]int) (*
 	}
 	t := &Tokenizer{name: name, pattern: pattern, split: split, eot: -1,
 		ranks: make(map[string]int32, len(ranks)), specials: map[string]int{}, specialOf: map[int]string{}}
+	t.caches.New = newPieceCache
 	maxID := -1
 	for tok, r := range ranks {
 		if r < 0 || r >= noRank {
@@ -112,6 +116,7 @@ func New(name, pattern string, ranks map[string]int, specials map[string]int) (*
 		}
 		t.byteRank[b] = r
 	}
+	t.table = newRankTable(t.ranks)
 	t.pairRank = make([]int32, 1<<16)
 	for i := range t.pairRank {
 		t.pairRank[i] = noRank
@@ -261,16 +266,29 @@ func (t *Tokenizer) nextSpecial(text string, allow map[string]bool) (int, string
 // appendOrdinary pre-tokenizes text and appends the BPE encoding of every piece.
 func (t *Tokenizer) appendOrdinary(out []int, text string) []int {
 	split := t.split
+	c := t.caches.Get().(*pieceCache)
 	for i := 0; i < len(text); {
 		j := split(text, i)
-		out = t.appendPiece(out, text[i:j])
+		out = t.appendPiece(out, text[i:j], c)
 		i = j
 	}
+	t.caches.Put(c)
 	return out
 }
 
+// pieceCache remembers the tokens of pieces that needed merging. Each goroutine takes
+// one from a pool, so there is no locking; it is emptied when it grows too big.
+type pieceCache struct {
+	m    map[string][]int32
+	slab []int32
+}
+
+const pieceCacheMax = 1 << 15
+
+func newPieceCache() any { return &pieceCache{m: make(map[string][]int32, 1024)} }
+
 // appendPiece appends the tokens of one pre-token.
-func (t *Tokenizer) appendPiece(out []int, piece string) []int {
+func (t *Tokenizer) appendPiece(out []int, piece string, c *pieceCache) []int {
 	switch len(piece) {
 	case 1:
 		return append(out, int(t.byteRank[piece[0]]))
@@ -280,13 +298,32 @@ func (t *Tokenizer) appendPiece(out []int, piece string) []int {
 		}
 		return append(out, int(t.byteRank[piece[0]]), int(t.byteRank[piece[1]]))
 	}
-	if r, ok := t.ranks[piece]; ok {
+	if r := t.table.get(piece); r != noRank {
 		return append(out, int(r))
 	}
 	if len(piece) > largePiece {
 		return t.mergeLarge(out, piece)
 	}
-	return t.mergeSmall(out, piece)
+	if toks, ok := c.m[piece]; ok {
+		for _, r := range toks {
+			out = append(out, int(r))
+		}
+		return out
+	}
+	n := len(out)
+	out = t.mergeSmall(out, piece)
+	if len(c.m) >= pieceCacheMax {
+		clear(c.m)
+	}
+	if cap(c.slab)-len(c.slab) < len(out)-n {
+		c.slab = make([]int32, 0, 16384)
+	}
+	start := len(c.slab)
+	for _, r := range out[n:] {
+		c.slab = append(c.slab, int32(r))
+	}
+	c.m[strings.Clone(piece)] = c.slab[start:len(c.slab):len(c.slab)]
+	return out
 }
 
 // EncodeBatch encodes texts in parallel on all cores with EncodeOrdinary (tiktoken's

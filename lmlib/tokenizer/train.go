@@ -191,7 +191,7 @@ func countPieces(next func() (string, bool), split splitter, workers int, prog *
 
 type pairKey uint64
 
-func mkPair(a, b int32) pairKey      { return pairKey(uint64(uint32(a))<<32 | uint64(uint32(b))) }
+func mkPair(a, b int32) pairKey         { return pairKey(uint64(uint32(a))<<32 | uint64(uint32(b))) }
 func (p pairKey) parts() (int32, int32) { return int32(uint32(p >> 32)), int32(uint32(p)) }
 
 // trainMerge is a heap entry: a pair, its count when pushed, and the words that held it.

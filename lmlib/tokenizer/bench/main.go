@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golem-lm/golem/lmlib/tokenizer"
@@ -84,9 +85,9 @@ func encode(args []string) error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	best, tokens := time.Duration(1<<62), 0
+	best, bestCPU, tokens := time.Duration(1<<62), time.Duration(1<<62), 0
 	for r := 0; r < *reps; r++ {
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		tokens = 0
 		if *threads == 1 {
 			for _, d := range docs {
@@ -98,9 +99,18 @@ func encode(args []string) error {
 			}
 		}
 		best = min(best, time.Since(start))
+		bestCPU = min(bestCPU, cpuTime()-startCPU)
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"bytes": n, "tokens": tokens, "seconds": best.Seconds(), "mb_per_s": float64(n) / 1e6 / best.Seconds()})
+		"bytes": n, "tokens": tokens, "seconds": best.Seconds(), "mb_per_s": float64(n) / 1e6 / best.Seconds(),
+		"cpu_seconds": bestCPU.Seconds()})
+}
+
+// cpuTime is the CPU time used by the process so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func train(args []string) error {
