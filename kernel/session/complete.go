@@ -158,7 +158,7 @@ func (s *Session) members(qual, code string) []string {
 	if !strings.Contains(qual, ".") {
 		if path, ok := s.packagePath(qual); ok {
 			var out []string
-			for _, syms := range s.in.Symbols(path) {
+			for _, syms := range s.symbols(path) {
 				for n := range syms {
 					if ast.IsExported(n) {
 						out = append(out, n)

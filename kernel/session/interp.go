@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"go/parser"
 	"io"
 	"os"
 	"reflect"
@@ -36,6 +37,11 @@ type runtimeHooks struct {
 }
 
 func (rt *runtimeHooks) goPanic(v any, where string) { rt.onGoPanic(v, where) }
+
+// preludeImports are the packages every cell sees without importing them.
+var preludeImports = map[string]string{
+	"display": "github.com/golem-lm/golem/display", "_golemrt": rtPath, "sort": "sort", "strings": "strings",
+}
 
 // prelude is evaluated in every new interpreter: the implicit imports and the
 // helpers the rewritten cells call. Names starting with _golem are hidden from
@@ -79,12 +85,16 @@ func NewInterpreter(opts interp.Options) (*interp.Interpreter, error) {
 	rt := &runtimeHooks{onGoPanic: func(v any, where string) {
 		fmt.Fprintf(stderr, "panic in goroutine started at %s: %v\n", where, v)
 	}}
-	return newInterpreter(opts, rt, nil, nil, nil)
+	return newInterpreter(opts, rt, nil, nil, nil, interp.DefaultSourceName)
 }
 
 // newInterpreter builds an interpreter; stdin/stdout/stderr, when not nil, replace
 // os.Stdin/os.Stdout/os.Stderr inside cells (they are then io.Reader/io.Writer).
-func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdout, stderr io.Writer) (in *interp.Interpreter, err error) {
+//
+// yaegi keys imports by the file name of the code that imports them, so the
+// prelude is compiled under fileName: the name later code is compiled under
+// ("cell" for the session, interp.DefaultSourceName for plain Eval).
+func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdout, stderr io.Writer, fileName string) (in *interp.Interpreter, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("set up interpreter: %v", p)
@@ -99,6 +109,7 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	}
 	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
 		"GoPanic": reflect.ValueOf(rt.goPanic),
+		"Clear":   reflect.ValueOf(clearValue),
 	}}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}
@@ -141,11 +152,18 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 			return nil, fmt.Errorf("compile shim %s: %w", src.name, err)
 		}
 	}
-	if _, err := in.Eval(prelude); err != nil {
-		return nil, fmt.Errorf("evaluate prelude: %w", err)
-	}
-	if _, err := in.Eval(shimPrelude); err != nil {
-		return nil, fmt.Errorf("evaluate shim prelude: %w", err)
+	for _, src := range []string{prelude, shimPrelude} {
+		f, err := parser.ParseFile(in.FileSet(), fileName, "package main\n//line "+fileName+":1:1\n"+src, 0)
+		if err != nil {
+			return nil, fmt.Errorf("parse prelude: %w", err)
+		}
+		prog, err := in.CompileAST(f)
+		if err != nil {
+			return nil, fmt.Errorf("compile prelude: %w", err)
+		}
+		if _, err := in.Execute(prog); err != nil {
+			return nil, fmt.Errorf("run prelude: %w", err)
+		}
 	}
 	return in, nil
 }
@@ -262,4 +280,28 @@ func formatValue(v any) string {
 		return x.String()
 	}
 	return fmt.Sprintf("%v", v)
+}
+
+// clearValue is the builtin clear for cells: it deletes every entry of a map or
+// sets every element of a slice to its zero value.
+func clearValue(x any) {
+	v := reflect.ValueOf(x)
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		v.Clear()
+	case reflect.Invalid:
+	default:
+		panic(fmt.Sprintf("invalid argument: clear(%v) needs a map or a slice, not %s", x, v.Type()))
+	}
+}
+
+// symbols is in.Symbols(path) without its panics (it fails on source packages
+// that declare generic types, such as the iter shim).
+func (s *Session) symbols(path string) (out interp.Exports) {
+	defer func() {
+		if recover() != nil {
+			out = nil
+		}
+	}()
+	return s.in.Symbols(path)
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"go/ast"
 	"go/printer"
 	"go/token"
@@ -10,24 +11,176 @@ import (
 	"strings"
 )
 
-// rewriteDecls adapts a cell's package-level declarations before yaegi sees them.
-func (s *Session) rewriteDecls(f *ast.File, chunks []chunk, src []byte) error {
+// newModernizer prepares the rewriter for one cell of this session.
+func (s *Session) newModernizer() *modernizer {
+	m := &modernizer{
+		fset:    s.in.FileSet(),
+		globals: s.in.Globals(),
+		names:   map[string]class{},
+		results: map[string]class{},
+		shadow:  map[string]bool{},
+		pkgs: func(name string) (string, bool) {
+			if s.st.names[name] {
+				return "", false
+			}
+			return s.packagePath(name)
+		},
+		pkgFunc: func(path, name string) (reflect.Value, bool) {
+			for _, syms := range s.symbols(path) {
+				if v, ok := syms[name]; ok {
+					return v, true
+				}
+			}
+			return reflect.Value{}, false
+		},
+		made: map[ast.Node]bool{},
+	}
+	for k, v := range s.st.resultClass {
+		if name, ok := strings.CutPrefix(k, "="); ok {
+			m.names[name] = v
+		} else {
+			m.results[k] = v
+		}
+	}
+	for _, b := range []string{"min", "max", "clear"} {
+		if s.st.names[b] {
+			m.shadow[b] = true
+		}
+	}
+	return m
+}
+
+// modernErr turns the rewriter's complaints into an *Error.
+func modernErr(m *modernizer) error {
+	if len(m.errs) == 0 {
+		return nil
+	}
+	return &Error{Name: "CompileError", Value: m.errs[0], Traceback: m.errs}
+}
+
+// rewriteDecls adapts a cell's package-level declarations before yaegi sees them:
+// modern Go, goroutine recovery, and a fresh type for every redeclared type (yaegi
+// would keep the old one): the new declaration is compiled under the name T_vN
+// and T becomes an alias of it.
+func (s *Session) rewriteDecls(m *modernizer, f *ast.File) error {
+	s.recordDecls(f, s.in.FileSet())
+	for k, v := range m.results {
+		if !strings.HasPrefix(k, "_golem") {
+			s.st.resultClass[k] = v
+		}
+	}
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Type.TypeParams != nil {
 			s.st.generics[fd.Name.Name] = true
 		}
 	}
+	m.file(f)
+	if err := modernErr(m); err != nil {
+		return err
+	}
+	rename := map[string]string{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.TYPE {
+			continue
+		}
+		for _, sp := range gd.Specs {
+			ts := sp.(*ast.TypeSpec)
+			if ts.TypeParams != nil || ts.Assign.IsValid() {
+				continue
+			}
+			name := ts.Name.Name
+			v := s.st.typeVer[name]
+			s.st.typeVer[name] = v + 1
+			if v > 0 {
+				rename[name] = fmt.Sprintf("%s_v%d", name, v+1)
+			}
+		}
+	}
+	if len(rename) == 0 {
+		return nil
+	}
+	s.st.rtypes = nil // struct types changed: probe again when needed
+	renameTypes(f, rename)
+	for old, nw := range rename {
+		f.Decls = append(f.Decls, &ast.GenDecl{Tok: token.TYPE, Specs: []ast.Spec{&ast.TypeSpec{
+			Name: ident(f.Package, old), Assign: f.Package, Type: ident(f.Package, nw)}}})
+	}
 	return nil
+}
+
+// renameTypes renames references to types in f (not field names, selectors or keys).
+func renameTypes(f *ast.File, rename map[string]string) {
+	skip := map[*ast.Ident]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			skip[n.Sel] = true
+		case *ast.StructType:
+			for _, fl := range n.Fields.List {
+				for _, id := range fl.Names {
+					skip[id] = true
+				}
+			}
+		case *ast.KeyValueExpr:
+			if id, ok := n.Key.(*ast.Ident); ok {
+				skip[id] = true
+			}
+		case *ast.Ident:
+			if nw, ok := rename[n.Name]; ok && !skip[n] {
+				n.Name = nw
+			}
+		}
+		return true
+	})
 }
 
 // rewriteProgram adapts a whole-program cell.
 func (s *Session) rewriteProgram(f *ast.File) error {
-	return nil
+	m := s.newModernizer()
+	m.globals = nil
+	m.collect(f)
+	m.file(f)
+	return modernErr(m)
 }
 
 // rewriteBlock adapts a cell's top-level statements before yaegi sees them.
-func (s *Session) rewriteBlock(body *ast.BlockStmt) error {
-	return nil
+func (s *Session) rewriteBlock(m *modernizer, body *ast.BlockStmt) error {
+	m.walk(body, false)
+	return modernErr(m)
+}
+
+// genericCall reports whether e calls a generic function (a shim, min/max, or one
+// the user declared): yaegi v0.16.1 cannot bind such a result to a new variable at
+// the top level of a cell, so those definitions go through runtime types.
+func (s *Session) genericCall(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		c, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		fun := c.Fun
+		switch f := fun.(type) {
+		case *ast.IndexExpr:
+			fun = f.X
+		case *ast.IndexListExpr:
+			fun = f.X
+		}
+		if id, ok := fun.(*ast.Ident); ok {
+			if id.Name == "_golemMin" || id.Name == "_golemMax" || shimGeneric()[id.Name] || s.st.generics[id.Name] {
+				found = true
+			}
+		}
+		return true
+	})
+	return found
 }
 
 // captureTrailing turns a trailing expression statement E into
@@ -62,22 +215,60 @@ func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 	return func() { body.List = orig }
 }
 
+// importName is the name an import spec binds.
+func (s *Session) importName(im *ast.ImportSpec) (name, path string, ok bool) {
+	path, err := strconv.Unquote(im.Path.Value)
+	if err != nil {
+		return "", "", false
+	}
+	if im.Name != nil {
+		return im.Name.Name, path, true
+	}
+	name = pathpkg.Base(path)
+	for k := range s.symbols(path) {
+		if n := pathpkg.Base(k); k != path && n != "" {
+			name = n
+		}
+	}
+	return name, path, true
+}
+
+// dropKnownImports removes imports the session already has under the same name
+// (yaegi rejects a second import of a compiled package, but re-running a cell is
+// the notebook habit). It reports whether any import is left.
+func (s *Session) dropKnownImports(f *ast.File) bool {
+	left := 0
+	decls := f.Decls[:0]
+	defer func() { f.Decls = decls }()
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.IMPORT {
+			decls = append(decls, d)
+			continue
+		}
+		specs := gd.Specs[:0]
+		for _, sp := range gd.Specs {
+			im := sp.(*ast.ImportSpec)
+			if name, path, ok := s.importName(im); ok && s.st.imports[name] == path {
+				continue
+			}
+			specs = append(specs, sp)
+		}
+		gd.Specs = specs
+		left += len(specs)
+		if len(specs) > 0 {
+			decls = append(decls, gd)
+		}
+	}
+	return left > 0
+}
+
 // recordImports remembers the package names a cell imported (for completion).
 func (s *Session) recordImports(f *ast.File) {
 	for _, im := range f.Imports {
-		path, err := strconv.Unquote(im.Path.Value)
-		if err != nil {
+		name, path, ok := s.importName(im)
+		if !ok {
 			continue
-		}
-		name := pathpkg.Base(path)
-		if im.Name != nil {
-			name = im.Name.Name
-		} else if syms := s.in.Symbols(path); len(syms) > 0 {
-			for k := range syms {
-				if n := pathpkg.Base(k); k != path && n != "" {
-					name = n
-				}
-			}
 		}
 		if name != "_" && name != "." {
 			s.st.imports[name] = path
@@ -115,7 +306,7 @@ func (s *Session) recordDecls(f *ast.File, fset *token.FileSet) {
 			for _, sp := range d.Specs {
 				switch sp := sp.(type) {
 				case *ast.TypeSpec:
-					if strings.HasPrefix(sp.Name.Name, "_golem") || strings.Contains(sp.Name.Name, "_v") && s.st.typeVer[strings.Split(sp.Name.Name, "_v")[0]] > 1 {
+					if strings.HasPrefix(sp.Name.Name, "_golem") {
 						continue
 					}
 					s.st.names[sp.Name.Name] = true
@@ -198,7 +389,7 @@ func (s *Session) resultCount(call *ast.CallExpr) int {
 	case *ast.SelectorExpr:
 		if pk, ok := fn.X.(*ast.Ident); ok {
 			if path, ok := s.packagePath(pk.Name); ok {
-				for _, syms := range s.in.Symbols(path) {
+				for _, syms := range s.symbols(path) {
 					if v, ok := syms[fn.Sel.Name]; ok && v.IsValid() && v.Kind() == reflect.Func {
 						return v.Type().NumOut()
 					}

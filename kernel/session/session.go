@@ -88,11 +88,14 @@ type cellState struct {
 	types    map[string]*typeInfo // declared types (fields, methods, source)
 	funcs    map[string]string    // declared functions -> source of the signature
 	results  map[string]int       // result counts of declared functions (".M" for methods)
+	// resultClass: what the rewriter knows of declared functions' results
+	resultClass map[string]class
+	rtypes      map[reflect.Type]string // yaegi's reflect types of the user's struct types
 }
 
 func newCellState() *cellState {
 	return &cellState{typeVer: map[string]int{}, generics: map[string]bool{}, imports: map[string]string{},
-		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, results: map[string]int{}}
+		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{}}
 }
 
 // cellRun is the bookkeeping of the cell being executed.
@@ -126,11 +129,14 @@ func (s *Session) reset() error {
 		Stderr:       s.stderr,
 		Args:         []string{"golem-cell"},
 		Unrestricted: true, // cells see and set the kernel's real environment (%env, !cmd)
-	}, rt, s.stdin, s.stdout, s.stderr)
+	}, rt, s.stdin, s.stdout, s.stderr, "cell")
 	if err != nil {
 		return err
 	}
 	s.in, s.rt, s.st = in, rt, newCellState()
+	for name, path := range preludeImports {
+		s.st.imports[name] = path
+	}
 	return nil
 }
 
@@ -226,65 +232,99 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		has[c.kind] = true
 	}
 	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
+	keep := func(want chunkKind) func(chunkKind) bool { return func(k chunkKind) bool { return k == want } }
+	// Parse everything first: a syntax error anywhere runs nothing.
+	var imports, decls *ast.File
+	var body *ast.BlockStmt
+	var err error
 	if has[chunkImport] {
-		text := "package main\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkImport }))
-		f, err := s.parseFile(text)
-		if err != nil {
+		if imports, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
 			return nil, err
 		}
-		if _, err := s.compileRun(ctx, run, f); err != nil {
-			return nil, err
-		}
-		s.recordImports(f)
 	}
 	if has[chunkDecl] {
-		text := "package main\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkDecl }))
-		f, err := s.parseFile(text)
+		if decls, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkDecl)))); err != nil {
+			return nil, err
+		}
+	}
+	if has[chunkStmt] {
+		f, err := s.parseFile("package main\nfunc main() {\n" + lineDir + string(blankOut(src, chunks, keep(chunkStmt))) + "\n}\n")
 		if err != nil {
 			return nil, err
 		}
-		if err := s.rewriteDecls(f, chunks, src); err != nil {
+		body = f.Decls[0].(*ast.FuncDecl).Body
+	}
+	if imports != nil && s.dropKnownImports(imports) {
+		if _, err := s.compileRun(ctx, run, imports); err != nil {
 			return nil, err
 		}
-		if _, err := s.compileRun(ctx, run, f); err != nil {
+		s.recordImports(imports)
+	}
+	m := s.newModernizer()
+	if decls != nil {
+		m.collect(decls)
+	}
+	if body != nil {
+		m.collect(body)
+	}
+	if decls != nil {
+		if err := s.rewriteDecls(m, decls); err != nil {
 			return nil, err
 		}
-		s.recordDecls(f, s.in.FileSet())
+		if _, err := s.compileRun(ctx, run, decls); err != nil {
+			return nil, explainRange(err, m)
+		}
 	}
-	if !has[chunkStmt] {
+	if body == nil {
 		return nil, nil
 	}
-	text := "package main\nfunc main() {\n" + lineDir + string(blankOut(src, chunks, func(k chunkKind) bool { return k == chunkStmt })) + "\n}\n"
-	f, err := s.parseFile(text)
-	if err != nil {
+	if err := s.rewriteBlock(m, body); err != nil {
 		return nil, err
 	}
-	body := f.Decls[0].(*ast.FuncDecl).Body
-	if err := s.rewriteBlock(body); err != nil {
-		return nil, err
+	parts := s.splitGenericDefines(body)
+	for i, p := range parts {
+		if p.define != nil {
+			if err := s.runGenericDefine(ctx, run, p.define); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		blk := &ast.BlockStmt{Lbrace: body.Lbrace, List: p.stmts, Rbrace: body.Rbrace}
+		var undo func()
+		if last && i == len(parts)-1 {
+			undo = s.captureTrailing(blk)
+		}
+		prog, err := s.compile(blk)
+		if err != nil && undo != nil {
+			// The trailing expression has no single value (a call of a function that
+			// returns nothing or several values): run the cell without a result.
+			undo()
+			undo = nil
+			prog, err = s.compile(blk)
+		}
+		if err != nil {
+			return nil, explainRange(err, m)
+		}
+		if _, err := s.run(ctx, run, prog); err != nil {
+			return nil, err
+		}
+		if undo != nil {
+			return s.trailingBundle(), nil
+		}
 	}
-	var undo func()
-	if last {
-		undo = s.captureTrailing(body)
+	return nil, nil
+}
+
+// explainRange replaces yaegi's bare "nil type" (its failure on range over an int
+// or a function it was not rewritten for) with a message naming the loop.
+func explainRange(err error, m *modernizer) error {
+	var e *Error
+	if !errors.As(err, &e) || len(m.unknown) == 0 || !strings.Contains(e.Value, "nil type") {
+		return err
 	}
-	prog, err := s.compile(body)
-	if err != nil && undo != nil {
-		// The trailing expression has no single value (a call of a function that
-		// returns nothing or several values): run the cell without a result.
-		undo()
-		undo = nil
-		prog, err = s.compile(body)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.run(ctx, run, prog); err != nil {
-		return nil, err
-	}
-	if undo == nil {
-		return nil, nil
-	}
-	return s.trailingBundle(), nil
+	msg := m.unknown[0] + ": golem could not tell whether this is a range over an integer or over a function " +
+		"(yaegi v0.16.1 runs neither); give the operand a visible type, e.g. n := int(x) or var seq iter.Seq[int] = f"
+	return &Error{Name: "CompileError", Value: msg, Traceback: append([]string{msg}, m.unknown[1:]...)}
 }
 
 // runProgram runs a cell that is a whole program (package main … func main) the
@@ -294,7 +334,7 @@ func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, fir
 	sub, err := newInterpreter(interp.Options{
 		Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr,
 		Args: []string{"golem-cell"}, Unrestricted: true,
-	}, s.rt, s.stdin, s.stdout, s.stderr)
+	}, s.rt, s.stdin, s.stdout, s.stderr, "cell")
 	if err != nil {
 		return &Error{Name: "RuntimeError", Value: err.Error(), Traceback: []string{err.Error()}}
 	}

@@ -1,0 +1,713 @@
+package session
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// class is what the rewriter knows about the type of an expression without a type
+// checker: enough to tell range over an int from range over a function.
+type class int
+
+const (
+	clUnknown class = iota
+	clInt           // an integer
+	clSeq1          // func(yield func(V) bool)
+	clSeq2          // func(yield func(K, V) bool)
+	clOther         // slice, array, map, string, channel, pointer to array
+)
+
+var intTypes = map[string]bool{"int": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true, "uintptr": true,
+	"byte": true, "rune": true}
+
+// modernizer rewrites the modern Go that yaegi v0.16.1 lacks into Go it runs, and
+// wraps goroutines so that their panics are reported instead of killing the process.
+type modernizer struct {
+	fset    *token.FileSet
+	globals map[string]reflect.Value // live values of earlier cells (nil: none)
+	names   map[string]class         // identifiers declared in this source (scope-insensitive)
+	results map[string]class         // result class of functions declared here or earlier
+	shadow  map[string]bool          // builtins the user redefined (min, max, clear)
+	pkgs    func(name string) (string, bool)
+	pkgFunc func(path, name string) (reflect.Value, bool)
+	errs    []string
+	unknown []string // range loops whose operand the rewriter could not classify
+	seq     int
+	made    map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
+}
+
+func (m *modernizer) tmp(base string) string {
+	m.seq++
+	return fmt.Sprintf("_golem%s%d", base, m.seq)
+}
+
+func (m *modernizer) where(p token.Pos) string {
+	if m.fset == nil || !p.IsValid() {
+		return "cell"
+	}
+	pos := m.fset.Position(p)
+	return fmt.Sprintf("%s:%d:%d", pos.Filename, pos.Line, pos.Column)
+}
+
+// collect learns the classes of the identifiers a piece of code declares.
+func (m *modernizer) collect(root ast.Node) {
+	set := func(name string, c class) {
+		if name == "_" || c == clUnknown {
+			return
+		}
+		if old, ok := m.names[name]; ok && old != c {
+			m.names[name] = clUnknown // conflicting declarations: do not guess
+			return
+		}
+		m.names[name] = c
+	}
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if n.Recv == nil {
+				m.results[n.Name.Name] = resultClass(n.Type)
+				if c := typeClass(n.Type); c != clUnknown {
+					set(n.Name.Name, c)
+					m.results["="+n.Name.Name] = c
+				}
+				if n.Name.Name == "min" || n.Name.Name == "max" || n.Name.Name == "clear" {
+					m.shadow[n.Name.Name] = true
+				}
+			} else {
+				m.results["."+n.Name.Name] = resultClass(n.Type)
+			}
+		case *ast.Field:
+			for _, id := range n.Names {
+				set(id.Name, typeClass(n.Type))
+			}
+		case *ast.ValueSpec:
+			for i, id := range n.Names {
+				if n.Type != nil {
+					set(id.Name, typeClass(n.Type))
+				} else if i < len(n.Values) && len(n.Values) == len(n.Names) {
+					set(id.Name, m.classify(n.Values[i]))
+				}
+			}
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE && len(n.Lhs) == len(n.Rhs) {
+				for i, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						set(id.Name, m.classify(n.Rhs[i]))
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+// resultClass is the class of a function's single result.
+func resultClass(ft *ast.FuncType) class {
+	if ft.Results == nil || len(ft.Results.List) != 1 || len(ft.Results.List[0].Names) > 1 {
+		return clUnknown
+	}
+	return typeClass(ft.Results.List[0].Type)
+}
+
+// typeClass classifies a type expression.
+func typeClass(t ast.Expr) class {
+	switch t := t.(type) {
+	case *ast.Ident:
+		if intTypes[t.Name] {
+			return clInt
+		}
+		if t.Name == "string" {
+			return clOther
+		}
+	case *ast.ParenExpr:
+		return typeClass(t.X)
+	case *ast.ArrayType, *ast.MapType, *ast.ChanType:
+		return clOther
+	case *ast.FuncType:
+		if t.Params != nil && len(t.Params.List) == 1 && len(t.Params.List[0].Names) <= 1 {
+			if y, ok := t.Params.List[0].Type.(*ast.FuncType); ok && y.Params != nil {
+				switch countFields(y.Params) {
+				case 1:
+					return clSeq1
+				case 2:
+					return clSeq2
+				}
+			}
+		}
+	case *ast.IndexExpr: // iter.Seq[V]
+		if sel, ok := t.X.(*ast.SelectorExpr); ok && sel.Sel.Name == "Seq" {
+			return clSeq1
+		}
+	case *ast.IndexListExpr: // iter.Seq2[K, V]
+		if sel, ok := t.X.(*ast.SelectorExpr); ok && sel.Sel.Name == "Seq2" {
+			return clSeq2
+		}
+	}
+	return clUnknown
+}
+
+func countFields(fl *ast.FieldList) int {
+	n := 0
+	for _, f := range fl.List {
+		if len(f.Names) == 0 {
+			n++
+		} else {
+			n += len(f.Names)
+		}
+	}
+	return n
+}
+
+// reflectClass classifies a live value of an earlier cell.
+func reflectClass(v reflect.Value) class {
+	if !v.IsValid() {
+		return clUnknown
+	}
+	if v.CanInterface() {
+		if c, ok := v.Interface().(constant.Value); ok {
+			if c.Kind() == constant.Int {
+				return clInt
+			}
+			return clOther
+		}
+	}
+	for v.Kind() == reflect.Interface && !v.IsNil() {
+		v = v.Elem()
+	}
+	return reflectTypeClass(v.Type())
+}
+
+func reflectTypeClass(t reflect.Type) class {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return clInt
+	case reflect.Func:
+		if t.NumIn() == 1 && t.In(0).Kind() == reflect.Func {
+			switch t.In(0).NumIn() {
+			case 1:
+				return clSeq1
+			case 2:
+				return clSeq2
+			}
+		}
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.String, reflect.Chan, reflect.Pointer:
+		return clOther
+	}
+	return clUnknown
+}
+
+// classify guesses the class of an expression.
+func (m *modernizer) classify(e ast.Expr) class {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		switch e.Kind {
+		case token.INT, token.CHAR:
+			return clInt
+		case token.STRING:
+			return clOther
+		}
+	case *ast.CompositeLit:
+		return clOther
+	case *ast.FuncLit:
+		return typeClass(e.Type)
+	case *ast.ParenExpr:
+		return m.classify(e.X)
+	case *ast.UnaryExpr:
+		if e.Op == token.SUB || e.Op == token.ADD || e.Op == token.XOR {
+			return m.classify(e.X)
+		}
+		if e.Op == token.AND {
+			return clOther
+		}
+	case *ast.BinaryExpr:
+		switch e.Op {
+		case token.SUB, token.MUL, token.QUO, token.REM, token.SHL, token.SHR, token.AND, token.OR, token.XOR, token.AND_NOT, token.ADD:
+			if c := m.classify(e.X); c != clUnknown {
+				return c
+			}
+			return m.classify(e.Y)
+		}
+	case *ast.Ident:
+		if c, ok := m.names[e.Name]; ok {
+			return c
+		}
+		if v, ok := m.globals[e.Name]; ok {
+			return reflectClass(v)
+		}
+	case *ast.SelectorExpr:
+		if id, ok := e.X.(*ast.Ident); ok {
+			if v, ok := m.globals[id.Name]; ok {
+				for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
+					v = v.Elem()
+				}
+				if v.IsValid() && v.Kind() == reflect.Struct {
+					return reflectClass(v.FieldByName(e.Sel.Name))
+				}
+			}
+		}
+	case *ast.CallExpr:
+		return m.callClass(e)
+	}
+	return clUnknown
+}
+
+func (m *modernizer) callClass(e *ast.CallExpr) class {
+	switch fn := ast.Unparen(e.Fun).(type) {
+	case *ast.Ident:
+		switch {
+		case fn.Name == "len" || fn.Name == "cap" || intTypes[fn.Name]:
+			return clInt
+		case fn.Name == "make" || fn.Name == "append" || fn.Name == "new" || fn.Name == "string":
+			return clOther
+		case fn.Name == "min" || fn.Name == "max" || fn.Name == "_golemMin" || fn.Name == "_golemMax":
+			for _, a := range e.Args {
+				if c := m.classify(a); c != clUnknown {
+					return c
+				}
+			}
+		case strings.HasPrefix(fn.Name, "_golem_"):
+			parts := strings.SplitN(strings.TrimPrefix(fn.Name, "_golem_"), "_", 2)
+			if len(parts) == 2 {
+				return shimResultClass(parts[0], parts[1])
+			}
+		}
+		if c, ok := m.results[fn.Name]; ok {
+			return c
+		}
+	case *ast.SelectorExpr:
+		if id, ok := fn.X.(*ast.Ident); ok && m.pkgs != nil {
+			if path, ok := m.pkgs(id.Name); ok && m.names[id.Name] == clUnknown {
+				if c := shimResultClass(path, fn.Sel.Name); c != clUnknown {
+					return c
+				}
+				if v, ok := m.pkgFunc(path, fn.Sel.Name); ok && v.Kind() == reflect.Func && v.Type().NumOut() == 1 {
+					return reflectTypeClass(v.Type().Out(0))
+				}
+				return clUnknown
+			}
+		}
+		if c, ok := m.results["."+fn.Sel.Name]; ok {
+			return c
+		}
+	case *ast.IndexExpr, *ast.IndexListExpr: // explicit instantiation f[int](…)
+		var x ast.Expr
+		if ie, ok := fn.(*ast.IndexExpr); ok {
+			x = ie.X
+		} else {
+			x = fn.(*ast.IndexListExpr).X
+		}
+		if id, ok := x.(*ast.Ident); ok {
+			return m.results[id.Name]
+		}
+	}
+	return clUnknown
+}
+
+// shimResultClass is the class of a shim function's result.
+func shimResultClass(pkg, name string) class {
+	funcs, iters := shimTable()
+	if !funcs[pkg][name] {
+		return clUnknown
+	}
+	if iters[pkg+"."+name] {
+		if shimSeq2[pkg+"."+name] {
+			return clSeq2
+		}
+		return clSeq1
+	}
+	switch pkg + "." + name {
+	case "slices.Index", "slices.IndexFunc", "cmp.Compare":
+		return clInt
+	}
+	return clOther
+}
+
+var shimSeq2 = map[string]bool{"slices.All": true, "slices.Backward": true, "maps.All": true}
+
+// file rewrites a parsed file (declarations of a cell, or a whole program).
+func (m *modernizer) file(f *ast.File) {
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+			m.walk(fd.Body, true)
+		}
+		if gd, ok := d.(*ast.GenDecl); ok {
+			m.walk(gd, false)
+		}
+	}
+}
+
+// walk rewrites every statement list and call under root; inFunc tells whether
+// root is inside a function body (else it is the top level of a cell).
+func (m *modernizer) walk(root ast.Node, inFunc bool) {
+	var stack []bool // inFunc per FuncLit depth
+	cur := func() bool {
+		if len(stack) > 0 {
+			return stack[len(stack)-1]
+		}
+		return inFunc
+	}
+	var visit func(n ast.Node) bool
+	visit = func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			stack = append(stack, true)
+			ast.Inspect(n.Body, visit)
+			stack = stack[:len(stack)-1]
+			return false
+		case *ast.BlockStmt:
+			n.List = m.stmts(n.List, cur())
+		case *ast.CaseClause:
+			n.Body = m.stmts(n.Body, cur())
+		case *ast.CommClause:
+			n.Body = m.stmts(n.Body, cur())
+		case *ast.CallExpr:
+			m.call(n)
+		}
+		return true
+	}
+	ast.Inspect(root, visit)
+}
+
+// stmts rewrites one statement list (range loops, go statements).
+func (m *modernizer) stmts(list []ast.Stmt, inFunc bool) []ast.Stmt {
+	out := list[:0:0]
+	for _, st := range list {
+		out = append(out, m.stmt(st, inFunc))
+	}
+	return out
+}
+
+func (m *modernizer) stmt(st ast.Stmt, inFunc bool) ast.Stmt {
+	if m.made[st] {
+		return st
+	}
+	var label *ast.LabeledStmt
+	inner := st
+	if ls, ok := st.(*ast.LabeledStmt); ok {
+		label, inner = ls, ls.Stmt
+	}
+	switch s := inner.(type) {
+	case *ast.RangeStmt:
+		if r := m.rangeStmt(s, label, inFunc); r != nil {
+			return r
+		}
+	case *ast.GoStmt:
+		if label == nil {
+			return m.goStmt(s)
+		}
+	}
+	return st
+}
+
+// call rewrites calls of min/max/clear and of shimmed package functions.
+func (m *modernizer) call(c *ast.CallExpr) {
+	switch fn := c.Fun.(type) {
+	case *ast.Ident:
+		if m.shadow[fn.Name] || m.names[fn.Name] != clUnknown {
+			return
+		}
+		switch fn.Name {
+		case "min", "max":
+			if fn.Name == "min" {
+				fn.Name = "_golemMin"
+			} else {
+				fn.Name = "_golemMax"
+			}
+			// an untyped constant first argument would fix T too early: lead with a typed one
+			allConst, float := true, false
+			for i, a := range c.Args {
+				if !isConstLit(a) {
+					c.Args[0], c.Args[i] = c.Args[i], c.Args[0]
+					allConst = false
+					break
+				}
+				if lit := constLit(a); lit != nil && lit.Kind == token.FLOAT {
+					float = true
+				}
+			}
+			if allConst && float { // untyped float constants: yaegi needs them typed
+				for i, a := range c.Args {
+					c.Args[i] = &ast.CallExpr{Fun: ident(a.Pos(), "float64"), Lparen: a.Pos(), Args: []ast.Expr{a}, Rparen: a.End()}
+				}
+			}
+		case "clear":
+			c.Fun = &ast.SelectorExpr{X: &ast.Ident{NamePos: fn.NamePos, Name: "_golemrt"}, Sel: &ast.Ident{NamePos: fn.NamePos, Name: "Clear"}}
+		}
+	case *ast.SelectorExpr:
+		id, ok := fn.X.(*ast.Ident)
+		if !ok || m.names[id.Name] != clUnknown || m.pkgs == nil {
+			return
+		}
+		path, ok := m.pkgs(id.Name)
+		if !ok {
+			return
+		}
+		funcs, _ := shimTable()
+		if funcs[path][fn.Sel.Name] {
+			c.Fun = &ast.Ident{NamePos: fn.Pos(), Name: "_golem_" + path + "_" + fn.Sel.Name}
+		}
+	}
+}
+
+func isConstLit(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.UnaryExpr:
+		return isConstLit(e.X)
+	case *ast.ParenExpr:
+		return isConstLit(e.X)
+	}
+	return false
+}
+
+func constLit(e ast.Expr) *ast.BasicLit {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return e
+	case *ast.UnaryExpr:
+		return constLit(e.X)
+	case *ast.ParenExpr:
+		return constLit(e.X)
+	}
+	return nil
+}
+
+func ident(pos token.Pos, name string) *ast.Ident { return &ast.Ident{NamePos: pos, Name: name} }
+
+// rangeStmt rewrites range over an int or a function; nil leaves the loop alone.
+func (m *modernizer) rangeStmt(r *ast.RangeStmt, label *ast.LabeledStmt, inFunc bool) ast.Stmt {
+	c := m.classify(r.X)
+	pos := r.For
+	wrapLabel := func(s ast.Stmt) ast.Stmt {
+		if label == nil {
+			return s
+		}
+		label.Stmt = s
+		return label
+	}
+	switch c {
+	case clInt:
+		if r.Value != nil {
+			m.errs = append(m.errs, fmt.Sprintf("%s: range over an integer permits only one iteration variable", m.where(r.Value.Pos())))
+			return nil
+		}
+		n := ident(pos, m.tmp("N"))
+		key := r.Key
+		tok := r.Tok
+		if key == nil || isBlankIdent(key) {
+			key, tok = ident(pos, m.tmp("I")), token.DEFINE
+		}
+		zero := &ast.BinaryExpr{X: ident(pos, n.Name), OpPos: pos, Op: token.SUB, Y: ident(pos, n.Name)}
+		loop := &ast.ForStmt{
+			For:  pos,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{key}, TokPos: pos, Tok: tok, Rhs: []ast.Expr{zero}},
+			Cond: &ast.BinaryExpr{X: key, OpPos: pos, Op: token.LSS, Y: ident(pos, n.Name)},
+			Post: &ast.IncDecStmt{X: key, TokPos: pos, Tok: token.INC},
+			Body: r.Body,
+		}
+		return &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+			&ast.AssignStmt{Lhs: []ast.Expr{n}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{r.X}},
+			wrapLabel(loop),
+		}, Rbrace: r.Body.Rbrace}
+	case clSeq1, clSeq2:
+		return m.rangeFunc(r, c, wrapLabel, inFunc)
+	case clUnknown:
+		m.unknown = append(m.unknown, fmt.Sprintf("%s: range over %s", m.where(r.For), exprString(r.X)))
+	}
+	return nil
+}
+
+func isBlankIdent(e ast.Expr) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == "_"
+}
+
+// rangeFunc rewrites `for k, v := range seq { body }` into a pull loop:
+//
+//	next, stop := _golemPull2(seq)
+//	for { k, v, ok := next(); if !ok { break }; body }
+//	stop()
+//
+// so break, continue (labelled too) and return keep their meaning; return also
+// stops the iterator. At the top level of a cell the loop runs in a function
+// literal (yaegi cannot bind generic results in the global scope).
+func (m *modernizer) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast.Stmt, inFunc bool) ast.Stmt {
+	pos := r.For
+	next, stop, ok := ident(pos, m.tmp("Next")), ident(pos, m.tmp("Stop")), ident(pos, m.tmp("OK"))
+	pull := "_golemPull"
+	if c == clSeq2 {
+		pull = "_golemPull2"
+	}
+	vars := []ast.Expr{}
+	var assign ast.Stmt
+	keyOrBlank := func(e ast.Expr) ast.Expr {
+		if e == nil {
+			return ident(pos, "_")
+		}
+		return e
+	}
+	if c == clSeq1 {
+		vars = append(vars, keyOrBlank(r.Key))
+		if r.Value != nil {
+			m.errs = append(m.errs, fmt.Sprintf("%s: range over %s permits only one iteration variable", m.where(r.Value.Pos()), exprString(r.X)))
+			return nil
+		}
+	} else {
+		vars = append(vars, keyOrBlank(r.Key), keyOrBlank(r.Value))
+	}
+	var recv []ast.Stmt
+	if r.Tok == token.ASSIGN {
+		tmps := []ast.Expr{}
+		for range vars {
+			tmps = append(tmps, ident(pos, m.tmp("V")))
+		}
+		recv = append(recv, &ast.AssignStmt{Lhs: append(append([]ast.Expr{}, tmps...), ok), TokPos: pos, Tok: token.DEFINE,
+			Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, next.Name), Lparen: pos, Rparen: pos}}})
+		assign = &ast.AssignStmt{Lhs: vars, TokPos: pos, Tok: token.ASSIGN, Rhs: tmps}
+	} else {
+		recv = append(recv, &ast.AssignStmt{Lhs: append(vars, ok), TokPos: pos, Tok: token.DEFINE,
+			Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, next.Name), Lparen: pos, Rparen: pos}}})
+	}
+	recv = append(recv, &ast.IfStmt{If: pos, Cond: &ast.UnaryExpr{OpPos: pos, Op: token.NOT, X: ident(pos, ok.Name)},
+		Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.BranchStmt{TokPos: pos, Tok: token.BREAK}}, Rbrace: pos}})
+	if assign != nil {
+		recv = append(recv, assign)
+	}
+	stopCall := func() ast.Stmt {
+		return &ast.ExprStmt{X: &ast.CallExpr{Fun: ident(pos, stop.Name), Lparen: pos, Rparen: pos}}
+	}
+	m.stopBeforeReturn(r.Body, stopCall)
+	loop := &ast.ForStmt{For: pos, Body: &ast.BlockStmt{Lbrace: r.Body.Lbrace, List: append(recv, r.Body.List...), Rbrace: r.Body.Rbrace}}
+	stmts := []ast.Stmt{
+		&ast.AssignStmt{Lhs: []ast.Expr{next, stop}, TokPos: pos, Tok: token.DEFINE,
+			Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, pull), Lparen: pos, Args: []ast.Expr{r.X}, Rparen: pos}}},
+		wrapLabel(loop),
+		stopCall(),
+	}
+	block := &ast.BlockStmt{Lbrace: pos, List: stmts, Rbrace: r.Body.Rbrace}
+	if inFunc {
+		return block
+	}
+	lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}}, Body: block}
+	return &ast.ExprStmt{X: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}
+}
+
+// stopBeforeReturn makes every return in body (outside nested function literals)
+// stop the iterator first.
+func (m *modernizer) stopBeforeReturn(body *ast.BlockStmt, stop func() ast.Stmt) {
+	var fix func(list []ast.Stmt) []ast.Stmt
+	var visit func(n ast.Node) bool
+	done := map[*ast.ReturnStmt]bool{}
+	fix = func(list []ast.Stmt) []ast.Stmt {
+		for i, st := range list {
+			if ret, ok := st.(*ast.ReturnStmt); ok && !done[ret] {
+				done[ret] = true
+				list[i] = &ast.BlockStmt{Lbrace: ret.Pos(), List: []ast.Stmt{stop(), ret}, Rbrace: ret.End()}
+			}
+		}
+		return list
+	}
+	visit = func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.BlockStmt:
+			n.List = fix(n.List)
+		case *ast.CaseClause:
+			n.Body = fix(n.Body)
+		case *ast.CommClause:
+			n.Body = fix(n.Body)
+		}
+		return true
+	}
+	ast.Inspect(body, visit)
+}
+
+// goStmt wraps `go f(a, b)` so that a panic in the goroutine is reported to the
+// session instead of killing the process. The function value and the arguments
+// are evaluated before the goroutine starts, as Go does.
+func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
+	pos := g.Go
+	call := g.Call
+	var pre []ast.Expr
+	var preVals []ast.Expr
+	fun := call.Fun
+	switch f := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident:
+	case *ast.SelectorExpr:
+		if id, ok := f.X.(*ast.Ident); ok && m.pkgs != nil && m.names[id.Name] == clUnknown {
+			if _, isPkg := m.pkgs(id.Name); isPkg {
+				break
+			}
+		}
+		t := ident(pos, m.tmp("F"))
+		pre, preVals = append(pre, t), append(preVals, call.Fun)
+		fun = ident(pos, t.Name)
+	default:
+		t := ident(pos, m.tmp("F"))
+		pre, preVals = append(pre, t), append(preVals, call.Fun)
+		fun = ident(pos, t.Name)
+	}
+	args := make([]ast.Expr, len(call.Args))
+	for i, a := range call.Args {
+		if isConstLit(a) {
+			args[i] = a
+			continue
+		}
+		if id, ok := a.(*ast.Ident); ok && (id.Name == "nil" || id.Name == "true" || id.Name == "false") {
+			args[i] = a
+			continue
+		}
+		t := ident(pos, m.tmp("A"))
+		pre, preVals = append(pre, t), append(preVals, a)
+		args[i] = ident(pos, t.Name)
+	}
+	rec := ident(pos, m.tmp("R"))
+	deferred := &ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Lparen: pos, Rparen: pos, Fun: &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}},
+		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{&ast.IfStmt{If: pos,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{rec}, TokPos: pos, Tok: token.DEFINE,
+				Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, "recover"), Lparen: pos, Rparen: pos}}},
+			Cond: &ast.BinaryExpr{X: ident(pos, rec.Name), OpPos: pos, Op: token.NEQ, Y: ident(pos, "nil")},
+			Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{
+				Fun:    &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "GoPanic")},
+				Lparen: pos, Rparen: pos,
+				Args: []ast.Expr{ident(pos, rec.Name), &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(m.where(pos))}},
+			}}}},
+		}}},
+	}}}
+	inner := &ast.CallExpr{Fun: fun, Lparen: call.Lparen, Args: args, Ellipsis: call.Ellipsis, Rparen: call.Rparen}
+	newGo := &ast.GoStmt{Go: pos, Call: &ast.CallExpr{Lparen: pos, Rparen: pos, Fun: &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}},
+		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{deferred, &ast.ExprStmt{X: inner}}},
+	}}}
+	m.made[newGo] = true
+	list := []ast.Stmt{}
+	if len(pre) > 0 {
+		list = append(list, &ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals})
+	}
+	list = append(list, newGo)
+	return &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: g.End()}
+}
+
+func exprString(e ast.Expr) string {
+	var b strings.Builder
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name
+	case *ast.SelectorExpr:
+		return exprString(e.X) + "." + e.Sel.Name
+	case *ast.CallExpr:
+		return exprString(e.Fun) + "(…)"
+	}
+	b.WriteString("expression")
+	return b.String()
+}
