@@ -1,6 +1,10 @@
 package eval
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/golem-lm/golem/lmlib/shard"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
@@ -33,4 +37,35 @@ func (c charTok) DecodeText(ids []int) string {
 		x[i] = int32(id)
 	}
 	return c.v.Decode(x)
+}
+
+// TokenizerFile is the file name under which a run directory keeps its tokenizer
+// (HF tokenizer.json format), next to its checkpoints.
+const TokenizerFile = "tokenizer.json"
+
+// FindTokenizerFile looks for tokenizer.json in dir and up to two directories
+// above it (a checkpoint step_N sits inside its run directory).
+func FindTokenizerFile(dir string) (string, bool) {
+	for i := 0; i < 3; i++ {
+		p := filepath.Join(dir, TokenizerFile)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+		dir = filepath.Dir(dir)
+	}
+	return "", false
+}
+
+// LoadTokenizer returns the tokenizer named by spec (a built-in such as gpt2 or
+// cl100k_base, or a vocabulary file), or, when spec is empty, the tokenizer.json
+// saved with the checkpoint in ckDir.
+func LoadTokenizer(spec, ckDir string) (*tokenizer.Tokenizer, error) {
+	if spec == "" {
+		p, ok := FindTokenizerFile(ckDir)
+		if !ok {
+			return nil, fmt.Errorf("no %s in checkpoint %s or the two directories above it; pass a vocabulary (e.g. --vocab gpt2)", TokenizerFile, ckDir)
+		}
+		spec = p
+	}
+	return tokenizer.Load(spec)
 }
