@@ -1,7 +1,9 @@
 package data
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +53,9 @@ func NewParquetReader(path string, opts ReadOptions) (r *ParquetReader, err erro
 	if err != nil {
 		return nil, fmt.Errorf("data: open %s: %w", path, err)
 	}
+	if err := checkParquetFrame(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("data: open %s: not a readable Parquet file: %w", path, err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("data: open %s: not a readable Parquet file: %w", path, err)
@@ -80,6 +85,30 @@ func NewParquetReader(path string, opts ReadOptions) (r *ParquetReader, err erro
 		}
 	}
 	return r, nil
+}
+
+// checkParquetFrame checks the magic bytes and the footer length before the
+// footer is read, so a corrupt length cannot make the reader allocate gigabytes.
+func checkParquetFrame(f *os.File, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too short", size)
+	}
+	var head [4]byte
+	var tail [8]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil {
+		return err
+	}
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return err
+	}
+	if string(head[:]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return errors.New("no PAR1 magic at the start and end")
+	}
+	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if footer+12 > size {
+		return fmt.Errorf("footer length %d exceeds the file size %d", footer, size)
+	}
+	return nil
 }
 
 func columnNames(s *parquet.Schema) []string {
