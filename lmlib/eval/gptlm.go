@@ -99,11 +99,11 @@ type kvStepper struct {
 	pos    int // tokens in the cache
 
 	// scratch for n new rows
-	n                                         int
+	n                                        int
 	x, ln, qkv, atty, branch, res, fch, fchg []float32
-	mean, rstd                                []float32
-	scores                                    []float32
-	logits                                    []float32
+	mean, rstd                               []float32
+	scores                                   []float32
+	logits                                   []float32
 }
 
 func (s *kvStepper) scratch(n int) {

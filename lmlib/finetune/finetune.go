@@ -347,49 +347,23 @@ type Info struct {
 // golem CLI) with finetune.json naming its parent, and the tokenizer.json of the
 // parent run when there is one. The directory appears complete or not at all.
 func Save(m *gpt.Model, dir string, info Info) error {
-	fail := func(err error) error { return fmt.Errorf("finetune: save %s: %w", dir, err) }
-	if _, err := os.Stat(dir); err == nil {
-		return fail(fmt.Errorf("already exists"))
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fail(err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+filepath.Base(dir)+"-")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.RemoveAll(tmp)
-	ts := m.Tensors()
-	nts := make([]train.NamedTensor, len(ts))
-	for i, t := range ts {
-		nts[i] = train.NamedTensor{Name: t.Name, Shape: t.Shape, Data: m.Params[t.Offset : t.Offset+t.Size]}
-	}
-	if err := train.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), nts, map[string]string{"format": "pt", "producer": "golem finetune", "parent": info.Parent}); err != nil {
-		return fail(err)
-	}
 	info.Options.Context = nil
 	info.CreatedAt = time.Now().UTC()
-	st := train.State{Format: train.CheckpointFormat, Step: info.Result.Steps, Config: m.Config, SavedAt: info.CreatedAt}
-	for name, v := range map[string]any{"state.json": st, "finetune.json": info} {
-		b, err := json.MarshalIndent(v, "", " ")
-		if err != nil {
-			return fail(err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, name), append(b, '\n'), 0o644); err != nil {
-			return fail(err)
-		}
+	b, err := json.MarshalIndent(info, "", " ")
+	if err != nil {
+		return fmt.Errorf("finetune: save %s: %w", dir, err)
 	}
+	extra := map[string][]byte{"finetune.json": append(b, '\n')}
 	if p, ok := eval.FindTokenizerFile(info.Parent); ok && info.Parent != "" {
-		if b, err := os.ReadFile(p); err == nil {
-			if err := os.WriteFile(filepath.Join(tmp, eval.TokenizerFile), b, 0o644); err != nil {
-				return fail(err)
-			}
+		if tb, err := os.ReadFile(p); err == nil {
+			extra[eval.TokenizerFile] = tb
 		}
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fail(err)
+	steps := 0
+	if info.Result != nil {
+		steps = info.Result.Steps
 	}
-	return nil
+	return train.SaveModel(m, dir, steps, map[string]string{"parent": info.Parent}, extra)
 }
 
 // Parent returns the parent recorded in a fine-tuned checkpoint ("" for a
