@@ -17,7 +17,9 @@ func init() {
 }
 
 // runTokenize: golem tokenize --vocab FILE|gpt2|cl100k_base|o200k_base [--decode] [--allow-special]
-func runTokenize(args []string) error {
+func runTokenize(args []string) error { return tokenizeMain(args, os.Stdin, os.Stdout) }
+
+func tokenizeMain(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	vocab := fs.String("vocab", "gpt2", "vocabulary: gpt2, r50k_base, p50k_base, cl100k_base, o200k_base, or a tokenizer.json, encoder.json/vocab.bpe or .tiktoken file")
 	decode := fs.Bool("decode", false, "read lines of space-separated ids and write the text they decode to")
@@ -39,8 +41,8 @@ func runTokenize(args []string) error {
 	if err != nil {
 		return err
 	}
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := bufio.NewWriterSize(os.Stdout, 1<<20)
+	in := bufio.NewReaderSize(stdin, 1<<20)
+	out := bufio.NewWriterSize(stdout, 1<<20)
 	defer out.Flush()
 	lineNo := 0
 	for {

@@ -4,7 +4,7 @@ tiktoken encode text with a vocabulary golem trained.
 1. The corpus: Newton's Opticks and Tom Sawyer, split into documents at blank lines
    (the Go test rebuilds it from the same files).
 2. HF tokenizers 0.23.3 trains BPE on it for each pattern: ByteLevel pre-tokenizer (gpt2) or
-   Split(regex, Isolated) + ByteLevel(use_regex=False) (o200k), the full 256-byte initial
+   Split(regex, Isolated) + ByteLevel(use_regex=False) (cl100k, o200k), the full 256-byte initial
    alphabet, special token <|endoftext|>, vocab_size 3000. Its merges are stored.
 3. golem (lmlib/tokenizer/bench, `train`) trains the same vocabularies and writes
    tokenizer.json and trained.tiktoken(+.json); HF tokenizers loads the first, tiktoken the
@@ -35,6 +35,10 @@ O200K = (r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{L
          r"""|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 
 
+CL100K = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+REGEX = {"cl100k": CL100K, "o200k": O200K}
+
+
 def corpus():
     goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
     compress = tiktoken_offline._module_dir("github.com/klauspost/compress@v1.18.0")
@@ -59,7 +63,7 @@ def hf_train(docs, pattern):
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     else:
         tok.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(O200K), behavior="isolated"),
+            pre_tokenizers.Split(Regex(REGEX[pattern]), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=SPECIALS, show_progress=False,
@@ -80,7 +84,7 @@ def main():
         docs_path = os.path.join(tmp, "docs.json")
         with open(docs_path, "w") as f:
             json.dump(docs, f)
-        for pattern in ["gpt2", "o200k"]:
+        for pattern in ["gpt2", "cl100k", "o200k"]:
             merges = hf_train(docs, pattern)
             out = os.path.join(tmp, pattern)
             subprocess.run([tool, "train", "-docs", docs_path, "-vocab-size", str(VOCAB), "-special", ",".join(SPECIALS),
