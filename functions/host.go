@@ -64,7 +64,8 @@ type Config struct {
 	// to another host. Running jobs heartbeat every AckWait/3. Default 30s.
 	AckWait time.Duration
 	// Defaults are the limits of functions that set none. Defaults: 60 s timeout,
-	// 1024 MiB memory, concurrency = Workers, 3 attempts.
+	// 1024 MiB memory, concurrency = MaxInflight (calls queue for a free worker),
+	// 3 attempts.
 	Defaults api.Limits
 	// WorkerCommand starts a worker process; default: this binary with "worker".
 	WorkerCommand []string
@@ -109,7 +110,7 @@ func (c *Config) fill() error {
 		c.Defaults.MemoryMB = 1024
 	}
 	if c.Defaults.Concurrency <= 0 {
-		c.Defaults.Concurrency = c.Workers
+		c.Defaults.Concurrency = c.MaxInflight // calls beyond the workers wait for one
 	}
 	if c.Defaults.MaxAttempts <= 0 {
 		c.Defaults.MaxAttempts = 3

@@ -138,8 +138,18 @@ func TestDeployAndCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(f.Signature, "context.Context") || f.Limits.TimeoutMS != 5000 {
+	if !strings.Contains(f.Signature, "context.Context") || f.Limits.TimeoutMS != 5000 || f.Dialect != "notebook" {
 		t.Fatalf("deployed function %+v", f)
+	}
+	// The notebook dialect: golem's packages are there (lmlib/symbols).
+	modern := "package m\n\nimport \"github.com/golem-lm/golem/display\"\n\n" +
+		"func Handle(in []string) (any, error) {\n\treturn display.Table([]string{\"word\"}, [][]string{in})[\"text/html\"], nil\n}\n"
+	if _, err := c.Deploy("modern", modern, api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var m string
+	if err := c.Call("modern", []string{"golem"}, &m); err != nil || !strings.Contains(m, "<td>golem</td>") {
+		t.Fatalf("modern: %q %v", m, err)
 	}
 	var out struct {
 		Upper string `json:"upper"`
@@ -218,7 +228,7 @@ func TestDeployAndCall(t *testing.T) {
 			names = append(names, f.Name)
 		}
 	}
-	if strings.Join(names, ",") != "upper,upper-strict" {
+	if strings.Join(names, ",") != "modern,upper,upper-strict" {
 		t.Fatalf("deployed functions %v", names)
 	}
 	got, err := c.Function("upper")

@@ -31,7 +31,7 @@ func newMetrics(h *Host) *metrics {
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_jobs_total",
 		Help: "Jobs submitted and finished on this host, by function and status."}, []string{"function", "status"})
 	m.workers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_worker_events_total",
-		Help: "Worker process events: start, kill (timeout, memory, cancel) and crash."}, []string{"event"})
+		Help: "Worker process events: start, kill (timeout, memory, cancel), crash and recycle (goroutines left running)."}, []string{"event"})
 	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_callbacks_total",
 		Help: "Job completion callbacks by outcome."}, []string{"outcome"})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_http_requests_total",

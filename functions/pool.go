@@ -251,6 +251,7 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 	select {
 	case <-w.dead: // died while idle
 		p.replace(w)
+		p.onEvent("crash")
 		return p.call(ctx, req, memoryMB, progress, logs)
 	default:
 	}
@@ -269,6 +270,7 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 	if _, err := w.in.Write(append(line, '\n')); err != nil {
 		w.kill()
 		p.replace(w)
+		p.onEvent("crash")
 		return worker.Response{}, &CallError{Kind: api.KindCrash, Msg: "write to worker: " + err.Error()}
 	}
 	var timeout <-chan time.Time
@@ -282,6 +284,7 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 	fail := func(kind, msg string) (worker.Response, error) {
 		w.kill()
 		p.replace(w)
+		p.onEvent("kill")
 		return worker.Response{}, &CallError{Kind: kind, Msg: msg}
 	}
 	for {
@@ -304,7 +307,13 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 			w.mu.Lock()
 			w.sink = nil
 			w.mu.Unlock()
-			p.idle <- w
+			if resp.Recycle {
+				w.in.Close() // the worker exits when its input ends
+				p.replace(w)
+				p.onEvent("recycle")
+			} else {
+				p.idle <- w
+			}
 			if resp.Type == worker.TypeError {
 				return resp, &CallError{Kind: resp.Kind, Field: resp.Field, Msg: resp.Error}
 			}
@@ -345,7 +354,13 @@ func (p *pool) replace(w *proc) {
 	delete(p.all, w)
 	closed := p.closed
 	p.mu.Unlock()
-	p.onEvent("kill")
+	go func() { // reap: a worker that does not leave on its own is killed
+		select {
+		case <-w.dead:
+		case <-time.After(2 * time.Second):
+			w.kill()
+		}
+	}()
 	if closed {
 		return
 	}

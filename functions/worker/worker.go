@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -74,6 +75,9 @@ type Response struct {
 	Field     string          `json:"field,omitempty"`
 	Progress  float64         `json:"progress,omitempty"`
 	Note      string          `json:"note,omitempty"`
+	// Recycle asks the host to replace this worker after the call: the function left
+	// goroutines running, or the worker holds many compiled functions.
+	Recycle bool `json:"recycle,omitempty"`
 }
 
 // EndMarker starts the line the worker prints to stdout after each request.
@@ -297,7 +301,26 @@ func (w *worker) handle(req *Request) Response {
 	if req.MemoryMB > 0 {
 		debug.SetMemoryLimit(req.MemoryMB << 20 * 9 / 10)
 	}
-	return c.call(args)
+	before := runtime.NumGoroutine()
+	resp := c.call(args)
+	resp.Recycle = len(w.cache) > maxCached || leftGoroutines(before)
+	return resp
+}
+
+// maxCached is how many compiled functions a worker keeps before it asks to be
+// replaced (yaegi does not give an interpreter's memory back).
+const maxCached = 16
+
+// leftGoroutines reports whether more goroutines run than before the call, after
+// giving finishing ones a moment.
+func leftGoroutines(before int) bool {
+	for i := 0; i < 5; i++ {
+		if runtime.NumGoroutine() <= before {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
 }
 
 func (c *compiled) call(args []reflect.Value) (resp Response) {

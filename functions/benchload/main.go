@@ -1,0 +1,250 @@
+// Command benchload measures the golem function host under a bounded loopback load
+// and prints `bench:` lines (make bench-functions).
+//
+// It starts a host in-process (embedded NATS in a temporary directory; this binary
+// re-executes itself as the worker), and for each case runs the same closed-loop
+// load — C clients, each sending its next request when the last one answered, for a
+// fixed time — against the host and against a bare net/http handler that calls the
+// same code in-process, with no auth, limits, metrics or process boundary. ratio =
+// host requests/s ÷ bare requests/s (above 1 the host is faster; expect below 1: it
+// is the price of what the host adds).
+//
+// Cases: tokenize (the built-in, cl100k_base, a 2 KB paragraph of Tom Sawyer) and
+// upper (the deployed user function in functions/testdata/upper.go, run by yaegi in a
+// worker process, against the same Go compiled into this binary).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golem-lm/golem/functions"
+	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/client"
+	"github.com/golem-lm/golem/functions/worker"
+	"github.com/golem-lm/golem/internal/assets"
+)
+
+const key = "bench-key-0123456789"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		if err := worker.RunProcess(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	dur := flag.Duration("duration", 5*time.Second, "load time per case and side")
+	conc := flag.Int("concurrency", 8, "concurrent clients")
+	workers := flag.Int("workers", 2, "host worker processes")
+	upperSrc := flag.String("upper", "functions/testdata/upper.go", "source of the deployed function")
+	flag.Parse()
+	if err := run(*dur, *conc, *workers, *upperSrc); err != nil {
+		fmt.Fprintln(os.Stderr, "benchload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, conc, workers int, upperSrc string) error {
+	text, err := paragraph()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "golem-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	h, err := functions.New(functions.Config{DataDir: dir, APIKeys: []string{key}, Workers: workers, MaxInflight: 1024,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ln, 5*time.Second) }()
+	defer func() { cancel(); <-done }()
+	hostURL := "http://" + ln.Addr().String()
+
+	src, err := os.ReadFile(upperSrc)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", upperSrc, err)
+	}
+	if _, err := client.New(hostURL, key).Deploy("upper", string(src), api.Limits{}); err != nil {
+		return err
+	}
+
+	// The bare baseline: the same code behind a plain handler.
+	bare := http.NewServeMux()
+	bare.HandleFunc("POST /tokenize", func(w http.ResponseWriter, r *http.Request) {
+		var in functions.TokenizeInput
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		out, err := functions.Tokenize(r.Context(), &in)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	bare.HandleFunc("POST /upper", func(w http.ResponseWriter, r *http.Request) {
+		var in upperInput
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(upperOutput{Upper: strings.ToUpper(in.Text), Words: len(strings.Fields(in.Text))})
+	})
+	bln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	bsrv := &http.Server{Handler: bare}
+	go bsrv.Serve(bln)
+	defer bsrv.Close()
+	bareURL := "http://" + bln.Addr().String()
+
+	tokBody, _ := json.Marshal(functions.TokenizeInput{Encoding: "cl100k_base", Text: text})
+	upBody, _ := json.Marshal(upperInput{Text: text})
+	fmt.Printf("load: %d clients, %s per side, host with %d workers, %d-byte input\n", conc, dur, workers, len(text))
+	for _, c := range []struct {
+		name, hostPath, barePath string
+		body                     []byte
+	}{
+		{"tokenize", "/functions/tokenize", "/tokenize", tokBody},
+		{"upper_deployed", "/functions/upper", "/upper", upBody},
+	} {
+		// Warm up both (vocabulary load, worker compile).
+		if _, err := load(hostURL+c.hostPath, c.body, conc, 300*time.Millisecond); err != nil {
+			return err
+		}
+		if _, err := load(bareURL+c.barePath, c.body, conc, 300*time.Millisecond); err != nil {
+			return err
+		}
+		g, err := load(hostURL+c.hostPath, c.body, conc, dur)
+		if err != nil {
+			return err
+		}
+		b, err := load(bareURL+c.barePath, c.body, conc, dur)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("bench: %s_rps golem=%.0f bare=%.0f ratio=%.2f\n", c.name, g.rps, b.rps, g.rps/b.rps)
+		fmt.Printf("bench: %s_p50_ms golem=%.3f bare=%.3f ratio=%.2f\n", c.name, ms(g.p50), ms(b.p50), float64(b.p50)/float64(g.p50))
+		fmt.Printf("bench: %s_p99_ms golem=%.3f bare=%.3f ratio=%.2f\n", c.name, ms(g.p99), ms(b.p99), float64(b.p99)/float64(g.p99))
+	}
+	return nil
+}
+
+type upperInput struct {
+	Text    string `json:"text"`
+	Steps   int    `json:"steps"`
+	SleepMS int    `json:"sleep_ms"`
+	Fail    bool   `json:"fail"`
+}
+
+type upperOutput struct {
+	Upper string `json:"upper"`
+	Words int    `json:"words"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// paragraph is about 2 KB of Tom Sawyer (Opticks if the module is missing).
+func paragraph() (string, error) {
+	path, err := assets.TomSawyer()
+	if err != nil {
+		if path, err = assets.Opticks(); err != nil {
+			return "", err
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := string(b)
+	if len(s) > 22000 {
+		s = s[20000:22000]
+	}
+	return strings.ToValidUTF8(s, ""), nil
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// load runs a closed loop of conc clients for dur and measures every request.
+func load(url string, body []byte, conc int, dur time.Duration) (result, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	end := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := hc.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("%s: status %d", url, resp.StatusCode)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	if len(lat) == 0 {
+		return result{}, fmt.Errorf("%s: no request finished", url)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{rps: float64(len(lat)) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
