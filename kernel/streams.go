@@ -9,8 +9,12 @@ import (
 	"unicode/utf8"
 )
 
-// flushInterval is the longest a partial line waits before it is sent.
-const flushInterval = 50 * time.Millisecond
+// flushInterval is the longest a partial line waits before it is sent; a
+// complete line waits lineDelay, so a burst of lines becomes one message.
+const (
+	flushInterval = 50 * time.Millisecond
+	lineDelay     = 5 * time.Millisecond
+)
 
 // streams turns what a cell writes into IOPub stream messages. With fd capture,
 // the process's descriptors 1 and 2 are pipes read by the kernel, so fmt.Print in
@@ -125,6 +129,7 @@ func (f *forwarder) loop() {
 	for {
 		select {
 		case <-f.wake:
+			time.Sleep(lineDelay)
 			f.flush(false)
 		case <-f.quit:
 			return
