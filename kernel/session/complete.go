@@ -107,7 +107,7 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 // scopeNames lists identifiers usable at the top of a cell.
 func (s *Session) scopeNames(code string) []string {
 	names := append(append([]string{}, goKeywords...), goBuiltins...)
-	for n := range s.in.Globals() {
+	for n := range s.globals() {
 		names = append(names, n)
 	}
 	for n := range s.st.names {
@@ -216,7 +216,7 @@ func stdPackageByName() map[string]string {
 // by reflection on the live values, without running code.
 func (s *Session) valueOf(chain string) (reflect.Value, bool) {
 	parts := strings.Split(chain, ".")
-	v, ok := s.in.Globals()[parts[0]]
+	v, ok := s.globals()[parts[0]]
 	if !ok || !v.IsValid() {
 		return v, false
 	}
@@ -391,7 +391,7 @@ func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool
 			text = describeValue(qual+"."+word, v)
 		}
 	default:
-		if v, ok := s.in.Globals()[word]; ok && v.IsValid() {
+		if v, ok := s.globals()[word]; ok && v.IsValid() {
 			text = describeValue(word, v)
 		} else if ti, ok := s.st.types[word]; ok {
 			text = ti.decl

@@ -109,7 +109,7 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 	if _, err := s.compileRun(ctx, run, blk); err != nil {
 		return err
 	}
-	vals := s.in.Globals()["_golemVals"]
+	vals := s.globals()["_golemVals"]
 	for vals.IsValid() && vals.Kind() == reflect.Interface {
 		vals = vals.Elem()
 	}
@@ -274,7 +274,7 @@ func (s *Session) probeTypes() {
 	if err := s.evalQuiet("_golemVals = []any{" + strings.Join(elts, ", ") + "}"); err != nil {
 		return
 	}
-	vals := s.in.Globals()["_golemVals"]
+	vals := s.globals()["_golemVals"]
 	for vals.IsValid() && vals.Kind() == reflect.Interface {
 		vals = vals.Elem()
 	}

@@ -51,20 +51,76 @@ const prelude = `import (
 	_golemrt "` + rtPath + `"
 )
 
-var _golemOut any
+
 
 var _golemRich display.Bundle
 
-func _golemBundle(v any) display.Bundle {
-	switch r := v.(type) {
-	case display.Renderer:
-		return r.DisplayBundle()
-	case interface{ HTML() string }:
-		return display.Bundle{"text/html": r.HTML()}
-	case interface{ Markdown() string }:
-		return display.Bundle{"text/markdown": r.Markdown()}
-	case interface{ SVG() string }:
-		return display.Bundle{"image/svg+xml": r.SVG()}
+type _golemRenderer interface{ DisplayBundle() display.Bundle }
+type _golemHTMLer interface{ HTML() string }
+type _golemMarkdowner interface{ Markdown() string }
+type _golemSVGer interface{ SVG() string }
+type _golemStringer interface{ String() string }
+
+// _golemShow returns the display bundle of a cell's result; text is its %v form
+// computed by the caller from a typed variable (yaegi hands compiled code a
+// wrapper, not the value, for an interpreted value with methods held in an
+// interface). The odd shape works around yaegi v0.16.1: a comma-ok
+// assertion that binds the value panics, and a type switch with several interface
+// cases picks the wrong one; a blank comma-ok test followed by a one-case type
+// switch is right.
+func _golemShow(v any, text string) display.Bundle {
+	b := _golemRich0(v)
+	if b == nil {
+		b = display.Bundle{}
+	}
+	if _, ok := b["text/plain"]; ok {
+		return b
+	}
+	if _, ok := v.(error); ok {
+		switch r := v.(type) {
+		case error:
+			b["text/plain"] = r.Error()
+			return b
+		}
+	}
+	if _, ok := v.(_golemStringer); ok {
+		switch r := v.(type) {
+		case _golemStringer:
+			b["text/plain"] = r.String()
+			return b
+		}
+	}
+	if text == "" {
+		text = _golemrt.Format(v)
+	}
+	b["text/plain"] = text
+	return b
+}
+
+func _golemRich0(v any) display.Bundle {
+	if _, ok := v.(_golemRenderer); ok {
+		switch r := v.(type) {
+		case _golemRenderer:
+			return r.DisplayBundle()
+		}
+	}
+	if _, ok := v.(_golemHTMLer); ok {
+		switch r := v.(type) {
+		case _golemHTMLer:
+			return display.Bundle{"text/html": r.HTML()}
+		}
+	}
+	if _, ok := v.(_golemMarkdowner); ok {
+		switch r := v.(type) {
+		case _golemMarkdowner:
+			return display.Bundle{"text/markdown": r.Markdown()}
+		}
+	}
+	if _, ok := v.(_golemSVGer); ok {
+		switch r := v.(type) {
+		case _golemSVGer:
+			return display.Bundle{"image/svg+xml": r.SVG()}
+		}
 	}
 	return nil
 }
@@ -110,6 +166,7 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
 		"GoPanic": reflect.ValueOf(rt.goPanic),
 		"Clear":   reflect.ValueOf(clearValue),
+		"Format":  reflect.ValueOf(formatValue),
 	}}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}
@@ -235,37 +292,21 @@ func (f *panicFilter) end() []string {
 	return fr
 }
 
-// trailingBundle reads the value the rewritten trailing expression stored.
+// trailingBundle reads the bundle the rewritten trailing expression stored.
 func (s *Session) trailingBundle() display.Bundle {
-	g := s.in.Globals()
-	v, ok := g["_golemOut"]
-	if !ok || !v.IsValid() {
+	r, ok := s.globals()["_golemRich"]
+	if !ok || !r.IsValid() || !r.CanInterface() {
 		return nil
 	}
-	for v.IsValid() && v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			return nil
-		}
-		v = v.Elem()
+	rich, _ := r.Interface().(display.Bundle)
+	if r.CanSet() { // do not keep the value alive longer than needed
+		r.Set(reflect.Zero(r.Type()))
 	}
-	if !v.IsValid() || !v.CanInterface() {
+
+	if len(rich) == 0 {
 		return nil
 	}
-	b := display.Bundle{"text/plain": formatValue(v.Interface())}
-	if r, ok := g["_golemRich"]; ok && r.IsValid() && r.CanInterface() {
-		if rich, ok := r.Interface().(display.Bundle); ok {
-			for k, val := range rich {
-				b[k] = val
-			}
-		}
-	}
-	// Do not keep the value alive in the hidden variables longer than needed.
-	for _, name := range []string{"_golemOut", "_golemRich"} {
-		if x := g[name]; x.IsValid() && x.CanSet() {
-			x.Set(reflect.Zero(x.Type()))
-		}
-	}
-	return b
+	return rich
 }
 
 // formatValue is the text/plain form of a cell result: Go's %v, except strings
@@ -304,4 +345,15 @@ func (s *Session) symbols(path string) (out interp.Exports) {
 		}
 	}()
 	return s.in.Symbols(path)
+}
+
+// globals is in.Globals() without its panic after a failed compile (yaegi adds
+// the symbols of a cell that did not compile without growing the frame).
+func (s *Session) globals() (g map[string]reflect.Value) {
+	defer func() {
+		if recover() != nil {
+			g = map[string]reflect.Value{}
+		}
+	}()
+	return s.in.Globals()
 }

@@ -15,7 +15,7 @@ import (
 func (s *Session) newModernizer() *modernizer {
 	m := &modernizer{
 		fset:    s.in.FileSet(),
-		globals: s.in.Globals(),
+		globals: s.globals(),
 		names:   map[string]class{},
 		results: map[string]class{},
 		shadow:  map[string]bool{},
@@ -184,7 +184,8 @@ func (s *Session) genericCall(e ast.Expr) bool {
 }
 
 // captureTrailing turns a trailing expression statement E into
-// `_golemOut = E; _golemRich = _golemBundle(_golemOut)` so its value can be shown.
+// `_golemRich = _golemShow(E)` so its value
+// can be shown.
 // It returns an undo function (nil when there is no trailing expression).
 func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 	n := len(body.List)
@@ -198,20 +199,31 @@ func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 	if id, ok := es.X.(*ast.Ident); ok && id.Name == "nil" {
 		return nil
 	}
-	if call, ok := ast.Unparen(es.X).(*ast.CallExpr); ok && s.resultCount(call) > 1 {
-		return nil // yaegi would quietly keep the first of several results
+	if call, ok := ast.Unparen(es.X).(*ast.CallExpr); ok {
+		if n := s.resultCount(call); n == 0 || n > 1 {
+			return nil // no value, or several (yaegi would quietly keep the first)
+		}
 	}
 	pos := es.Pos()
-	out := &ast.Ident{NamePos: pos, Name: "_golemOut"}
-	assign := &ast.AssignStmt{Lhs: []ast.Expr{out}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{es.X}}
-	rich := &ast.AssignStmt{
-		Lhs:    []ast.Expr{&ast.Ident{NamePos: pos, Name: "_golemRich"}},
-		TokPos: pos, Tok: token.ASSIGN,
-		Rhs: []ast.Expr{&ast.CallExpr{Fun: &ast.Ident{NamePos: pos, Name: "_golemBundle"}, Lparen: pos,
-			Args: []ast.Expr{&ast.Ident{NamePos: pos, Name: "_golemOut"}}, Rparen: pos}},
+	// _golemRich = func() display.Bundle { _golemT := E; return _golemShow(_golemT, _golemrt.Format(_golemT)) }()
+	// The typed local keeps yaegi's own type of E (compiled code gets the real
+	// value, methods included); inside a function, generic results work too and a
+	// failed compile leaves nothing behind in the global scope.
+	tmp := func() *ast.Ident { return ident(pos, "_golemT") }
+	lit := &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}, Results: &ast.FieldList{List: []*ast.Field{{
+			Type: &ast.SelectorExpr{X: ident(pos, "display"), Sel: ident(pos, "Bundle")}}}}},
+		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
+			&ast.AssignStmt{Lhs: []ast.Expr{tmp()}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{es.X}},
+			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CallExpr{Fun: ident(pos, "_golemShow"), Lparen: pos, Rparen: pos,
+				Args: []ast.Expr{tmp(), &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Format")},
+					Lparen: pos, Args: []ast.Expr{tmp()}, Rparen: pos}}}}},
+		}},
 	}
+	repl := []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{ident(pos, "_golemRich")}, TokPos: pos, Tok: token.ASSIGN,
+		Rhs: []ast.Expr{&ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}}}
 	orig := body.List
-	body.List = append(append([]ast.Stmt{}, orig[:n-1]...), assign, rich)
+	body.List = append(append([]ast.Stmt{}, orig[:n-1]...), repl...)
 	return func() { body.List = orig }
 }
 
@@ -385,6 +397,9 @@ func (s *Session) resultCount(call *ast.CallExpr) int {
 	case *ast.Ident:
 		if n, ok := s.st.results[fn.Name]; ok {
 			return n
+		}
+		if v, ok := s.globals()[fn.Name]; ok && v.IsValid() && v.Kind() == reflect.Func {
+			return v.Type().NumOut()
 		}
 	case *ast.SelectorExpr:
 		if pk, ok := fn.X.(*ast.Ident); ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +181,200 @@ func TestInterruptBusyLoop(t *testing.T) {
 	}
 	if got := s.exec(t, "3 * 3"); got != "9" {
 		t.Fatalf("after interrupt: %q", got)
+	}
+}
+
+func TestTypeRedefinition(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "type T struct{ A int }\nfunc (t T) Get() int { return t.A }")
+	if got := s.exec(t, "T{3}.Get()"); got != "3" {
+		t.Fatalf("first T: %q", got)
+	}
+	// Re-running a changed cell replaces the type and its methods.
+	s.exec(t, "type T struct{ B string }\nfunc (t T) Get() string { return t.B + \"!\" }")
+	if got := s.exec(t, "T{B: \"x\"}.Get()"); got != `"x!"` {
+		t.Fatalf("redefined T: %q", got)
+	}
+	// Methods added in a later cell attach to the current T.
+	s.exec(t, "func (t T) Len() int { return len(t.B) }")
+	if got := s.exec(t, "T{B: \"abc\"}.Len()"); got != "3" {
+		t.Fatalf("later method: %q", got)
+	}
+}
+
+func TestReimport(t *testing.T) {
+	s := newTestSession(t)
+	for i := 0; i < 2; i++ {
+		if got := s.exec(t, "import \"fmt\"\nfmt.Sprint(1, 2)"); got != `"1 2"` {
+			t.Fatalf("run %d: %q", i, got)
+		}
+	}
+	if got := s.exec(t, "import (\n\t\"github.com/golem-lm/golem/display\"\n)\n1"); got == "" {
+		t.Fatal("explicit import of an implicit package failed")
+	}
+}
+
+func TestGoroutinePanicDuringCell(t *testing.T) {
+	s := newTestSession(t)
+	e := s.fail(t, "import \"time\"\nfunc work(n int) {\n\tpanic(fmt.Sprint(\"bad \", n))\n}\nimport \"fmt\"\ngo work(7)\ntime.Sleep(5 * time.Second)")
+	if e.Name != "GoroutinePanic" || e.Value != "bad 7" || !strings.Contains(e.Traceback[0], "cell:6:1") {
+		t.Fatalf("got %+v", e)
+	}
+	if got := s.exec(t, "2 + 2"); got != "4" {
+		t.Fatalf("session unusable: %q", got)
+	}
+}
+
+func TestGoroutinePanicAfterCell(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "import \"time\"\ngo func() {\n\ttime.Sleep(50 * time.Millisecond)\n\tpanic(\"late\")\n}()")
+	time.Sleep(300 * time.Millisecond)
+	s.exec(t, "1")
+	if !strings.Contains(s.errOut.String(), "late") {
+		t.Fatalf("late goroutine panic not reported on the next cell's stderr: %q", s.errOut.String())
+	}
+}
+
+func TestGoroutineArgumentsEvaluatedAtGo(t *testing.T) {
+	s := newTestSession(t)
+	got := s.exec(t, "import \"sync\"\nvar wg sync.WaitGroup\nres := make([]int, 3)\nfor i := 0; i < 3; i++ {\n\twg.Add(1)\n\tgo func(k int) {\n\t\tdefer wg.Done()\n\t\tres[k] = k * k\n\t}(i)\n}\nwg.Wait()\nres")
+	if got != "[0 1 4]" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestExitAndFatalDoNotKill(t *testing.T) {
+	s := newTestSession(t)
+	e := s.fail(t, "import \"os\"\nos.Exit(3)")
+	if e.Name != "Exit" || !strings.Contains(e.Value, "3") {
+		t.Fatalf("os.Exit: %+v", e)
+	}
+	e = s.fail(t, "import \"log\"\nlog.Fatal(\"fatal here\")")
+	if e.Name != "Exit" || !strings.Contains(s.errOut.String(), "fatal here") {
+		t.Fatalf("log.Fatal: %+v, stderr %q", e, s.errOut.String())
+	}
+	if got := s.exec(t, "5"); got != "5" {
+		t.Fatal("session unusable after exit")
+	}
+}
+
+func TestStdin(t *testing.T) {
+	var prompts []string
+	lines := []string{"alice", "42"}
+	out := &syncBuffer{}
+	s, err := New(Options{Stdout: out, Stderr: out, Stdin: func(prompt string, password bool) (string, error) {
+		prompts = append(prompts, prompt)
+		if len(lines) == 0 {
+			return "", io.EOF
+		}
+		l := lines[0]
+		lines = lines[1:]
+		return l, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, err := s.Execute(context.Background(), "import (\n\t\"bufio\"\n\t\"os\"\n)\nr := bufio.NewReader(os.Stdin)\nname, _ := r.ReadString('\\n')\nvar n int\nfmt.Sscan(mustLine(r), &n)\nfunc mustLine(r *bufio.Reader) string { l, _ := r.ReadString('\\n'); return l }\nimport \"fmt\"\nfmt.Sprintf(\"%s/%d\", name[:len(name)-1], n+1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b["text/plain"]; got != `"alice/43"` {
+		t.Fatalf("got %v", got)
+	}
+	if len(prompts) != 2 {
+		t.Fatalf("asked %d times, want 2", len(prompts))
+	}
+	// With no more input (stdin not allowed), reading returns EOF.
+	b, err = s.Execute(context.Background(), "_, err := bufio.NewReader(os.Stdin).ReadString('\\n')\nerr")
+	if err != nil || b["text/plain"] != "EOF" {
+		t.Fatalf("EOF read: %v %v", b, err)
+	}
+}
+
+func TestScanReadsStdin(t *testing.T) {
+	s, err := New(Options{Stdout: io.Discard, Stdin: func(string, bool) (string, error) { return "7 8", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, err := s.Execute(context.Background(), "import \"fmt\"\nvar a, b int\nfmt.Scan(&a, &b)\na * b")
+	if err != nil || b["text/plain"] != "56" {
+		t.Fatalf("got %v %v", b, err)
+	}
+}
+
+// streamWriter records when each write arrives.
+type streamWriter struct {
+	mu    sync.Mutex
+	first time.Time
+	buf   bytes.Buffer
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.first.IsZero() {
+		w.first = time.Now()
+	}
+	return w.buf.Write(p)
+}
+
+func TestOutputStreamsWhileRunning(t *testing.T) {
+	w := &streamWriter{}
+	s, err := New(Options{Stdout: w, Stderr: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	if _, err := s.Execute(context.Background(), "import (\n\t\"fmt\"\n\t\"time\"\n)\nfmt.Println(\"early\")\ntime.Sleep(400 * time.Millisecond)\nfmt.Println(\"late\")"); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	if w.first.IsZero() || end.Sub(w.first) < 300*time.Millisecond {
+		t.Fatalf("first output at %v, cell ended at %v: output was not streamed", w.first.Sub(start), end.Sub(start))
+	}
+}
+
+func TestRichResult(t *testing.T) {
+	s := newTestSession(t)
+	b, err := s.Execute(context.Background(), "type Card struct{ Title string }\nfunc (c Card) HTML() string { return \"<b>\" + c.Title + \"</b>\" }\nCard{\"hi\"}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b["text/html"] != "<b>hi</b>" || b["text/plain"] != "{hi}" {
+		t.Fatalf("HTML method: %v", b)
+	}
+	b, err = s.Execute(context.Background(), "type Fig struct{}\nfunc (Fig) DisplayBundle() display.Bundle { return display.Bundle{\"image/svg+xml\": \"<svg/>\"} }\nFig{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b["image/svg+xml"] != "<svg/>" {
+		t.Fatalf("Renderer: %v", b)
+	}
+	b, err = s.Execute(context.Background(), "display.Table([]string{\"a\"}, [][]string{{\"1\"}})")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := b["text/plain"].(string); !strings.Contains(h, "map[") {
+		// display.Bundle is a map: its text form is the map; that is acceptable
+		t.Logf("bundle text: %q", h)
+	}
+}
+
+func TestWholeProgram(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "x := 1")
+	s.exec(t, "package main\n\nimport \"fmt\"\n\nvar x = \"program\"\n\nfunc main() {\n\tfor i := range 2 {\n\t\tfmt.Println(x, i)\n\t}\n}")
+	if got := s.out.String(); got != "program 0\nprogram 1\n" {
+		t.Fatalf("stdout %q", got)
+	}
+	if got := s.exec(t, "x"); got != "1" {
+		t.Fatalf("notebook x changed by the program: %q", got)
+	}
+	e := s.fail(t, "package main\n\nfunc helper() {}")
+	if !strings.Contains(e.Value, "main") {
+		t.Fatalf("program without main: %+v", e)
 	}
 }
