@@ -437,6 +437,18 @@ func TestContainment(t *testing.T) {
 			}
 		})
 	}
+	// A function that leaves a goroutine behind gets its worker replaced after the call.
+	leaky := "package leaky\n\nimport \"time\"\n\nfunc Handle(in int) (int, error) {\n\tgo func() { time.Sleep(time.Hour) }()\n\treturn in, nil\n}\n"
+	if _, err := c.Deploy("leaky", leaky, api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.Call("leaky", 7, &n); err != nil || n != 7 {
+		t.Fatalf("leaky: %d %v", n, err)
+	}
+	if m := metricsText(t, th.url); !strings.Contains(m, `golem_worker_events_total{event="recycle"} 1`) {
+		t.Errorf("no recycle in metrics:\n%s", m)
+	}
 	// As a job, the endless loop is retried up to its limit and then dead-lettered.
 	id, err := c.Submit("loop", map[string]any{}, nil)
 	if err != nil {
@@ -549,15 +561,21 @@ func TestReadyAndMetrics(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(th.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := []byte(metricsText(t, th.url))
 	for _, want := range []string{`golem_function_calls_total{function="upper",mode="sync",outcome="ok"} 1`, `golem_http_requests_total{code="429"}`, "golem_inflight_calls 0"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+}
+
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }

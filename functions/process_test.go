@@ -338,3 +338,53 @@ func TestScaleOut(t *testing.T) {
 		t.Fatalf("NATS not on loopback: %s", ns.ClientURL())
 	}
 }
+
+// TestCLI drives golem deploy, call and jobs against a golem serve process.
+func TestCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a golem serve process")
+	}
+	addr := freeAddr(t)
+	serveProcess(t, addr, "--data", t.TempDir(), "--workers", "1")
+	bin := golemBinary(t)
+	run := func(wantOK bool, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "GOLEM_URL=http://"+addr, "GOLEM_API_KEY="+testKey)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != wantOK {
+			t.Fatalf("golem %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run(true, "deploy", "--timeout", "5s", "upper", "testdata/upper.go")
+	if out := run(true, "call", "upper", `{"text":"from the cli"}`); strings.TrimSpace(out) != `{"upper":"FROM THE CLI","words":3}` {
+		t.Fatalf("call: %q", out)
+	}
+	out := run(true, "jobs", "submit", "--wait", "--idempotency-key", "cli-1", "upper", `{"text":"job","steps":2}`)
+	var j api.Job
+	if err := json.Unmarshal([]byte(out), &j); err != nil || j.Status != api.StatusSucceeded {
+		t.Fatalf("jobs submit --wait: %q %v", out, err)
+	}
+	if logs := run(true, "jobs", "logs", j.ID); logs != "step 1\nstep 2\n" {
+		t.Fatalf("jobs logs: %q", logs)
+	}
+	if got := run(true, "jobs", "get", j.ID); !strings.Contains(got, `"status": "succeeded"`) {
+		t.Fatalf("jobs get: %q", got)
+	}
+	if got := run(false, "call", "--key", "not-the-key", "upper", `{}`); !strings.Contains(got, "401") {
+		t.Fatalf("call with a wrong key: %q", got)
+	}
+	if got := run(false, "call", "upper", `{"text":`); !strings.Contains(got, "not valid JSON") {
+		t.Fatalf("call with bad JSON: %q", got)
+	}
+	if got := run(false, "deploy", "bad", "testdata/gen_tokenize.py"); !strings.Contains(got, "400") {
+		t.Fatalf("deploy of a non-Go file: %q", got)
+	}
+	// serve refuses to start without a key.
+	cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--data", t.TempDir())
+	cmd.Env = append(os.Environ(), "GOLEM_API_KEYS=")
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "no API key") {
+		t.Fatalf("serve without a key: %v %s", err, b)
+	}
+}
