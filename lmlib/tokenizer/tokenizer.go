@@ -221,16 +221,38 @@ func (t *Tokenizer) EncodeAllowed(text string, allowed ...string) ([]int, error)
 	if len(allow) == 0 {
 		return t.appendOrdinary(out, text), nil
 	}
-	for len(text) > 0 {
-		pos, tok := t.nextSpecial(text, allow)
-		if pos < 0 {
-			return t.appendOrdinary(out, text), nil
+	// next[k] is the next occurrence of allowed special k at or after pos (-1: none left);
+	// each is searched again only once passed, so many special tokens cost O(len(text)).
+	var toks []string
+	var next []int
+	for _, s := range t.specialLst {
+		if allow[s] {
+			toks = append(toks, s)
+			next = append(next, strings.Index(text, s))
 		}
-		out = t.appendOrdinary(out, text[:pos])
-		out = append(out, t.specials[tok])
-		text = text[pos+len(tok):]
 	}
-	return out, nil
+	pos := 0
+	for {
+		best := -1
+		for k, s := range toks {
+			if next[k] >= 0 && next[k] < pos {
+				if i := strings.Index(text[pos:], s); i >= 0 {
+					next[k] = pos + i
+				} else {
+					next[k] = -1
+				}
+			}
+			if next[k] >= 0 && (best < 0 || next[k] < next[best]) {
+				best = k
+			}
+		}
+		if best < 0 {
+			return t.appendOrdinary(out, text[pos:]), nil
+		}
+		out = t.appendOrdinary(out, text[pos:next[best]])
+		out = append(out, t.specials[toks[best]])
+		pos = next[best] + len(toks[best])
+	}
 }
 
 // DisallowedSpecialError reports text that contains a special token that was not
@@ -247,21 +269,6 @@ var ErrDisallowedSpecial = errors.New("disallowed special token")
 
 // Is makes errors.Is(err, ErrDisallowedSpecial) true.
 func (e *DisallowedSpecialError) Is(target error) bool { return target == ErrDisallowedSpecial }
-
-// nextSpecial finds the leftmost allowed special token in text (the longest one when
-// several start at the same place).
-func (t *Tokenizer) nextSpecial(text string, allow map[string]bool) (int, string) {
-	best, bestTok := -1, ""
-	for _, s := range t.specialLst {
-		if !allow[s] {
-			continue
-		}
-		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
-			best, bestTok = i, s
-		}
-	}
-	return best, bestTok
-}
 
 // appendOrdinary pre-tokenizes text and appends the BPE encoding of every piece.
 func (t *Tokenizer) appendOrdinary(out []int, text string) []int {

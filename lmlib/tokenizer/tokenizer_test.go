@@ -267,3 +267,19 @@ func TestCorruptFiles(t *testing.T) {
 		t.Fatalf("missing file error = %v", err)
 	}
 }
+
+func TestDisplay(t *testing.T) {
+	tok := mustLoad(t, "gpt2")
+	b := tok.DisplayBundle()
+	if !strings.Contains(b["text/plain"].(string), "50257") {
+		t.Fatalf("bundle %v", b)
+	}
+	v, err := tok.Visualize("Hello <world>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(v["text/html"].(string), `title="15496"`) || !strings.Contains(v["text/html"].(string), "&lt;") ||
+		!strings.Contains(v["text/plain"].(string), `"Hello"|" <"`) {
+		t.Fatalf("visualize %v", v)
+	}
+}
