@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,17 +40,23 @@ func (c charTok) DecodeText(ids []int) string {
 	return c.v.Decode(x)
 }
 
-// TokenizerFile is the file name under which a run directory keeps its tokenizer
-// (HF tokenizer.json format), next to its checkpoints.
-const TokenizerFile = "tokenizer.json"
+// Files under which a run directory keeps its tokenizer next to its checkpoints:
+// an HF tokenizer.json for byte-level BPE, charvocab.json ({"runes": "..."}) for a
+// character vocabulary (golem train on a text file writes it).
+const (
+	TokenizerFile = "tokenizer.json"
+	CharVocabFile = "charvocab.json"
+)
 
-// FindTokenizerFile looks for tokenizer.json in dir and up to two directories
-// above it (a checkpoint step_N sits inside its run directory).
+// FindTokenizerFile looks for tokenizer.json or charvocab.json in dir and up to
+// two directories above it (a checkpoint step_N sits inside its run directory).
 func FindTokenizerFile(dir string) (string, bool) {
 	for i := 0; i < 3; i++ {
-		p := filepath.Join(dir, TokenizerFile)
-		if _, err := os.Stat(p); err == nil {
-			return p, true
+		for _, name := range []string{TokenizerFile, CharVocabFile} {
+			p := filepath.Join(dir, name)
+			if _, err := os.Stat(p); err == nil {
+				return p, true
+			}
 		}
 		dir = filepath.Dir(dir)
 	}
@@ -57,15 +64,36 @@ func FindTokenizerFile(dir string) (string, bool) {
 }
 
 // LoadTokenizer returns the tokenizer named by spec (a built-in such as gpt2 or
-// cl100k_base, or a vocabulary file), or, when spec is empty, the tokenizer.json
-// saved with the checkpoint in ckDir.
-func LoadTokenizer(spec, ckDir string) (*tokenizer.Tokenizer, error) {
+// cl100k_base, a vocabulary file, or a charvocab.json), or, when spec is empty,
+// the tokenizer saved with the checkpoint in ckDir.
+func LoadTokenizer(spec, ckDir string) (Tokenizer, error) {
 	if spec == "" {
 		p, ok := FindTokenizerFile(ckDir)
 		if !ok {
-			return nil, fmt.Errorf("no %s in checkpoint %s or the two directories above it; pass a vocabulary (e.g. --vocab gpt2)", TokenizerFile, ckDir)
+			return nil, fmt.Errorf("no %s or %s in checkpoint %s or the two directories above it; pass a vocabulary (e.g. --vocab gpt2)", TokenizerFile, CharVocabFile, ckDir)
 		}
 		spec = p
 	}
-	return tokenizer.Load(spec)
+	if filepath.Base(spec) == CharVocabFile {
+		b, err := os.ReadFile(spec)
+		if err != nil {
+			return nil, err
+		}
+		var cv struct{ Runes string }
+		if err := json.Unmarshal(b, &cv); err != nil || cv.Runes == "" {
+			return nil, fmt.Errorf("character vocabulary %s: want {\"runes\": \"...\"}: %v", spec, err)
+		}
+		return Chars(shard.CharVocabOf([]rune(cv.Runes))), nil
+	}
+	t, err := tokenizer.Load(spec)
+	if err != nil {
+		return nil, err
+	}
+	return BPE(t), nil
+}
+
+// BPEOf returns the byte-level BPE tokenizer behind t, if it is one.
+func BPEOf(t Tokenizer) (*tokenizer.Tokenizer, bool) {
+	b, ok := t.(bpeTok)
+	return b.t, ok
 }

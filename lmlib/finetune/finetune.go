@@ -356,7 +356,7 @@ func Save(m *gpt.Model, dir string, info Info) error {
 	extra := map[string][]byte{"finetune.json": append(b, '\n')}
 	if p, ok := eval.FindTokenizerFile(info.Parent); ok && info.Parent != "" {
 		if tb, err := os.ReadFile(p); err == nil {
-			extra[eval.TokenizerFile] = tb
+			extra[filepath.Base(p)] = tb
 		}
 	}
 	steps := 0
