@@ -1,0 +1,92 @@
+"""Side-by-side kernel benchmark: golem vs ipykernel, one jupyter_client loop for both.
+
+Usage: bench_kernel.py --golem bin/golem [--roundtrips 300] [--starts 5]
+
+kernel-startup: seconds from KernelManager.start_kernel to a kernel_info_reply
+with IOPub connected (jupyter_client's wait_for_ready), median of --starts runs.
+kernel-roundtrip: trivial cells ("1") per second, each waited for like nbclient
+does (execute_reply on shell and idle status on IOPub).
+ratio > 1 means golem is better (startup: ipykernel time / golem time).
+"""
+import argparse
+import os
+import pathlib
+import statistics
+import subprocess
+import tempfile
+import time
+
+from jupyter_client.manager import KernelManager
+
+
+def start(name):
+    t0 = time.perf_counter()
+    km = KernelManager(kernel_name=name)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    return km, kc, time.perf_counter() - t0
+
+
+def stop(km, kc):
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def run_cell(kc, code):
+    msg_id = kc.execute(code)
+    while True:
+        r = kc.get_shell_msg(timeout=60)
+        if r["parent_header"].get("msg_id") == msg_id:
+            break
+    assert r["content"]["status"] == "ok", r["content"]
+    while True:
+        m = kc.get_iopub_msg(timeout=60)
+        if (m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"):
+            return
+
+
+def startup_time(name, runs):
+    times = []
+    for _ in range(runs):
+        km, kc, t = start(name)
+        times.append(t)
+        stop(km, kc)
+    return statistics.median(times)
+
+
+def roundtrips(name, n):
+    km, kc, _ = start(name)
+    try:
+        for _ in range(20):  # warm up
+            run_cell(kc, "1")
+        t0 = time.perf_counter()
+        for _ in range(n):
+            run_cell(kc, "1")
+        return n / (time.perf_counter() - t0)
+    finally:
+        stop(km, kc)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--golem", required=True, help="path of the golem binary")
+    ap.add_argument("--roundtrips", type=int, default=300)
+    ap.add_argument("--starts", type=int, default=5)
+    a = ap.parse_args()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="golem-bench-"))
+    subprocess.run([a.golem, "install", "--prefix", str(tmp)], check=True, capture_output=True)
+    os.environ["JUPYTER_PATH"] = str(tmp / "share" / "jupyter")
+    os.environ["JUPYTER_DATA_DIR"] = str(tmp / "data")
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+
+    g_rt, i_rt = roundtrips("golem", a.roundtrips), roundtrips("python3", a.roundtrips)
+    print(f"bench: kernel-roundtrip golem={g_rt:.0f}/s ipykernel={i_rt:.0f}/s ratio={g_rt / i_rt:.2f}", flush=True)
+    g_st, i_st = startup_time("golem", a.starts), startup_time("python3", a.starts)
+    print(f"bench: kernel-startup golem={g_st:.3f}s ipykernel={i_st:.3f}s ratio={i_st / g_st:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
