@@ -103,7 +103,7 @@ func TestTiktokenParity(t *testing.T) {
 			texts[i] = nil
 		}
 	}
-	for _, name := range []string{"gpt2", "cl100k_base", "o200k_base"} {
+	for _, name := range []string{"gpt2", "p50k_base", "cl100k_base", "o200k_base"} {
 		tok, err := Load(name)
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ Sources (none copied into the repository except the small generated/hand-written
 
 Each source is cut into chunks (at newlines for prose and code, at random character
 boundaries for the generated files so chunks end in whitespace too). For every chunk and
-every encoding (gpt2, cl100k_base, o200k_base) the file stores the token count and the first
+every encoding (gpt2, p50k_base, cl100k_base, o200k_base) the file stores the token count and the first
 16 hex digits of SHA-256 over the ids as little-endian uint32; the ids in full for the
 files in this directory. The Go test rebuilds the chunks from the same files.
 
@@ -31,7 +31,7 @@ import tiktoken_offline  # noqa: E402,F401  (offline rank files)
 import tiktoken  # noqa: E402
 
 ROOT = tiktoken_offline.ROOT
-ENCODINGS = ["gpt2", "cl100k_base", "o200k_base"]
+ENCODINGS = ["gpt2", "p50k_base", "cl100k_base", "o200k_base"]
 GO_FILES = ["fmt/print.go", "fmt/scan.go", "strings/strings.go", "net/http/server.go", "net/http/request.go",
             "runtime/proc.go", "go/parser/parser.go", "encoding/json/decode.go", "sort/sort.go",
             "math/big/nat.go", "regexp/syntax/parse.go", "unicode/utf8/utf8.go", "text/template/exec.go",
