@@ -579,3 +579,37 @@ func metricsText(t *testing.T, url string) string {
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
 }
+
+func TestWorkerEnvAndResultLimit(t *testing.T) {
+	t.Setenv("GOLEM_API_KEYS", "secret-key-abcdefgh")
+	th := startHost(t, functions.Config{Workers: 1})
+	c := th.c
+	env := "package env\n\nimport \"os\"\n\nfunc Handle() (string, error) {\n\treturn os.Getenv(\"GOLEM_API_KEYS\") + \"|\" + os.Getenv(\"HOME\"), nil\n}\n"
+	if _, err := c.Deploy("env", env, api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := c.Call("env", nil, &got); err != nil || got != "|"+os.Getenv("HOME") {
+		t.Fatalf("worker environment gave %q %v", got, err)
+	}
+	big := "package big\n\nimport \"strings\"\n\nfunc Handle(n int) (string, error) {\n\treturn strings.Repeat(\"x\", n), nil\n}\n"
+	if _, err := c.Deploy("big", big, api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Submit("big", 9<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.Wait(id, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != api.StatusFailed || j.ErrorKind != api.KindLimit || !strings.Contains(j.Error, "larger than") {
+		t.Fatalf("oversized result: %+v", j)
+	}
+	// Synchronous calls stream any size back.
+	var s string
+	if err := c.Call("big", 9<<20, &s); err != nil || len(s) != 9<<20 {
+		t.Fatalf("big sync result: %d %v", len(s), err)
+	}
+}

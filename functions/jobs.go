@@ -334,6 +334,10 @@ func (h *Host) runJob(parent context.Context, msg jetstream.Msg) {
 	now := time.Now().UTC()
 	var ce *CallError
 	errors.As(runErr, &ce)
+	if runErr == nil && len(out) > h.maxResult() {
+		runErr = &CallError{Kind: api.KindLimit, Msg: fmt.Sprintf("result of %d bytes is larger than the %d bytes a job record holds", len(out), h.maxResult())}
+		errors.As(runErr, &ce)
+	}
 	switch {
 	case runErr == nil:
 		j, err = h.finish(m.ID, func(j *api.Job) {
@@ -540,4 +544,10 @@ func (h *Host) DeadLetters(ctx context.Context, max int) ([]api.Job, error) {
 		}
 	}
 	return out, nil
+}
+
+// maxResult is the largest result a job record stores: NATS's message limit less
+// room for the rest of the record.
+func (h *Host) maxResult() int {
+	return int(h.nc.MaxPayload()) - 64<<10
 }

@@ -97,7 +97,7 @@ type proc struct {
 
 func (p *pool) spawn() (*proc, error) {
 	cmd := exec.Command(p.command[0], p.command[1:]...)
-	cmd.Env = append(os.Environ(), p.env...)
+	cmd.Env = append(workerEnviron(), p.env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -400,3 +400,16 @@ func (p *pool) close() {
 }
 
 var errPoolClosed = errors.New("worker pool closed")
+
+// workerEnviron is the host's environment without its API keys: user code has no
+// business reading them. (This is not a sandbox: see the package documentation.)
+func workerEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GOLEM_API_KEYS=") || strings.HasPrefix(kv, "GOLEM_API_KEY=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}

@@ -145,10 +145,12 @@ var (
 // uses plain yaegi with the standard library and lmlib, and says so in the
 // Dialect of its compile responses.
 func NewInterpreter() (*interp.Interpreter, error) {
-	i, err := session.NewInterpreter(interp.Options{})
+	// The worker's environment (the host strips its API keys) is the function's.
+	opts := interp.Options{Env: os.Environ()}
+	i, err := session.NewInterpreter(opts)
 	if err != nil {
 		plainOnce.Do(func() { dialect = "plain yaegi (notebook dialect unavailable: " + err.Error() + ")" })
-		i = interp.New(interp.Options{})
+		i = interp.New(opts)
 		if err := i.Use(stdlib.Symbols); err != nil {
 			return nil, err
 		}
