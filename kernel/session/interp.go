@@ -55,6 +55,8 @@ const prelude = `import (
 
 var _golemRich display.Bundle
 
+func _golemOne(any) {}
+
 type _golemRenderer interface{ DisplayBundle() display.Bundle }
 type _golemHTMLer interface{ HTML() string }
 type _golemMarkdowner interface{ Markdown() string }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golem-lm/golem/display"
@@ -169,6 +170,11 @@ func (s *Session) shell(ctx context.Context, m *magic) error {
 	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", m.args)
 	cmd.Stdout, cmd.Stderr, cmd.Dir = s.opts.Stdout, s.opts.Stderr, s.opts.Dir
+	// An interrupt kills the whole process group (sh and what it started), and
+	// does not wait long for pipes a stray grandchild may hold open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return &Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: []string{"Interrupted: shell command killed"}}

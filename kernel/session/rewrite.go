@@ -214,6 +214,10 @@ func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}, Results: &ast.FieldList{List: []*ast.Field{{
 			Type: &ast.SelectorExpr{X: ident(pos, "display"), Sel: ident(pos, "Bundle")}}}}},
 		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
+			// never runs: makes yaegi reject E at compile time when it has no value
+			// or several (it would accept them in the definition below)
+			&ast.IfStmt{If: pos, Cond: ident(pos, "false"), Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
+				&ast.ExprStmt{X: &ast.CallExpr{Fun: ident(pos, "_golemOne"), Lparen: pos, Args: []ast.Expr{es.X}, Rparen: pos}}}}},
 			&ast.AssignStmt{Lhs: []ast.Expr{tmp()}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{es.X}},
 			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CallExpr{Fun: ident(pos, "_golemShow"), Lparen: pos, Rparen: pos,
 				Args: []ast.Expr{tmp(), &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Format")},

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // syncBuffer is a goroutine-safe output sink for tests.
@@ -376,5 +378,64 @@ func TestWholeProgram(t *testing.T) {
 	e := s.fail(t, "package main\n\nfunc helper() {}")
 	if !strings.Contains(e.Value, "main") {
 		t.Fatalf("program without main: %+v", e)
+	}
+}
+
+// recordingPublisher is a display.Publisher that keeps what it is sent.
+type recordingPublisher struct {
+	mu   sync.Mutex
+	data []display.Bundle
+	ids  []string
+}
+
+func (p *recordingPublisher) Display(data display.Bundle, _ map[string]any, id string, update bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.data = append(p.data, data)
+	p.ids = append(p.ids, id)
+}
+
+func (p *recordingPublisher) ClearOutput(bool) {}
+
+// TestCompiledDisplay proves that a cell's display calls run the compiled package:
+// the publisher installed in Go (as the kernel does) receives the cell's output.
+func TestCompiledDisplay(t *testing.T) {
+	pub := &recordingPublisher{}
+	old := display.SetPublisher(pub)
+	defer display.SetPublisher(old)
+	s := newTestSession(t)
+	s.exec(t, "display.HTML(\"<i>hi</i>\")\nh := display.NewHandle()\nh.Text(\"one\")\nh.Text(\"two\")")
+	if len(pub.data) != 3 || pub.data[0]["text/html"] != "<i>hi</i>" || pub.ids[1] == "" || pub.ids[1] != pub.ids[2] {
+		t.Fatalf("publisher got %v %v", pub.data, pub.ids)
+	}
+	// An explicit import of the implicit package is fine too.
+	s.exec(t, "import \"github.com/golem-lm/golem/display\"\ndisplay.Markdown(\"# t\")")
+	if len(pub.data) != 4 || pub.data[3]["text/markdown"] != "# t" {
+		t.Fatalf("after import: %v", pub.data)
+	}
+}
+
+func TestInterruptNativeCall(t *testing.T) {
+	s := newTestSession(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Execute(ctx, "import \"time\"\ntime.Sleep(20 * time.Second)\nx := 1")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" || time.Since(start) > 5*time.Second {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+	if got := s.exec(t, "7"); got != "7" {
+		t.Fatalf("after interrupt: %q", got)
+	}
+}
+
+func BenchmarkTrivialCell(b *testing.B) {
+	s := newTestSession(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.Execute(ctx, "1+1"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
