@@ -589,10 +589,7 @@ func (k *geluFwd) run(_, lo, hi int) {
 	n := len(k.inp)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
-	o := k.out[lo:hi]
-	for i, x := range k.inp[lo:hi] {
-		o[i] = gelu(x)
-	}
+	geluForwardC(k.out[lo:hi], k.inp[lo:hi])
 }
 
 // GeluForward implements Backend.
@@ -607,11 +604,7 @@ func (k *geluBwd) run(_, lo, hi int) {
 	n := len(k.inp)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
-	d := k.dout[lo:hi]
-	di := k.dinp[lo:hi]
-	for i, x := range k.inp[lo:hi] {
-		di[i] = geluGrad(x) * d[i]
-	}
+	geluBackwardC(k.dinp[lo:hi], k.inp[lo:hi], k.dout[lo:hi])
 }
 
 // GeluBackward implements Backend.

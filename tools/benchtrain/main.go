@@ -1,15 +1,21 @@
-// Command benchtrain times golem's GPT training step (forward, backward, AdamW) on
-// the CPU backend and prints one JSON line: tokens/s, model FLOPs per token, the
-// OpenBLAS sgemm FLOP/s measured in the same process, and the step loss. It is the
-// golem half of `make bench-train` (tools/torchref/bench_train.py runs PyTorch).
+// Command benchtrain times golem's GPT training step (forward, backward, gradient
+// clipping, AdamW) on the CPU backend and prints one JSON line: tokens/s, model FLOPs
+// per token, the OpenBLAS sgemm FLOP/s measured in the same process, and the loss.
+// It is the golem half of `make bench-train` (tools/torchref/bench_train.py runs
+// PyTorch). With -serve it reads commands from stdin so the driver can interleave
+// golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
+// prints the seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -30,7 +36,11 @@ func main() {
 	warmup := flag.Int("warmup", 2, "untimed steps first")
 	sgemmN := flag.Int("sgemm", 2048, "size of the square sgemm measured for MFU (0: skip)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
 	flag.Parse()
+	if *serveMode {
+		*seconds, *minSteps = -1, 0
+	}
 	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtrain:", err)
 		os.Exit(1)
@@ -88,22 +98,60 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	start := time.Now()
-	steps := 0
-	for steps < minSteps || time.Since(start).Seconds() < seconds {
-		if err := train(); err != nil {
+	steps, dt := 0, 0.0
+	if seconds < 0 {
+		if err := serve(train, sgemmN, &steps, &dt); err != nil {
 			return err
 		}
-		steps++
+	} else {
+		start := time.Now()
+		for steps < minSteps || time.Since(start).Seconds() < seconds {
+			if err := train(); err != nil {
+				return err
+			}
+			steps++
+		}
+		dt = time.Since(start).Seconds()
 	}
-	dt := time.Since(start).Seconds()
 	out := map[string]any{
 		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
 		"tok_s": float64(steps*n) / dt, "flops_per_token": m.FLOPsPerToken(), "loss": loss,
 	}
-	if sgemmN > 0 {
+	if sgemmN > 0 && seconds >= 0 {
 		out["sgemm_flops"] = gpt.SgemmFLOPS(sgemmN, 10, 2)
 		out["sgemm_flops_1t"] = gpt.SgemmFLOPS(sgemmN, 5, 1)
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// serve runs timed rounds on command (steps N | sgemm | quit), adding to steps and dt.
+func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		switch {
+		case len(f) == 2 && f[0] == "steps":
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				return fmt.Errorf("command %q: %w", in.Text(), err)
+			}
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				if err := train(); err != nil {
+					return err
+				}
+			}
+			s := time.Since(start).Seconds()
+			*steps += n
+			*dt += s
+			fmt.Println(s)
+		case len(f) == 1 && f[0] == "sgemm":
+			fmt.Println(gpt.SgemmFLOPS(sgemmN, 5, 2))
+		case len(f) == 1 && f[0] == "quit":
+			return nil
+		default:
+			return fmt.Errorf("unknown command %q (steps N, sgemm, quit)", in.Text())
+		}
+	}
+	return in.Err()
 }
