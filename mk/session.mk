@@ -7,4 +7,4 @@ symbols:
 
 bench: bench-session
 bench-session:
-	flock /tmp/golem-bench.lock $(GO) test -run '^$$' -bench 'BenchmarkTrivialCell' -benchmem ./kernel/session/
+	flock /tmp/golem-bench.lock $(GO) test -run '^$$' -bench 'BenchmarkTrivialCell' -benchmem -benchtime=1000x ./kernel/session/

@@ -33,10 +33,27 @@ type runtimeHooks struct {
 	mu        sync.Mutex
 	running   *cellRun // the cell now running (nil between cells)
 	pending   []*Error // goroutine panics that happened between cells
+	result    display.Bundle
 	onGoPanic func(v any, where string)
 }
 
 func (rt *runtimeHooks) goPanic(v any, where string) { rt.onGoPanic(v, where) }
+
+// setResult receives the bundle of a cell's trailing expression.
+func (rt *runtimeHooks) setResult(b display.Bundle) {
+	rt.mu.Lock()
+	rt.result = b
+	rt.mu.Unlock()
+}
+
+// takeResult returns and forgets the last result.
+func (rt *runtimeHooks) takeResult() display.Bundle {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := rt.result
+	rt.result = nil
+	return b
+}
 
 // preludeImports are the packages every cell sees without importing them.
 var preludeImports = map[string]string{
@@ -52,8 +69,6 @@ const prelude = `import (
 )
 
 
-
-var _golemRich display.Bundle
 
 func _golemOne(any) {}
 
@@ -169,6 +184,7 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 		"GoPanic": reflect.ValueOf(rt.goPanic),
 		"Clear":   reflect.ValueOf(clearValue),
 		"Format":  reflect.ValueOf(formatValue),
+		"Result":  reflect.ValueOf(rt.setResult),
 	}}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}
@@ -294,21 +310,13 @@ func (f *panicFilter) end() []string {
 	return fr
 }
 
-// trailingBundle reads the bundle the rewritten trailing expression stored.
+// trailingBundle returns the bundle the rewritten trailing expression reported.
 func (s *Session) trailingBundle() display.Bundle {
-	r, ok := s.globals()["_golemRich"]
-	if !ok || !r.IsValid() || !r.CanInterface() {
+	b := s.rt.takeResult()
+	if len(b) == 0 {
 		return nil
 	}
-	rich, _ := r.Interface().(display.Bundle)
-	if r.CanSet() { // do not keep the value alive longer than needed
-		r.Set(reflect.Zero(r.Type()))
-	}
-
-	if len(rich) == 0 {
-		return nil
-	}
-	return rich
+	return b
 }
 
 // formatValue is the text/plain form of a cell result: Go's %v, except strings

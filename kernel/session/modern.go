@@ -30,7 +30,9 @@ var intTypes = map[string]bool{"int": true, "int8": true, "int16": true, "int32"
 // wraps goroutines so that their panics are reported instead of killing the process.
 type modernizer struct {
 	fset    *token.FileSet
-	globals map[string]reflect.Value // live values of earlier cells (nil: none)
+	globals map[string]reflect.Value // live values of earlier cells (see global)
+	// loadGlobals reads the live values when first needed (nil: there are none)
+	loadGlobals func() map[string]reflect.Value
 	names   map[string]class         // identifiers declared in this source (scope-insensitive)
 	results map[string]class         // result class of functions declared here or earlier
 	shadow  map[string]bool          // builtins the user redefined (min, max, clear)
@@ -40,6 +42,16 @@ type modernizer struct {
 	unknown []string // range loops whose operand the rewriter could not classify
 	seq     int
 	made    map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
+}
+
+// global returns the live value of a variable or constant of an earlier cell.
+func (m *modernizer) global(name string) (reflect.Value, bool) {
+	if m.globals == nil && m.loadGlobals != nil {
+		m.globals = m.loadGlobals()
+		m.loadGlobals = nil
+	}
+	v, ok := m.globals[name]
+	return v, ok
 }
 
 func (m *modernizer) tmp(base string) string {
@@ -238,12 +250,12 @@ func (m *modernizer) classify(e ast.Expr) class {
 		if c, ok := m.names[e.Name]; ok {
 			return c
 		}
-		if v, ok := m.globals[e.Name]; ok {
+		if v, ok := m.global(e.Name); ok {
 			return reflectClass(v)
 		}
 	case *ast.SelectorExpr:
 		if id, ok := e.X.(*ast.Ident); ok {
-			if v, ok := m.globals[id.Name]; ok {
+			if v, ok := m.global(id.Name); ok {
 				for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
 					v = v.Elem()
 				}

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/printer"
 	"go/token"
 	pathpkg "path"
@@ -14,8 +15,9 @@ import (
 // newModernizer prepares the rewriter for one cell of this session.
 func (s *Session) newModernizer() *modernizer {
 	m := &modernizer{
+		loadGlobals: s.globals,
 		fset:    s.in.FileSet(),
-		globals: s.globals(),
+		globals: nil, // read lazily: most cells never need them
 		names:   map[string]class{},
 		results: map[string]class{},
 		shadow:  map[string]bool{},
@@ -138,7 +140,7 @@ func renameTypes(f *ast.File, rename map[string]string) {
 // rewriteProgram adapts a whole-program cell.
 func (s *Session) rewriteProgram(f *ast.File) error {
 	m := s.newModernizer()
-	m.globals = nil
+	m.loadGlobals = nil // a program does not see the notebook's variables
 	m.collect(f)
 	m.file(f)
 	return modernErr(m)
@@ -184,7 +186,7 @@ func (s *Session) genericCall(e ast.Expr) bool {
 }
 
 // captureTrailing turns a trailing expression statement E into
-// `_golemRich = _golemShow(E)` so its value
+// `_golemrt.Result(func() display.Bundle { … _golemShow(E) … }())` so its value
 // can be shown.
 // It returns an undo function (nil when there is no trailing expression).
 func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
@@ -224,8 +226,9 @@ func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 					Lparen: pos, Args: []ast.Expr{tmp()}, Rparen: pos}}}}},
 		}},
 	}
-	repl := []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{ident(pos, "_golemRich")}, TokPos: pos, Tok: token.ASSIGN,
-		Rhs: []ast.Expr{&ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}}}
+	repl := []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{
+		Fun:    &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Result")},
+		Lparen: pos, Rparen: pos, Args: []ast.Expr{&ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}}}}
 	orig := body.List
 	body.List = append(append([]ast.Stmt{}, orig[:n-1]...), repl...)
 	return func() { body.List = orig }
@@ -436,4 +439,55 @@ func countResults(ft *ast.FuncType) int {
 		}
 	}
 	return n
+}
+
+// Rewrite returns a whole Go file (package main) rewritten into the Go that an
+// interpreter from NewInterpreter runs: min/max/clear, range over int and over
+// functions, the generic slices/maps/cmp/iter functions and new strings iterators
+// become calls of golem's shims, and every `go` statement recovers its panics. The
+// function host passes deployed source through it before Eval. Positions are not
+// preserved (the result is printed anew); errors name the construct and the line.
+func Rewrite(src string) (string, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "source.go", src, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return "", err
+	}
+	imports := map[string]string{}
+	for _, im := range f.Imports {
+		p, err := strconv.Unquote(im.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := pathpkg.Base(p)
+		if im.Name != nil {
+			name = im.Name.Name
+		}
+		imports[name] = p
+	}
+	m := &modernizer{
+		fset: fset, names: map[string]class{}, results: map[string]class{}, shadow: map[string]bool{},
+		made: map[ast.Node]bool{},
+		pkgs: func(name string) (string, bool) {
+			if p, ok := imports[name]; ok {
+				return p, true
+			}
+			p, ok := stdPackageByName()[name]
+			return p, ok
+		},
+		pkgFunc: func(path, name string) (reflect.Value, bool) {
+			v, ok := stdlibSymbols()[path+"/"+pathpkg.Base(path)][name]
+			return v, ok
+		},
+	}
+	m.collect(f)
+	m.file(f)
+	if len(m.errs) > 0 {
+		return "", fmt.Errorf("%s", strings.Join(m.errs, "\n"))
+	}
+	var b strings.Builder
+	if err := printer.Fprint(&b, fset, f); err != nil {
+		return "", fmt.Errorf("print rewritten source: %w", err)
+	}
+	return b.String(), nil
 }
