@@ -2,6 +2,8 @@ package tokenizer_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
@@ -34,4 +36,39 @@ func ExampleTokenizer_EncodeBatch() {
 	batch := tok.EncodeBatch([]string{"first document", "second one"})
 	fmt.Println(len(batch), len(batch[0]) > 0)
 	// Output: 2 true
+}
+
+func ExampleTrain() {
+	docs := []string{"low lower lowest", "new newer newest", "wide wider widest"}
+	tok, err := tokenizer.Train(docs, tokenizer.TrainOptions{
+		VocabSize:     270, // 1 special + 256 bytes + 13 merges
+		SpecialTokens: []string{"<|endoftext|>"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	ids := tok.EncodeOrdinary("lowest newest")
+	var pieces []string
+	for _, id := range ids {
+		b, _ := tok.TokenBytes(id)
+		pieces = append(pieces, string(b))
+	}
+	fmt.Printf("%d ids, EOT %d: %q\n", tok.VocabSize(), tok.EOT(), pieces) // HF tokenizers: the same
+	// Output: 270 ids, EOT 0: ["lo" "west" " ne" "west"]
+}
+
+func ExampleLoad_file() {
+	dir, _ := os.MkdirTemp("", "vocab")
+	defer os.RemoveAll(dir)
+	tok, _ := tokenizer.Load("gpt2")
+	path := filepath.Join(dir, "tokenizer.json")
+	if err := tok.SaveHF(path); err != nil { // also SaveTiktoken, SaveGPT2
+		panic(err)
+	}
+	back, err := tokenizer.Load(path)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(back.EncodeOrdinary("same ids"), tok.EncodeOrdinary("same ids"))
+	// Output: [31642 220 2340] [31642 220 2340]
 }
