@@ -33,15 +33,15 @@ type modernizer struct {
 	globals map[string]reflect.Value // live values of earlier cells (see global)
 	// loadGlobals reads the live values when first needed (nil: there are none)
 	loadGlobals func() map[string]reflect.Value
-	names   map[string]class         // identifiers declared in this source (scope-insensitive)
-	results map[string]class         // result class of functions declared here or earlier
-	shadow  map[string]bool          // builtins the user redefined (min, max, clear)
-	pkgs    func(name string) (string, bool)
-	pkgFunc func(path, name string) (reflect.Value, bool)
-	errs    []string
-	unknown []string // range loops whose operand the rewriter could not classify
-	seq     int
-	made    map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
+	names       map[string]class // identifiers declared in this source (scope-insensitive)
+	results     map[string]class // result class of functions declared here or earlier
+	shadow      map[string]bool  // builtins the user redefined (min, max, clear)
+	pkgs        func(name string) (string, bool)
+	pkgFunc     func(path, name string) (reflect.Value, bool)
+	errs        []string
+	unknown     []string // range loops whose operand the rewriter could not classify
+	seq         int
+	made        map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
 }
 
 // global returns the live value of a variable or constant of an earlier cell.

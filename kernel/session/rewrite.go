@@ -16,11 +16,11 @@ import (
 func (s *Session) newModernizer() *modernizer {
 	m := &modernizer{
 		loadGlobals: s.globals,
-		fset:    s.in.FileSet(),
-		globals: nil, // read lazily: most cells never need them
-		names:   map[string]class{},
-		results: map[string]class{},
-		shadow:  map[string]bool{},
+		fset:        s.in.FileSet(),
+		globals:     nil, // read lazily: most cells never need them
+		names:       map[string]class{},
+		results:     map[string]class{},
+		shadow:      map[string]bool{},
 		pkgs: func(name string) (string, bool) {
 			if s.st.names[name] {
 				return "", false
