@@ -271,15 +271,43 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		if err := s.rewriteDecls(m, decls); err != nil {
 			return nil, err
 		}
-		if _, err := s.compileRun(ctx, run, decls); err != nil {
-			return nil, explainRange(err, m)
+		if body != nil {
+			if err := s.rewriteBlock(m, body); err != nil {
+				return nil, err
+			}
+		}
+		// Package-level vars initialised by generic calls are bound by the
+		// session like statements: before the other declarations when they use
+		// none of them (functions may then refer to them), else just after.
+		early, late := s.takeGenericVars(decls)
+		for _, st := range early {
+			d := s.splitGenericDefines(&ast.BlockStmt{List: []ast.Stmt{st}})[0].define
+			if d == nil {
+				late = append(late, st)
+				continue
+			}
+			if err := s.runGenericDefine(ctx, run, d); err != nil {
+				return nil, err
+			}
+		}
+		if len(late) > 0 {
+			if body == nil {
+				body = &ast.BlockStmt{}
+			}
+			body.List = append(late, body.List...)
+		}
+		if len(decls.Decls) > 0 {
+			if _, err := s.compileRun(ctx, run, decls); err != nil {
+				return nil, explainRange(err, m)
+			}
+		}
+	} else if body != nil {
+		if err := s.rewriteBlock(m, body); err != nil {
+			return nil, err
 		}
 	}
 	if body == nil {
 		return nil, nil
-	}
-	if err := s.rewriteBlock(m, body); err != nil {
-		return nil, err
 	}
 	parts := s.splitGenericDefines(body)
 	for i, p := range parts {

@@ -439,3 +439,38 @@ func BenchmarkTrivialCell(b *testing.B) {
 		}
 	}
 }
+
+// TestKernelTestSamples runs the code samples the kernel's jupyter_kernel_test
+// suite sends, so a session regression shows here first.
+func TestKernelTestSamples(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "import \"fmt\"\nfmt.Println(\"hello, world\")")
+	s.exec(t, "import \"os\"\nos.Stderr.Write([]byte(\"to stderr\\n\"))")
+	if s.out.String() != "hello, world\n" || s.errOut.String() != "to stderr\n" {
+		t.Fatalf("stdout %q stderr %q", s.out.String(), s.errOut.String())
+	}
+	for code, want := range map[string]string{"6 * 7": "42", `"go" + "lem"`: `"golem"`, "1.5 * 2": "3"} {
+		if got := s.exec(t, code); got != want {
+			t.Errorf("%s = %s, want %s", code, got, want)
+		}
+	}
+	e := s.fail(t, `panic("boom")`)
+	if e.Name != "Panic" || e.Value != "boom" || len(e.Traceback) == 0 {
+		t.Fatalf("panic: %+v", e)
+	}
+	for _, c := range []string{"x := 1", `fmt.Println("hi")`, "func f() int { return 1 }", "type P struct{ A int }"} {
+		if st, _ := s.IsComplete(c); st != "complete" {
+			t.Errorf("IsComplete(%q) = %s", c, st)
+		}
+	}
+	for _, c := range []string{"func f() {", "for i := 0; i < 3; i++ {", "xs := []int{1,", "s := `raw"} {
+		if st, _ := s.IsComplete(c); st != "incomplete" {
+			t.Errorf("IsComplete(%q) = %s", c, st)
+		}
+	}
+	for _, c := range []string{"x := )", "func {}", "}"} {
+		if st, _ := s.IsComplete(c); st != "invalid" {
+			t.Errorf("IsComplete(%q) = %s", c, st)
+		}
+	}
+}
