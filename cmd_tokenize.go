@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/golem-lm/golem/lmlib/data"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
 
@@ -20,15 +22,20 @@ func init() {
 func runTokenize(args []string) error { return tokenizeMain(args, os.Stdin, os.Stdout) }
 
 func tokenizeMain(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "train" {
+		return tokenizeTrain(args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	vocab := fs.String("vocab", "gpt2", "vocabulary: gpt2, r50k_base, p50k_base, cl100k_base, o200k_base, or a tokenizer.json, encoder.json/vocab.bpe or .tiktoken file")
 	decode := fs.Bool("decode", false, "read lines of space-separated ids and write the text they decode to")
 	allow := fs.Bool("allow-special", false, "encode special tokens such as <|endoftext|> as their ids (default: they are an error)")
 	ordinary := fs.Bool("ordinary", false, "encode special tokens as ordinary text")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: golem tokenize --vocab VOCAB [--decode] [--allow-special | --ordinary] < input\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: golem tokenize --vocab VOCAB [--decode] [--allow-special | --ordinary] < input\n"+
+			"       golem tokenize train --vocab-size N --out DIR [--pattern P] [--special S,...] INPUT...\n\n"+
 			"Encodes each input line (without its newline) to one line of space-separated token ids,\n"+
-			"or with --decode turns each line of ids back into text.")
+			"or with --decode turns each line of ids back into text; train learns a new vocabulary\n"+
+			"(run `golem tokenize train -h`).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -98,4 +105,84 @@ func tokenizeMain(args []string, stdin io.Reader, stdout io.Writer) error {
 			return nil
 		}
 	}
+}
+
+// tokenizeTrain: golem tokenize train --vocab-size N --out DIR [--pattern P] [--special S,...]
+// [--min-frequency F] [--text-field F] INPUT... (files, directories or globs that
+// lmlib/data reads: text, JSONL, Parquet, WARC/WET, compressed or not).
+func tokenizeTrain(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("tokenize train", flag.ContinueOnError)
+	size := fs.Int("vocab-size", 0, "vocabulary size: special tokens + 256 bytes + merges (required)")
+	out := fs.String("out", "", "output directory: tokenizer.json, vocab.tiktoken (+.json), encoder.json, vocab.bpe (required)")
+	pattern := fs.String("pattern", tokenizer.PatternGPT2, "pre-tokenizer: gpt2, cl100k or o200k")
+	special := fs.String("special", "<|endoftext|>", "comma-separated special tokens (they get the first ids)")
+	minFreq := fs.Int("min-frequency", 0, "stop when the most frequent pair occurs fewer times")
+	textField := fs.String("text-field", "", "JSONL field / Parquet column with the text (default text)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *size == 0 || *out == "" || fs.NArg() == 0 {
+		return fmt.Errorf("train needs --vocab-size, --out and at least one input (run `golem tokenize train -h`)")
+	}
+	var specials []string
+	if *special != "" {
+		specials = strings.Split(*special, ",")
+	}
+	opts := tokenizer.TrainOptions{VocabSize: *size, SpecialTokens: specials, MinFrequency: *minFreq,
+		Pattern: *pattern, Name: filepath.Base(*out), Progress: true}
+	inputs := fs.Args()
+	for _, in := range inputs {
+		if files, err := data.Expand(in); err != nil {
+			return err
+		} else if len(files) == 0 {
+			return fmt.Errorf("input %s matches no files", in)
+		}
+	}
+	var cur data.Reader
+	var rerr error
+	next := func() (string, bool) {
+		for {
+			if cur == nil {
+				if len(inputs) == 0 || rerr != nil {
+					return "", false
+				}
+				cur, rerr = data.Open(inputs[0], data.ReadOptions{TextField: *textField})
+				if rerr != nil {
+					return "", false
+				}
+				inputs = inputs[1:]
+			}
+			d, err := cur.Next()
+			if err == nil {
+				return d.Text, true
+			}
+			cur.Close()
+			cur = nil
+			if err != io.EOF {
+				rerr = err
+				return "", false
+			}
+		}
+	}
+	tok, err := tokenizer.TrainFunc(next, opts)
+	if rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if err := tok.SaveHF(filepath.Join(*out, "tokenizer.json")); err != nil {
+		return err
+	}
+	if err := tok.SaveTiktoken(filepath.Join(*out, "vocab.tiktoken")); err != nil {
+		return err
+	}
+	if err := tok.SaveGPT2(filepath.Join(*out, "encoder.json"), filepath.Join(*out, "vocab.bpe")); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: wrote %s/{tokenizer.json,vocab.tiktoken,vocab.tiktoken.json,encoder.json,vocab.bpe}\n", tok, *out)
+	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +44,38 @@ func TestTokenizeCommand(t *testing.T) {
 				t.Fatalf("got %q, want %q", out.String(), tc.want)
 			}
 		})
+	}
+}
+
+func TestTokenizeTrainCommand(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.jsonl")
+	os.WriteFile(corpus, []byte(`{"id":"1","text":"low lower lowest"}
+{"id":"2","text":"new newer newest"}
+{"id":"3","text":"wide wider widest"}
+`), 0o644)
+	out := filepath.Join(dir, "vocab")
+	var buf bytes.Buffer
+	if err := tokenizeMain([]string{"train", "--vocab-size", "270", "--out", out, corpus}, nil, &buf); err != nil {
+		t.Fatal(err)
+	}
+	// the vocabulary it wrote encodes like the one Train returns (see ExampleTrain)
+	var enc bytes.Buffer
+	if err := tokenizeMain([]string{"--vocab", filepath.Join(out, "tokenizer.json")}, strings.NewReader("lowest newest\n"), &enc); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(enc.String()); len(got) != 4 {
+		t.Fatalf("encoded to %q", enc.String())
+	}
+	for _, f := range []string{"vocab.tiktoken", "vocab.tiktoken.json", "encoder.json", "vocab.bpe"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tokenizeMain([]string{"train", "--out", out, corpus}, nil, &buf); err == nil || !strings.Contains(err.Error(), "--vocab-size") {
+		t.Fatalf("missing --vocab-size: %v", err)
+	}
+	if err := tokenizeMain([]string{"train", "--vocab-size", "300", "--out", out, filepath.Join(dir, "missing.jsonl")}, nil, &buf); err == nil {
+		t.Fatal("missing input accepted")
 	}
 }

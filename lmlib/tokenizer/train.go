@@ -114,8 +114,8 @@ func TrainFunc(next func() (string, bool), opts TrainOptions) (*Tokenizer, error
 		prog = display.NewProgress("BPE: merges", int64(opts.VocabSize-base))
 	}
 	t, err := learnMerges(counts, opts, prog)
-	if prog != nil {
-		prog.Done(fmt.Sprintf("vocabulary of %d", opts.VocabSize))
+	if prog != nil && err == nil {
+		prog.Done(fmt.Sprintf("vocabulary of %d", t.VocabSize()))
 	}
 	return t, err
 }
