@@ -76,7 +76,7 @@ func (e *Extractor) Extract(page string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("decode HTML from %s: %w", name, err)
 		}
-		page = dec
+		page = strings.ToValidUTF8(dec, "\uFFFD")
 	}
 	root, err := html.Parse(strings.NewReader(page))
 	if err != nil {

@@ -1,0 +1,87 @@
+package clean_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/golem-lm/golem/lmlib/clean"
+	"github.com/golem-lm/golem/lmlib/data"
+)
+
+// A filter as a notebook cell: check one text and read why it would be dropped.
+func ExampleGopherQualityFilter() {
+	f := clean.NewGopherQualityFilter()
+	fmt.Printf("%q\n", f.Check("Buy now! Click here."))
+	text := strings.Repeat("The light of the sun is made of rays that differ in their refrangibility. ", 6)
+	fmt.Printf("%q\n", f.Check(text))
+	// Output:
+	// "gopher_short_doc"
+	// ""
+}
+
+// The whole FineWeb chain over a few documents, without a pipeline.
+func ExampleFineWebSteps() {
+	steps, err := clean.FineWebSteps(clean.FineWebOptions{HTML: true})
+	if err != nil {
+		panic(err)
+	}
+	page := "<p>Newton found that white light is a mixture of rays which the prism separates by their refrangibility. " +
+		"He showed this with a second prism, which did not change the colour of any single ray.</p>" +
+		"<p>The rays that are most refrangible give violet, and the least refrangible give red. " +
+		"Between them lie the blue, the green, the yellow and the orange, in the order of the rainbow.</p>" +
+		"<p>He wrote these letters to the Royal Society, and the quarrel with Hooke that followed lasted for years. " +
+		"Contact me at isaac@trinity.example.org for copies of the letters.</p>" +
+		"<p>It was only after the death of Hooke that the Opticks itself was printed, in the year 1704.</p>"
+	docs := []*data.Doc{
+		{ID: "a", Text: "<html><body><nav><a href='/'>Home</a></nav>" + page + "</body></html>"},
+		{ID: "b", Text: "<html><body><nav><a href='/x'>Menu</a></nav>" + page + "</body></html>"},
+		{ID: "c", Text: "<html><body><p>Le chat dort sur le canapé pendant que la pluie tombe.</p></body></html>"},
+	}
+	for _, d := range docs {
+		drop := ""
+		for _, s := range steps {
+			if drop, err = s.Process(d); err != nil || drop != "" {
+				break
+			}
+		}
+		if drop != "" {
+			fmt.Printf("%s dropped by %s\n", d.ID, drop)
+			continue
+		}
+		fmt.Printf("%s kept, %s, %d paragraphs, PII replaced: %v\n", d.ID, d.Meta[data.MetaLanguage],
+			strings.Count(d.Text, "\n")+1, strings.Contains(d.Text, "email@example.com"))
+	}
+	// Output:
+	// a kept, en, 4 paragraphs, PII replaced: true
+	// b dropped by minhash_duplicate
+	// c dropped by language
+}
+
+// Words is the English word tokenizer datatrove's filters count with (spaCy's rules).
+func ExampleWords() {
+	fmt.Printf("%q\n", clean.Words(`"Don't panic," said Mr. Adams (at 10km/h)...`))
+	// Output:
+	// ["\"" "Do" "n't" "panic" "," "\"" "said" "Mr." "Adams" "(" "at" "10" "km/h" ")" "..."]
+}
+
+// MinHash near-duplicate clusters over a corpus, two-pass, as datatrove finds them.
+func ExampleMinHashIndex() {
+	idx, err := clean.NewMinHashIndex(clean.DefaultMinHashConfig(), "") // "" keeps buckets in memory
+	if err != nil {
+		panic(err)
+	}
+	defer idx.Close()
+	base := "the rays of light which differ in refrangibility differ also in the colours " +
+		"they exhibit and no reflection or refraction can change the colour of any sort of rays once they " +
+		"are well separated from rays of other kinds for the colours of homogeneal light are permanent and " +
+		"immutable while the whiteness of the sun is compounded of all the primary colours mixed in a due " +
+		"proportion as appears by experiments with prisms lenses and papers painted with several colours " +
+		"which were viewed in the light of the sun and in the darkened chamber of the college"
+	idx.Add("1", base)
+	idx.Add("2", strings.Replace(base, "colours", "colors", 1))
+	idx.Add("3", "an entirely different text about the adventures of a boy on the river")
+	clusters, _ := idx.Clusters()
+	fmt.Println(clusters)
+	// Output:
+	// [[1 2]]
+}
