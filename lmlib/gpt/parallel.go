@@ -75,3 +75,10 @@ func (p *pool) run(t task, n int) {
 	t.run(0, lo, hi)
 	p.wg.Wait()
 }
+
+// close stops the worker goroutines.
+func (p *pool) close() {
+	for _, ch := range p.jobs {
+		close(ch)
+	}
+}

@@ -115,7 +115,10 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	}
 	out := map[string]any{
 		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
-		"tok_s": float64(steps*n) / dt, "flops_per_token": m.FLOPsPerToken(), "loss": loss,
+		"tok_s": 0.0, "flops_per_token": m.FLOPsPerToken(), "loss": loss,
+	}
+	if dt > 0 {
+		out["tok_s"] = float64(steps*n) / dt
 	}
 	if sgemmN > 0 && seconds >= 0 {
 		out["sgemm_flops"] = gpt.SgemmFLOPS(sgemmN, 10, 2)
