@@ -3,6 +3,7 @@
 // gen_train.py and prints one JSON line with its timing.
 //
 //	tokenizer-bench encode -vocab cl100k_base -docs docs.json [-threads 1] [-reps 5]
+//	tokenizer-bench ids -vocab o200k_base -docs docs.json    (ids as JSON, for differential tests)
 //	tokenizer-bench train -docs docs.json -vocab-size 8000 [-special "<|endoftext|>"] [-pattern gpt2] [-out DIR]
 //
 // docs.json is a JSON array of strings.
@@ -34,6 +35,8 @@ func main() {
 		err = encode(os.Args[2:])
 	case "train":
 		err = train(os.Args[2:])
+	case "ids":
+		err = ids(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -111,6 +114,24 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ids prints the EncodeOrdinary ids of every document as a JSON array of arrays (for
+// differential tests against tiktoken).
+func ids(args []string) error {
+	fs := flag.NewFlagSet("ids", flag.ExitOnError)
+	vocab := fs.String("vocab", "gpt2", "vocabulary")
+	docsPath := fs.String("docs", "", "JSON array of documents")
+	fs.Parse(args)
+	docs, _, err := readDocs(*docsPath)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(*vocab)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(tok.EncodeBatch(docs))
 }
 
 func train(args []string) error {
