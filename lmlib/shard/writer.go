@@ -162,50 +162,69 @@ func (w *Writer) AddReader(r data.Reader) error {
 }
 
 func (w *Writer) addStream(next func() (id, text string, ok bool, err error)) error {
-	const batch = 256
-	ids := make([]string, 0, batch)
-	texts := make([]string, 0, batch)
-	toks := make([][]int, batch)
-	flush := func() error {
+	// Batches of documents are encoded on all cores while the previous batch is
+	// written, so encoding and writing overlap.
+	const batch = 1024
+	type job struct {
+		ids, texts []string
+		toks       [][]int
+		done       chan struct{}
+	}
+	encode := func(j *job) {
+		j.toks = make([][]int, len(j.texts))
 		var wg sync.WaitGroup
-		work := make(chan int)
-		for g := 0; g < runtime.GOMAXPROCS(0); g++ {
+		workers := runtime.GOMAXPROCS(0)
+		for g := 0; g < workers; g++ {
 			wg.Add(1)
-			go func() {
+			go func(g int) {
 				defer wg.Done()
-				for i := range work {
-					toks[i] = w.enc.EncodeOrdinary(texts[i])
+				for i := g; i < len(j.texts); i += workers {
+					j.toks[i] = w.enc.EncodeOrdinary(j.texts[i])
 				}
-			}()
+			}(g)
 		}
-		for i := range texts {
-			work <- i
-		}
-		close(work)
 		wg.Wait()
-		for i := range texts {
-			if err := w.AddTokens(ids[i], toks[i]); err != nil {
+		close(j.done)
+	}
+	write := func(j *job) error {
+		<-j.done
+		for i := range j.toks {
+			if err := w.AddTokens(j.ids[i], j.toks[i]); err != nil {
 				return err
 			}
-			toks[i] = nil
 		}
-		ids, texts = ids[:0], texts[:0]
 		return nil
 	}
+	var pending *job
 	for {
-		id, text, ok, err := next()
-		if err != nil {
-			return fmt.Errorf("shard writer %s: read documents: %w", w.dir, err)
+		j := &job{done: make(chan struct{})}
+		var readErr error
+		for len(j.texts) < batch {
+			id, text, ok, err := next()
+			if err != nil {
+				readErr = fmt.Errorf("shard writer %s: read documents: %w", w.dir, err)
+				break
+			}
+			if !ok {
+				break
+			}
+			j.ids, j.texts = append(j.ids, id), append(j.texts, text)
 		}
-		if !ok {
-			return flush()
-		}
-		ids, texts = append(ids, id), append(texts, text)
-		if len(texts) == batch {
-			if err := flush(); err != nil {
+		go encode(j)
+		if pending != nil {
+			if err := write(pending); err != nil {
+				<-j.done
 				return err
 			}
 		}
+		if readErr != nil {
+			<-j.done
+			return readErr
+		}
+		if len(j.texts) < batch {
+			return write(j)
+		}
+		pending = j
 	}
 }
 
@@ -292,22 +311,26 @@ func (s *splitWriter) add(tokens []int) error {
 			return err
 		}
 	}
-	doc := append([]int{s.w.enc.EOT()}, tokens...)
+	eot := []int{s.w.enc.EOT()}
+	doc := tokens
 	first := true
-	for len(doc) > 0 {
+	for first || len(doc) > 0 {
 		if s.f == nil {
 			if err := s.open(); err != nil {
 				return err
 			}
 		}
+		if first {
+			s.docs = append(s.docs, s.n)
+			if err := s.write(eot); err != nil {
+				return err
+			}
+			first = false
+		}
 		room := limit - s.n
 		take := int64(len(doc))
 		if take > room {
 			take = room
-		}
-		if first {
-			s.docs = append(s.docs, s.n)
-			first = false
 		}
 		if err := s.write(doc[:take]); err != nil {
 			return err
