@@ -22,9 +22,17 @@ func (t *Tokenizer) rankOf(s string) int32 {
 
 // mergeSmall is tiktoken's _byte_pair_merge: repeatedly merge the adjacent pair whose
 // concatenation has the lowest rank, the leftmost on ties, then emit the parts' ranks.
-func (t *Tokenizer) mergeSmall(out []int, piece string) []int {
-	var buf [largePiece + 2]part
-	parts := buf[:0]
+// scratch, when not nil, is reused for the parts (it is grown as needed).
+func (t *Tokenizer) mergeSmall(out []int, piece string, scratch *[]part) []int {
+	var parts []part
+	if scratch != nil && cap(*scratch) >= len(piece)+1 {
+		parts = (*scratch)[:0]
+	} else {
+		parts = make([]part, 0, max(len(piece)+1, 32))
+		if scratch != nil {
+			*scratch = parts
+		}
+	}
 	minRank, minIdx := int32(noRank), -1
 	pr := t.pairRank
 	for i := 0; i+1 < len(piece); i++ {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -107,6 +109,23 @@ func (t *Tokenizer) partsBelow(s string, limit int32) []string {
 	return parts
 }
 
+// jsonLine turns the byte offset of a JSON decoding error into ":LINE".
+func jsonLine(b []byte, err error) string {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(b)) {
+		return ""
+	}
+	return ":" + strconv.Itoa(bytes.Count(b[:off], []byte("\n"))+1)
+}
+
 // LoadGPT2 reads GPT-2's encoder.json (byte-level token → id) and vocab.bpe (merges).
 // Entries of encoder.json that are neither a byte nor a merge result (<|endoftext|>) are
 // special tokens. The ids are the ranks, as in tiktoken's gpt2 encoding.
@@ -117,7 +136,7 @@ func LoadGPT2(encoderJSON, vocabBPE string) (*Tokenizer, error) {
 	}
 	var enc map[string]int
 	if err := json.Unmarshal(eb, &enc); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: not a JSON object of token → id: %w", encoderJSON, err)
+		return nil, fmt.Errorf("tokenizer: %s%s: not a JSON object of token → id: %w", encoderJSON, jsonLine(eb, err), err)
 	}
 	f, err := os.Open(vocabBPE)
 	if err != nil {
@@ -287,7 +306,7 @@ func LoadHF(path string) (*Tokenizer, error) {
 	}
 	var f hfFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: not an HF tokenizer.json: %w", path, err)
+		return nil, fmt.Errorf("tokenizer: %s%s: not an HF tokenizer.json: %w", path, jsonLine(b, err), err)
 	}
 	if f.Model.Type != "BPE" {
 		return nil, fmt.Errorf("tokenizer: %s: model type %q, golem reads only byte-level BPE", path, f.Model.Type)

@@ -286,8 +286,9 @@ func (t *Tokenizer) appendOrdinary(out []int, text string) []int {
 // pieceCache remembers the tokens of pieces that needed merging. Each goroutine takes
 // one from a pool, so there is no locking; it is emptied when it grows too big.
 type pieceCache struct {
-	m    map[string][]int32
-	slab []int32
+	m     map[string][]int32
+	slab  []int32
+	parts []part // scratch for mergeSmall
 }
 
 const pieceCacheMax = 1 << 15
@@ -318,7 +319,7 @@ func (t *Tokenizer) appendPiece(out []int, piece string, c *pieceCache) []int {
 		return out
 	}
 	n := len(out)
-	out = t.mergeSmall(out, piece)
+	out = t.mergeSmall(out, piece, &c.parts)
 	if len(c.m) >= pieceCacheMax {
 		clear(c.m)
 	}

@@ -119,7 +119,7 @@ func TestMergeLargeEqualsSmall(t *testing.T) {
 					sb.WriteByte(al[rng.Intn(len(al))])
 				}
 				piece := sb.String()
-				small := tok.mergeSmall(nil, piece)
+				small := tok.mergeSmall(nil, piece, nil)
 				large := tok.mergeLarge(nil, piece)
 				if !reflect.DeepEqual(small, large) {
 					t.Fatalf("%s %q: small %v, large %v", name, piece, small, large)
@@ -242,7 +242,8 @@ func TestCorruptFiles(t *testing.T) {
 		{"missing byte", "e.tiktoken", "YQ== 0\n", "byte 0x00 has no token"},
 		{"same rank twice", "f.tiktoken", good + "YWI= 5\n", "rank 5 is given to both"},
 		{"empty", "g.tiktoken", "", "no tokens"},
-		{"hf not json", "h.json", "{", "h.json: not an HF tokenizer.json"},
+		{"hf not json", "h.json", "{", "h.json:1: not an HF tokenizer.json"},
+		{"hf bad type on line 3", "h2.json", "{\n \"model\": {\n  \"vocab\": [1]}}", "h2.json:3: not an HF tokenizer.json"},
 		{"hf wordpiece", "i.json", `{"model":{"type":"WordPiece"}}`, "model type \"WordPiece\""},
 		{"hf normalizer", "j.json", `{"normalizer":{"type":"NFC"},"model":{"type":"BPE"}}`, "normalizer"},
 		{"hf pattern", "k.json", `{"pre_tokenizer":{"type":"Whitespace"},"model":{"type":"BPE"}}`, "pre_tokenizer \"Whitespace\""},
