@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -35,7 +36,9 @@ func newStreams(k *kernel, capture bool, logw io.Writer) (*streams, io.Writer, e
 	}
 	origErr, restore, err := captureFDs(s)
 	if err != nil {
-		return nil, nil, err
+		// Not fatal: interpreted output still streams through the writers.
+		fmt.Fprintf(logw, "golem kernel: output of compiled code is not captured: %v\n", err)
+		return s, logw, nil
 	}
 	s.restoreFDs = restore
 	if logw == os.Stderr {

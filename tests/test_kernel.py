@@ -358,3 +358,19 @@ def test_kernel_rejects_bad_connection_file(tmp_path, golem_bin):
                               "control_port": 4, "hb_port": 5, "key": "k", "signature_scheme": "hmac-md5"}))
     r = subprocess.run([golem_bin, "kernel", "--connection-file", str(cf)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and 'unsupported signature_scheme "hmac-md5"' in r.stderr
+
+
+def test_heartbeat_echoes(kernel):
+    import zmq
+
+    km, kc = kernel
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(f"tcp://{km.ip}:{km.hb_port}")
+    try:
+        for i in range(3):
+            sock.send(b"ping %d" % i)
+            assert sock.poll(10000), "no heartbeat echo"
+            assert sock.recv() == b"ping %d" % i
+    finally:
+        sock.close()
