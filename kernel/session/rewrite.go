@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -10,6 +11,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // newModernizer prepares the rewriter for one cell of this session.
@@ -185,16 +188,15 @@ func (s *Session) genericCall(e ast.Expr) bool {
 	return found
 }
 
-// captureTrailing turns a trailing expression statement E into
-// `_golemrt.Result(func() display.Bundle { … _golemShow(E) … }())` so its value
-// can be shown.
-// It returns an undo function (nil when there is no trailing expression).
-func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
-	n := len(body.List)
+// trailingExpr returns the last statement of a cell when it is an expression
+// whose value should be shown (not nil, not a call known to return no value or
+// several values).
+func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
+	n := len(stmts)
 	if n == 0 {
 		return nil
 	}
-	es, ok := body.List[n-1].(*ast.ExprStmt)
+	es, ok := stmts[n-1].(*ast.ExprStmt)
 	if !ok {
 		return nil
 	}
@@ -206,32 +208,66 @@ func (s *Session) captureTrailing(body *ast.BlockStmt) (undo func()) {
 			return nil // no value, or several (yaegi would quietly keep the first)
 		}
 	}
-	pos := es.Pos()
-	// _golemRich = func() display.Bundle { _golemT := E; return _golemShow(_golemT, _golemrt.Format(_golemT)) }()
-	// The typed local keeps yaegi's own type of E (compiled code gets the real
-	// value, methods included); inside a function, generic results work too and a
-	// failed compile leaves nothing behind in the global scope.
-	tmp := func() *ast.Ident { return ident(pos, "_golemT") }
-	lit := &ast.FuncLit{
-		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}, Results: &ast.FieldList{List: []*ast.Field{{
-			Type: &ast.SelectorExpr{X: ident(pos, "display"), Sel: ident(pos, "Bundle")}}}}},
-		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
-			// never runs: makes yaegi reject E at compile time when it has no value
-			// or several (it would accept them in the definition below)
-			&ast.IfStmt{If: pos, Cond: ident(pos, "false"), Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
-				&ast.ExprStmt{X: &ast.CallExpr{Fun: ident(pos, "_golemOne"), Lparen: pos, Args: []ast.Expr{es.X}, Rparen: pos}}}}},
-			&ast.AssignStmt{Lhs: []ast.Expr{tmp()}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{es.X}},
-			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CallExpr{Fun: ident(pos, "_golemShow"), Lparen: pos, Rparen: pos,
-				Args: []ast.Expr{tmp(), &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Format")},
-					Lparen: pos, Args: []ast.Expr{tmp()}, Rparen: pos}}}}},
-		}},
+	return es
+}
+
+// trailingTemplate computes a cell's result in the init function of a one-function
+// file (yaegi runs it when the file is executed: one compile, one run). The body
+// runs in a function, not at the top level: yaegi handles generic results there, a
+// failed compile leaves nothing behind in the global scope, and no closure is
+// made (a closure at the top level copies the whole global frame). The if-false
+// call never runs: it makes yaegi reject, at compile time, an expression with no
+// value or several (the definition below would accept them). The typed local
+// keeps yaegi's own type of E, so compiled code receives the real value.
+const trailingTemplate = `package main
+func init() {
+	if false {
+		_golemOne(_golemE)
 	}
-	repl := []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{
-		Fun:    &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Result")},
-		Lparen: pos, Rparen: pos, Args: []ast.Expr{&ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}}}}
-	orig := body.List
-	body.List = append(append([]ast.Stmt{}, orig[:n-1]...), repl...)
-	return func() { body.List = orig }
+	_golemT := _golemE
+	_golemrt.Result(_golemShow(_golemT, _golemrt.Format(_golemT)))
+}
+`
+
+// runTrailing runs the trailing expression es and returns its display bundle.
+// When es has no single value it runs as a plain statement and shows nothing.
+func (s *Session) runTrailing(ctx context.Context, run *cellRun, es *ast.ExprStmt, m *modernizer) (display.Bundle, error) {
+	f, err := parser.ParseFile(s.in.FileSet(), "cell", trailingTemplate, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	fd := f.Decls[0].(*ast.FuncDecl)
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			for i, a := range n.Args {
+				if id, ok := a.(*ast.Ident); ok && id.Name == "_golemE" {
+					n.Args[i] = es.X
+				}
+			}
+		case *ast.AssignStmt:
+			for i, r := range n.Rhs {
+				if id, ok := r.(*ast.Ident); ok && id.Name == "_golemE" {
+					n.Rhs[i] = es.X
+				}
+			}
+		}
+		return true
+	})
+	if prog, err := s.compile(f); err == nil {
+		// the file's init function computes and reports the result
+		if _, err := s.run(ctx, run, prog); err != nil {
+			return nil, err
+		}
+		return s.trailingBundle(), nil
+	}
+	// No single value (or an error that the plain statement reports better).
+	prog, err := s.compile(&ast.BlockStmt{Lbrace: es.Pos(), List: []ast.Stmt{es}, Rbrace: es.End()})
+	if err != nil {
+		return nil, explainRange(err, m)
+	}
+	_, err = s.run(ctx, run, prog)
+	return nil, err
 }
 
 // importName is the name an import spec binds.

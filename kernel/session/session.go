@@ -317,27 +317,24 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 			}
 			continue
 		}
-		blk := &ast.BlockStmt{Lbrace: body.Lbrace, List: p.stmts, Rbrace: body.Rbrace}
-		var undo func()
+		stmts := p.stmts
+		var trailing *ast.ExprStmt
 		if last && i == len(parts)-1 {
-			undo = s.captureTrailing(blk)
+			if trailing = s.trailingExpr(stmts); trailing != nil {
+				stmts = stmts[:len(stmts)-1]
+			}
 		}
-		prog, err := s.compile(blk)
-		if err != nil && undo != nil {
-			// The trailing expression has no single value (a call of a function that
-			// returns nothing or several values): run the cell without a result.
-			undo()
-			undo = nil
-			prog, err = s.compile(blk)
+		if len(stmts) > 0 {
+			prog, err := s.compile(&ast.BlockStmt{Lbrace: body.Lbrace, List: stmts, Rbrace: body.Rbrace})
+			if err != nil {
+				return nil, explainRange(err, m)
+			}
+			if _, err := s.run(ctx, run, prog); err != nil {
+				return nil, err
+			}
 		}
-		if err != nil {
-			return nil, explainRange(err, m)
-		}
-		if _, err := s.run(ctx, run, prog); err != nil {
-			return nil, err
-		}
-		if undo != nil {
-			return s.trailingBundle(), nil
+		if trailing != nil {
+			return s.runTrailing(ctx, run, trailing, m)
 		}
 	}
 	return nil, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -430,14 +431,26 @@ func TestInterruptNativeCall(t *testing.T) {
 	}
 }
 
+// BenchmarkTrivialCell measures one execute of "1+1" through the whole session
+// (magic split, cell split, parse, rewrite, yaegi compile and run, result). It
+// also reports the heap a cell leaves behind: yaegi keeps every compiled cell, so
+// a session grows (and its global frame, copied on each run, lengthens).
 func BenchmarkTrivialCell(b *testing.B) {
 	s := newTestSession(b)
 	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n := 0
 	for b.Loop() {
 		if _, err := s.Execute(ctx, "1+1"); err != nil {
 			b.Fatal(err)
 		}
+		n++
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "retainedB/cell")
 }
 
 // TestKernelTestSamples runs the code samples the kernel's jupyter_kernel_test
