@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"path"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 type stmtPart struct {
 	stmts  []ast.Stmt
 	define *genericDefine
+	fn     *ast.BlockStmt // statements to run as the body of a function
 }
 
 // genericDefine is `a, b := rhs…` (or `var a, b = rhs…`) at the top level of a
@@ -30,11 +32,19 @@ type genericDefine struct {
 // comes from a generic call. yaegi v0.16.1 panics ("nil reflect type") when such a
 // value is bound to a new global; the session evaluates the value inside a
 // function, reads its dynamic type and defines the variable with that type.
-func (s *Session) splitGenericDefines(body *ast.BlockStmt) []stmtPart {
+func (s *Session) splitGenericDefines(body *ast.BlockStmt, asFunc map[*ast.BlockStmt]bool) []stmtPart {
 	var parts []stmtPart
 	var cur []ast.Stmt
 	for _, st := range body.List {
 		var d *genericDefine
+		if blk, ok := st.(*ast.BlockStmt); ok && asFunc[blk] {
+			if len(cur) > 0 {
+				parts = append(parts, stmtPart{stmts: cur})
+				cur = nil
+			}
+			parts = append(parts, stmtPart{fn: blk})
+			continue
+		}
 		switch st := st.(type) {
 		case *ast.AssignStmt:
 			if st.Tok == token.DEFINE && s.anyGeneric(st.Rhs) {
@@ -94,19 +104,12 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 		tmps = append(tmps, t)
 		ret = append(ret, ident(pos, t.Name))
 	}
-	anyT := ident(pos, "any")
-	lit := &ast.FuncLit{
-		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}, Results: &ast.FieldList{List: []*ast.Field{{Type: &ast.ArrayType{Lbrack: pos, Elt: anyT}}}}},
-		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
-			&ast.AssignStmt{Lhs: tmps, TokPos: pos, Tok: token.DEFINE, Rhs: d.rhs},
-			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CompositeLit{Type: &ast.ArrayType{Lbrack: pos, Elt: ident(pos, "any")}, Lbrace: pos, Elts: ret, Rbrace: pos}}},
-		}},
-	}
-	blk := &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
+	body := &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
+		&ast.AssignStmt{Lhs: tmps, TokPos: pos, Tok: token.DEFINE, Rhs: d.rhs},
 		&ast.AssignStmt{Lhs: []ast.Expr{ident(pos, "_golemVals")}, TokPos: pos, Tok: token.ASSIGN,
-			Rhs: []ast.Expr{&ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}},
+			Rhs: []ast.Expr{&ast.CompositeLit{Type: &ast.ArrayType{Lbrack: pos, Elt: ident(pos, "any")}, Lbrace: pos, Elts: ret, Rbrace: pos}}},
 	}}
-	if _, err := s.compileRun(ctx, run, blk); err != nil {
+	if err := s.runAsFunc(ctx, run, body); err != nil {
 		return err
 	}
 	vals := s.globals()["_golemVals"]
@@ -367,4 +370,17 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 	}
 	f.Decls = decls
 	return early, late
+}
+
+// runAsFunc runs statements as the body of the init function of a one-function
+// file: in a function, yaegi binds generic results; and unlike a function literal
+// called at the top level, it does not copy the whole global frame.
+func (s *Session) runAsFunc(ctx context.Context, run *cellRun, body *ast.BlockStmt) error {
+	f, err := parser.ParseFile(s.in.FileSet(), "cell", "package main\nfunc init() {\n}\n", parser.SkipObjectResolution)
+	if err != nil {
+		return err
+	}
+	f.Decls[0].(*ast.FuncDecl).Body.List = body.List
+	_, err = s.compileRun(ctx, run, f)
+	return err
 }

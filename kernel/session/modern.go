@@ -42,6 +42,9 @@ type modernizer struct {
 	unknown     []string // range loops whose operand the rewriter could not classify
 	seq         int
 	made        map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
+	// asFunc marks top-level blocks that must run inside a function (yaegi cannot
+	// bind generic results in the global scope)
+	asFunc map[*ast.BlockStmt]bool
 }
 
 // global returns the live value of a variable or constant of an earlier cell.
@@ -549,8 +552,8 @@ func isBlankIdent(e ast.Expr) bool {
 //	stop()
 //
 // so break, continue (labelled too) and return keep their meaning; return also
-// stops the iterator. At the top level of a cell the loop runs in a function
-// literal (yaegi cannot bind generic results in the global scope).
+// stops the iterator. At the top level of a cell the loop runs as the body of a
+// function (yaegi cannot bind generic results in the global scope).
 func (m *modernizer) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast.Stmt, inFunc bool) ast.Stmt {
 	pos := r.For
 	next, stop, ok := ident(pos, m.tmp("Next")), ident(pos, m.tmp("Stop")), ident(pos, m.tmp("OK"))
@@ -605,11 +608,11 @@ func (m *modernizer) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stm
 		stopCall(),
 	}
 	block := &ast.BlockStmt{Lbrace: pos, List: stmts, Rbrace: r.Body.Rbrace}
-	if inFunc {
-		return block
+	if !inFunc {
+		// the session runs it as the body of a function (see stmtPart.fn)
+		m.asFunc[block] = true
 	}
-	lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}}, Body: block}
-	return &ast.ExprStmt{X: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}}
+	return block
 }
 
 // stopBeforeReturn makes every return in body (outside nested function literals)

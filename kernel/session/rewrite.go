@@ -38,7 +38,8 @@ func (s *Session) newModernizer() *modernizer {
 			}
 			return reflect.Value{}, false
 		},
-		made: map[ast.Node]bool{},
+		made:   map[ast.Node]bool{},
+		asFunc: map[*ast.BlockStmt]bool{},
 	}
 	for k, v := range s.st.resultClass {
 		if name, ok := strings.CutPrefix(k, "="); ok {
@@ -503,7 +504,7 @@ func Rewrite(src string) (string, error) {
 	}
 	m := &modernizer{
 		fset: fset, names: map[string]class{}, results: map[string]class{}, shadow: map[string]bool{},
-		made: map[ast.Node]bool{},
+		made: map[ast.Node]bool{}, asFunc: map[*ast.BlockStmt]bool{},
 		pkgs: func(name string) (string, bool) {
 			if p, ok := imports[name]; ok {
 				return p, true

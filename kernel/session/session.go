@@ -281,7 +281,7 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		// none of them (functions may then refer to them), else just after.
 		early, late := s.takeGenericVars(decls)
 		for _, st := range early {
-			d := s.splitGenericDefines(&ast.BlockStmt{List: []ast.Stmt{st}})[0].define
+			d := s.splitGenericDefines(&ast.BlockStmt{List: []ast.Stmt{st}}, nil)[0].define
 			if d == nil {
 				late = append(late, st)
 				continue
@@ -309,11 +309,17 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 	if body == nil {
 		return nil, nil
 	}
-	parts := s.splitGenericDefines(body)
+	parts := s.splitGenericDefines(body, m.asFunc)
 	for i, p := range parts {
 		if p.define != nil {
 			if err := s.runGenericDefine(ctx, run, p.define); err != nil {
 				return nil, err
+			}
+			continue
+		}
+		if p.fn != nil {
+			if err := s.runAsFunc(ctx, run, p.fn); err != nil {
+				return nil, explainRange(err, m)
 			}
 			continue
 		}
