@@ -16,7 +16,8 @@ import (
 
 // TrainOptions configures Train.
 type TrainOptions struct {
-	// VocabSize is the final number of ids: special tokens + 256 bytes + merges.
+	// VocabSize is the final number of ids: special tokens + 256 bytes + merges (fewer
+	// when the corpus runs out of pairs, or MinFrequency stops training).
 	VocabSize int
 	// SpecialTokens get the first ids, in this order (HF's BpeTrainer does the same).
 	// "<|endoftext|>" becomes the EOT token.
