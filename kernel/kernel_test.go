@@ -335,6 +335,18 @@ func TestKernelProtocol(t *testing.T) {
 			t.Fatalf("stdin not allowed: %v", content(r))
 		}
 	})
+	t.Run("interrupt cancels an input wait", func(t *testing.T) {
+		id := c.send(c.shell, "execute_request", map[string]any{"code": "input", "allow_stdin": true})
+		if req := c.recv(c.stdin, 5*time.Second); req == nil || req.Header.MsgType != "input_request" {
+			t.Fatalf("input_request %v", req)
+		}
+		c.send(c.control, "interrupt_request", map[string]any{})
+		c.recv(c.control, 5*time.Second)
+		r := c.recv(c.shell, 5*time.Second)
+		if r == nil || parentID(r) != id || content(r)["status"] != "error" || !strings.Contains(content(r)["evalue"].(string), "interrupted") {
+			t.Fatalf("reply %v", r)
+		}
+	})
 	t.Run("small requests", func(t *testing.T) {
 		r, _ := c.request("complete_request", map[string]any{"code": "fmt.Pri", "cursor_pos": 7})
 		if rc := content(r); rc["cursor_start"] != 4.0 || len(rc["matches"].([]any)) != 2 {
