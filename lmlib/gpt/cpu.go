@@ -381,8 +381,13 @@ func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC i
 
 // attnBlock is the row-block size of the causal attention products: block r
 // multiplies only the key columns 0..end(r), skipping most of the upper triangle.
+var attnBlockMin = 32
+
 func attnBlock(T int) int {
 	b := (T + 3) / 4
+	if b < attnBlockMin {
+		b = attnBlockMin
+	}
 	if b < 32 {
 		b = 32
 	}
@@ -420,10 +425,7 @@ func (k *attentionFwd) run(wk, lo, hi int) {
 			}
 			sgemm(false, true, r1-r0, r1, hs, scale, q[r0*C3:], C3, kk, C3, 0, P[r0*T:], T)
 		}
-		for t := 0; t < T; t++ {
-			row := P[t*T : (t+1)*T]
-			softmaxCausalRow(row, t)
-		}
+		softmaxCausalC(P, T, 0, T)
 		pv := P
 		if k.drop.Active() {
 			pd := k.scratch[wk][:T*T]
@@ -444,31 +446,6 @@ func (k *attentionFwd) run(wk, lo, hi int) {
 			}
 			sgemm(false, false, r1-r0, hs, r1, 1, pv[r0*T:], T, v, C3, 0, o[r0*C:], C)
 		}
-	}
-}
-
-// softmaxCausalRow turns row[0..t] into probabilities and zeroes row[t+1:].
-func softmaxCausalRow(row []float32, t int) {
-	x := row[:t+1]
-	mx := x[0]
-	for _, v := range x[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
-	var s float32
-	for j, v := range x {
-		e := expf(v - mx)
-		x[j] = e
-		s += e
-	}
-	inv := 1 / s
-	for j := range x {
-		x[j] *= inv
-	}
-	rest := row[t+1:]
-	for j := range rest {
-		rest[j] = 0
 	}
 }
 
@@ -732,24 +709,9 @@ func (k *classifierFwd) run(_, lo, hi int) {
 			}
 			continue
 		}
-		mx := row[0]
-		for _, v := range row[1:] {
-			if v > mx {
-				mx = v
-			}
-		}
 		xt := row[tg]
-		var s float32
-		for j, v := range row {
-			e := expf(v - mx)
-			row[j] = e
-			s += e
-		}
+		s, mx := softmaxC(row, k.dscale)
 		k.losses[i] = float32(math.Log(float64(s))) - (xt - mx)
-		f := k.dscale / s
-		for j := range row {
-			row[j] *= f
-		}
 		row[tg] -= k.dscale
 	}
 }
@@ -835,3 +797,5 @@ func (c *CPU) AdamW(params, grads, m, v []float32, tensors []Tensor, lr, beta1, 
 		stepSize: float32(float64(lr) / bc1), bc2sqrt: float32(math.Sqrt(bc2))}
 	c.p.run(&c.adam, blocks(len(params)))
 }
+
+func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }

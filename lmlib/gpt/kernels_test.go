@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The C GELU (AVX2 and generic paths) and the Go expf agree with float64 math.
+// The C GELU (AVX2 and generic paths) agrees with float64 math.
 func TestElementwiseAccuracy(t *testing.T) {
 	xs := []float32{0, 1e-6, -1e-6, 0.03, -0.03, 0.5, -0.5, 1, -1, 2.5, -2.5, 4, -4, 9, -9, 30, -30, 1e4, -1e4}
 	r := NewRNG(3)
@@ -39,15 +39,53 @@ func TestElementwiseAccuracy(t *testing.T) {
 			}
 		}
 	}
-	for _, x := range xs {
-		if x < -80 || x > 80 {
-			continue
+}
+
+// The C softmax (both paths) matches float64, including rows longer than 8 and
+// with large offsets; the causal variant zeroes the upper triangle.
+func TestSoftmaxC(t *testing.T) {
+	saved := hasAVX2
+	defer func() { hasAVX2 = saved }()
+	r := NewRNG(4)
+	for _, avx := range []bool{false, saved} {
+		hasAVX2 = avx
+		for _, n := range []int{1, 3, 8, 9, 65, 1000} {
+			x := randn(r, n, 5)
+			x[n/2] += 80 // a large logit must not overflow
+			ref := make([]float64, n)
+			m := math.Inf(-1)
+			for _, v := range x {
+				m = math.Max(m, float64(v))
+			}
+			var s float64
+			for i, v := range x {
+				ref[i] = math.Exp(float64(v) - m)
+				s += ref[i]
+			}
+			sum, mx := softmaxC(x, 0.5)
+			if float64(mx) != m || math.Abs(float64(sum)-s) > 1e-6*s {
+				t.Errorf("avx2=%v n=%d: sum %v max %v, want %v %v", avx, n, sum, mx, s, m)
+			}
+			for i := range x {
+				if want := 0.5 * ref[i] / s; math.Abs(float64(x[i])-want) > 1e-6*want+1e-12 {
+					t.Fatalf("avx2=%v n=%d: p[%d] = %v, want %v", avx, n, i, x[i], want)
+				}
+			}
 		}
-		if e := math.Abs(float64(expf(x))-math.Exp(float64(x))) / math.Exp(float64(x)); e > 5e-7 {
-			t.Errorf("expf(%v) = %v, want %v (relative error %.3g)", x, expf(x), math.Exp(float64(x)), e)
+		const T = 11
+		p := randn(r, T*T, 2)
+		softmaxCausalC(p, T, 0, T)
+		for i := 0; i < T; i++ {
+			var s float64
+			for j := 0; j < T; j++ {
+				if j > i && p[i*T+j] != 0 {
+					t.Fatalf("causal softmax: p[%d][%d] = %v above the diagonal", i, j, p[i*T+j])
+				}
+				s += float64(p[i*T+j])
+			}
+			if math.Abs(s-1) > 1e-6 {
+				t.Errorf("causal softmax row %d sums to %v", i, s)
+			}
 		}
-	}
-	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
-		t.Errorf("expf range: %v %v", expf(-100), expf(100))
 	}
 }

@@ -1,0 +1,161 @@
+package gpt
+
+/*
+#cgo CFLAGS: -O3
+// no-trapping-math lets GCC if-convert the clamps and vectorise the loops. No
+// reassociation is allowed (the exp's range reduction depends on evaluation order);
+// reductions use explicit partial sums instead.
+#pragma GCC optimize ("no-trapping-math")
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+// GELU (tanh approximation) as x·σ(2u), u = √(2/π)(x+0.044715x³), since
+// 0.5(1+tanh u) = σ(2u): no cancellation for negative x, where 1+tanh u loses all
+// digits. golem_sigmoid2u returns σ(2u) with a float32 exp (range reduction by ln 2,
+// degree-6 polynomial, 2ⁿ built in the exponent bits), branch-free so the compiler
+// vectorises the loops.
+static inline float golem_sigmoid2u(float x) {
+	float v = -1.5957691216057308f * (x + 0.044715f * x * x * x); // -2u
+	v = v > 87.0f ? 87.0f : v;
+	v = v < -87.0f ? -87.0f : v;
+	float n = (float)((int32_t)(v * 1.44269504088896341f + 128.5f) - 128); // round(v·log2 e), v clamped
+	float r = v - n * 0.693359375f - n * -2.12194440e-4f;
+	float p = ((((((1.0f/720)*r + 1.0f/120)*r + 1.0f/24)*r + 1.0f/6)*r + 0.5f)*r + 1.0f)*r + 1.0f;
+	int32_t bits = ((int32_t)n + 127) << 23;
+	float scale;
+	memcpy(&scale, &bits, 4);
+	return 1.0f / (1.0f + p * scale);
+}
+
+#define GELU_FWD_BODY                                 \
+	for (ptrdiff_t i = 0; i < n; i++) {               \
+		float x = inp[i];                             \
+		out[i] = x * golem_sigmoid2u(x);              \
+	}
+
+// d/dx x·σ(2u) = σ + 2x·σ(1-σ)·u', u' = √(2/π)(1+3·0.044715x²).
+#define GELU_BWD_BODY                                                                        \
+	for (ptrdiff_t i = 0; i < n; i++) {                                                      \
+		float x = inp[i];                                                                    \
+		float s = golem_sigmoid2u(x);                                                        \
+		float g = s + 2.0f * x * s * (1.0f - s) * 0.7978845608028654f * (1.0f + 0.134145f * x * x); \
+		dinp[i] = g * dout[i];                                                               \
+	}
+
+__attribute__((target("avx2,fma")))
+static void gelu_fwd_avx2(float *restrict out, const float *restrict inp, ptrdiff_t n) { GELU_FWD_BODY }
+static void gelu_fwd_generic(float *restrict out, const float *restrict inp, ptrdiff_t n) { GELU_FWD_BODY }
+__attribute__((target("avx2,fma")))
+static void gelu_bwd_avx2(float *dinp, const float *inp, const float *dout, ptrdiff_t n) { GELU_BWD_BODY }
+static void gelu_bwd_generic(float *dinp, const float *inp, const float *dout, ptrdiff_t n) { GELU_BWD_BODY }
+
+// e^v for v in [-87, 88] (clamped), same method as golem_sigmoid2u.
+static inline float golem_expf(float v) {
+	v = v > 88.0f ? 88.0f : v;
+	v = v < -87.0f ? -87.0f : v;
+	float n = (float)((int32_t)(v * 1.44269504088896341f + 128.5f) - 128); // round(v·log2 e), v clamped
+	float r = v - n * 0.693359375f - n * -2.12194440e-4f;
+	float p = ((((((1.0f/720)*r + 1.0f/120)*r + 1.0f/24)*r + 1.0f/6)*r + 0.5f)*r + 1.0f)*r + 1.0f;
+	int32_t bits = ((int32_t)n + 127) << 23;
+	float scale;
+	memcpy(&scale, &bits, 4);
+	return p * scale;
+}
+
+// Softmax of x[0..n) in place, scaled by mul after normalisation; returns Σ e^(x-max)
+// and max (the log-sum-exp is max + log Σ).
+#define SOFTMAX_BODY                                                         \
+	float mx[8], sm[8];                                                      \
+	for (int j = 0; j < 8; j++) { mx[j] = x[0]; sm[j] = 0.0f; }              \
+	ptrdiff_t i = 0;                                                         \
+	for (; i + 8 <= n; i += 8)                                               \
+		for (int j = 0; j < 8; j++) mx[j] = x[i + j] > mx[j] ? x[i + j] : mx[j]; \
+	float m = mx[0];                                                         \
+	for (int j = 1; j < 8; j++) m = mx[j] > m ? mx[j] : m;                   \
+	for (; i < n; i++) m = x[i] > m ? x[i] : m;                              \
+	for (i = 0; i < n; i++) x[i] = golem_expf(x[i] - m);                     \
+	for (i = 0; i + 8 <= n; i += 8)                                          \
+		for (int j = 0; j < 8; j++) sm[j] += x[i + j];                       \
+	float s = ((sm[0] + sm[1]) + (sm[2] + sm[3])) + ((sm[4] + sm[5]) + (sm[6] + sm[7])); \
+	for (; i < n; i++) s += x[i];                                            \
+	float f = mul / s;                                                       \
+	for (i = 0; i < n; i++) x[i] *= f;                                       \
+	golem_sm r = {s, m};                                                     \
+	return r;
+
+typedef struct { float sum, max; } golem_sm;
+
+__attribute__((target("avx2,fma")))
+static golem_sm softmax_avx2(float *x, ptrdiff_t n, float mul) { SOFTMAX_BODY }
+static golem_sm softmax_generic(float *x, ptrdiff_t n, float mul) { SOFTMAX_BODY }
+
+static golem_sm golem_softmax(float *x, ptrdiff_t n, float mul, int avx2) {
+	return avx2 ? softmax_avx2(x, n, mul) : softmax_generic(x, n, mul);
+}
+
+// Causal softmax of rows [r0, r1) of the T×T matrix P: row t over columns 0..t,
+// columns after t set to zero.
+static void golem_softmax_causal(float *P, ptrdiff_t T, ptrdiff_t r0, ptrdiff_t r1, int avx2) {
+	for (ptrdiff_t t = r0; t < r1; t++) {
+		float *row = P + t * T;
+		golem_softmax(row, t + 1, 1.0f, avx2);
+		memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+	}
+}
+
+static int golem_has_avx2(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static void golem_gelu_fwd(float *out, const float *inp, ptrdiff_t n, int avx2) {
+	if (avx2) gelu_fwd_avx2(out, inp, n); else gelu_fwd_generic(out, inp, n);
+}
+static void golem_gelu_bwd(float *dinp, const float *inp, const float *dout, ptrdiff_t n, int avx2) {
+	if (avx2) gelu_bwd_avx2(dinp, inp, dout, n); else gelu_bwd_generic(dinp, inp, dout, n);
+}
+*/
+import "C"
+
+import "unsafe"
+
+// GELU and softmax are the elementwise ops written in C: Go does not vectorise, and
+// their exponentials dominated as Go loops (the tanh-GELU over the (N,4C) MLP
+// activations was a third of a baby training step's CPU time); the C loops (AVX2
+// when the CPU has it, chosen at run time) are 5–10× faster.
+var hasAVX2 = C.golem_has_avx2() != 0
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// geluForwardC: out[i] = gelu(inp[i]); out may alias inp.
+func geluForwardC(out, inp []float32) {
+	if len(inp) == 0 {
+		return
+	}
+	C.golem_gelu_fwd((*C.float)(unsafe.Pointer(&out[0])), (*C.float)(unsafe.Pointer(&inp[0])), C.ptrdiff_t(len(inp)), cBool(hasAVX2))
+}
+
+// geluBackwardC: dinp[i] = gelu'(inp[i])·dout[i]; dinp may alias dout.
+func geluBackwardC(dinp, inp, dout []float32) {
+	if len(inp) == 0 {
+		return
+	}
+	C.golem_gelu_bwd((*C.float)(unsafe.Pointer(&dinp[0])), (*C.float)(unsafe.Pointer(&inp[0])), (*C.float)(unsafe.Pointer(&dout[0])), C.ptrdiff_t(len(inp)), cBool(hasAVX2))
+}
+
+// softmaxC turns x into softmax(x)·mul in place and returns Σ e^(x-max) and max.
+func softmaxC(x []float32, mul float32) (sum, max float32) {
+	r := C.golem_softmax((*C.float)(unsafe.Pointer(&x[0])), C.ptrdiff_t(len(x)), C.float(mul), cBool(hasAVX2))
+	return float32(r.sum), float32(r.max)
+}
+
+// softmaxCausalC applies the causal softmax to rows [r0,r1) of the T×T matrix p.
+func softmaxCausalC(p []float32, T, r0, r1 int) {
+	C.golem_softmax_causal((*C.float)(unsafe.Pointer(&p[0])), C.ptrdiff_t(T), C.ptrdiff_t(r0), C.ptrdiff_t(r1), cBool(hasAVX2))
+}
