@@ -1,2 +1,2 @@
 # lmlib/data: readers, writers, pipeline (area "data").
-FUZZ_TARGETS += ./lmlib/data:FuzzWARCReader ./lmlib/data:FuzzJSONLReader
+FUZZ_TARGETS += ./lmlib/data:FuzzWARCReader ./lmlib/data:FuzzJSONLReader ./lmlib/data:FuzzJSONObject

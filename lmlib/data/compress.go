@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -64,10 +65,12 @@ func openStream(path string) (*stream, error) {
 			f.Close()
 			return nil, fmt.Errorf("data: open %s: gzip header: %w", path, err)
 		}
-		s.dec, s.codec = zr, CodecGzip
-		s.closer = func() { zr.Close() }
+		// Decompress on another goroutine, so that it overlaps with parsing.
+		ar := newAsyncReader(zr, 256<<10, 4)
+		s.dec, s.codec = ar, CodecGzip
+		s.closer = func() { ar.Close(); zr.Close() }
 	case bytes.HasPrefix(head, zstdMagic):
-		zr, err := zstd.NewReader(pre, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		zr, err := zstd.NewReader(pre, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(1<<30))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("data: open %s: zstd header: %w", path, err)
@@ -166,3 +169,83 @@ func (s *stream) discard(n int64) error {
 func truncated(err error) bool {
 	return err == io.ErrUnexpectedEOF || err == io.EOF
 }
+
+// asyncReader reads ahead from r on its own goroutine, in chunks of size bytes,
+// at most depth chunks ahead.
+type asyncReader struct {
+	ch   chan asyncChunk
+	free chan []byte
+	done chan struct{}
+	cur  []byte
+	buf  []byte
+	err  error
+	once sync.Once
+}
+
+type asyncChunk struct {
+	b   []byte
+	err error
+}
+
+func newAsyncReader(r io.Reader, size, depth int) *asyncReader {
+	a := &asyncReader{ch: make(chan asyncChunk, depth), free: make(chan []byte, depth+2), done: make(chan struct{})}
+	for i := 0; i < depth+2; i++ {
+		a.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(a.ch)
+		for {
+			var b []byte
+			select {
+			case b = <-a.free:
+			case <-a.done:
+				return
+			}
+			n := 0
+			var err error
+			for n < len(b) && err == nil {
+				var k int
+				k, err = r.Read(b[n:])
+				n += k
+			}
+			select {
+			case a.ch <- asyncChunk{b[:n], err}:
+			case <-a.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return a
+}
+
+func (a *asyncReader) Read(p []byte) (int, error) {
+	for len(a.cur) == 0 {
+		if a.err != nil {
+			return 0, a.err
+		}
+		if a.buf != nil {
+			a.free <- a.buf[:cap(a.buf)]
+			a.buf = nil
+		}
+		c, ok := <-a.ch
+		if !ok {
+			if a.err == nil {
+				a.err = io.EOF
+			}
+			return 0, a.err
+		}
+		a.buf, a.cur = c.b, c.b
+		if c.err != nil {
+			a.err = c.err
+		}
+	}
+	n := copy(p, a.cur)
+	a.cur = a.cur[n:]
+	return n, nil
+}
+
+// Close stops the read-ahead goroutine.
+func (a *asyncReader) Close() { a.once.Do(func() { close(a.done) }) }

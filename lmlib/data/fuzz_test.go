@@ -110,3 +110,17 @@ func FuzzParquetReader(f *testing.F) {
 		fuzzRead(t, "f.parquet", data, ReadOptions{})
 	})
 }
+
+// FuzzJSONObject checks parseJSONObject against encoding/json (UseNumber): the
+// same lines are accepted, with the same values.
+func FuzzJSONObject(f *testing.F) {
+	for _, s := range jsonObjectCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		checkJSONObject(t, s)
+	})
+}

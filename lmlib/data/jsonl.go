@@ -96,17 +96,9 @@ func (j *JSONLReader) parse(line []byte, off int64) (*Doc, *RecordError) {
 		i := firstInvalid(line)
 		return nil, fail("utf8", fmt.Errorf("invalid UTF-8 at byte %d of the line", i))
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
+	obj, err := parseJSONObject(line)
+	if err != nil {
 		return nil, fail("json", err)
-	}
-	if dec.More() {
-		return nil, fail("json", fmt.Errorf("data after the JSON object"))
-	}
-	if obj == nil {
-		return nil, fail("json", fmt.Errorf("line is not a JSON object"))
 	}
 	tv, ok := obj[j.textField]
 	if !ok {

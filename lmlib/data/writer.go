@@ -64,6 +64,12 @@ func createAtomic(path string) (*atomicFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: create %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; give the final file the usual 0644.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("data: create %s: %w", path, err)
+	}
 	return &atomicFile{f: f, final: path, tmp: f.Name()}, nil
 }
 
