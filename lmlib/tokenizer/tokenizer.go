@@ -190,6 +190,10 @@ func (t *Tokenizer) EncodeOrdinary(text string) []int {
 	return t.appendOrdinary(make([]int, 0, len(text)/4+1), text)
 }
 
+// AppendOrdinary appends the EncodeOrdinary ids of text to dst and returns it, so a
+// caller encoding many documents can reuse one buffer.
+func (t *Tokenizer) AppendOrdinary(dst []int, text string) []int { return t.appendOrdinary(dst, text) }
+
 // Encode encodes text with tiktoken's default rules: every special token is disallowed,
 // and text containing one is an error naming it. Use EncodeAllowed to encode special
 // tokens as their ids, EncodeOrdinary to encode them as text.

@@ -133,6 +133,14 @@ func TestEncodeBatch(t *testing.T) {
 	tok := mustLoad(t, "o200k_base")
 	texts := []string{"", "one", "two words", strings.Repeat("long text ", 500), "ünïcödé 你好"}
 	got := tok.EncodeBatch(texts)
+	var all, want []int
+	for _, s := range texts {
+		all = tok.AppendOrdinary(all, s)
+		want = append(want, tok.EncodeOrdinary(s)...)
+	}
+	if !reflect.DeepEqual(all, want) {
+		t.Fatal("AppendOrdinary differs from EncodeOrdinary")
+	}
 	for i, s := range texts {
 		if want := tok.EncodeOrdinary(s); !reflect.DeepEqual(got[i], want) {
 			t.Fatalf("text %d: batch %v, single %v", i, got[i], want)
