@@ -56,6 +56,18 @@ func sgemm(transA, transB bool, M, N, K int, alpha float32, a []float32, lda int
 		(*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
 
+// sgemvT computes y(N) += aᵀ x for a (M,N) row-major with row stride lda, x (M): the
+// column sums of a when x is all ones.
+func sgemvT(M, N int, a []float32, lda int, x, y []float32) {
+	if M == 0 || N == 0 {
+		return
+	}
+	C.cblas_sgemv(C.CblasRowMajor, C.CblasTrans, C.blasint(M), C.blasint(N), 1,
+		(*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
+		(*C.float)(unsafe.Pointer(&x[0])), 1, 1,
+		(*C.float)(unsafe.Pointer(&y[0])), 1)
+}
+
 // SgemmFLOPS multiplies two n×n matrices reps times with OpenBLAS on the given
 // number of threads and returns the achieved FLOP/s (2n³ per product): the best of
 // OpenBLAS's own threading and of `threads` goroutines each running a

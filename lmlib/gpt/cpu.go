@@ -15,6 +15,7 @@ type CPU struct {
 	scratch   [][]float32 // per worker, grown before dispatch
 	partials  []float32   // nw × 2C, layernorm backward
 	partial64 []float64   // nw
+	ones      []float32   // N ones: bias gradients as sgemv
 
 	encF   encoderFwd
 	encB   encoderBwd
@@ -348,19 +349,13 @@ func (k *matmulBwdW) run(_, lo, hi int) {
 }
 
 type matmulBwdBias struct {
-	dbias, dout []float32
-	N, OC       int
+	dbias, dout, ones []float32
+	N, OC             int
 }
 
-// run sums columns [lo,hi) of dout.
+// run adds the sums of columns [lo,hi) of dout to dbias (one sgemv against ones).
 func (k *matmulBwdBias) run(_, lo, hi int) {
-	db := k.dbias[lo:hi]
-	for i := 0; i < k.N; i++ {
-		d := k.dout[i*k.OC+lo : i*k.OC+hi]
-		for j, v := range d {
-			db[j] += v
-		}
-	}
+	sgemvT(k.N, hi-lo, k.dout[lo:], k.OC, k.ones, k.dbias[lo:hi])
 }
 
 // MatmulBackward implements Backend.
@@ -372,7 +367,13 @@ func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC i
 	c.mmBW = matmulBwdW{dw: dw, dout: dout, inp: inp, N: N, C: C, OC: OC}
 	c.p.run(&c.mmBW, C)
 	if dbias != nil {
-		c.mmBB = matmulBwdBias{dbias: dbias, dout: dout, N: N, OC: OC}
+		if len(c.ones) < N {
+			c.ones = make([]float32, N)
+			for i := range c.ones {
+				c.ones[i] = 1
+			}
+		}
+		c.mmBB = matmulBwdBias{dbias: dbias, dout: dout, ones: c.ones, N: N, OC: OC}
 		c.p.run(&c.mmBB, OC)
 	}
 }
