@@ -421,7 +421,7 @@ func TestContainment(t *testing.T) {
 	}{
 		{"loop", http.StatusGatewayTimeout, api.KindTimeout, "ran longer than 700ms"},
 		{"hog", http.StatusBadGateway, api.KindMemory, "limit 200 MiB"},
-		{"gopanic", http.StatusBadGateway, api.KindCrash, "panic: boom in a goroutine"},
+		{"gopanic", http.StatusBadGateway, api.KindCrash, "boom in a goroutine"},
 		{"panicky", http.StatusInternalServerError, api.KindPanic, "assignment to entry in nil map"},
 	}
 	for _, tc := range cases {

@@ -221,7 +221,7 @@ func (w *proc) crashReport() string {
 	}
 	// Keep the panic and the first frames: they say what happened.
 	for i, l := range w.tail {
-		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "panic in goroutine") || strings.HasPrefix(l, "fatal error:") {
 			end := i + 6
 			if end > len(w.tail) {
 				end = len(w.tail)

@@ -11,19 +11,23 @@ package worker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"io"
 	"os"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,8 +149,10 @@ var (
 // uses plain yaegi with the standard library and lmlib, and says so in the
 // Dialect of its compile responses.
 func NewInterpreter() (*interp.Interpreter, error) {
-	// The worker's environment (the host strips its API keys) is the function's.
-	opts := interp.Options{Env: os.Environ()}
+	// The worker's environment (the host strips its API keys) is the function's. A
+	// panic in a goroutine of the function is reported on stderr and ends the worker,
+	// as it would a compiled program.
+	opts := interp.Options{Env: os.Environ(), Stderr: goPanicExit{}}
 	i, err := session.NewInterpreter(opts)
 	if err != nil {
 		plainOnce.Do(func() { dialect = "plain yaegi (notebook dialect unavailable: " + err.Error() + ")" })
@@ -164,26 +170,112 @@ func NewInterpreter() (*interp.Interpreter, error) {
 	return i, nil
 }
 
+// goPanicExit is the interpreter's stderr: it passes everything on, and exits the
+// process after the kernel runtime's report of a panic in a goroutine.
+type goPanicExit struct{}
+
+func (goPanicExit) Write(b []byte) (int, error) {
+	n, err := os.Stderr.Write(b)
+	if bytes.HasPrefix(b, []byte("panic in goroutine")) {
+		os.Exit(2)
+	}
+	return n, err
+}
+
 var (
 	plainOnce sync.Once
 	dialect   = "notebook" // what NewInterpreter gave: reported with each compile
 )
 
-// compile evaluates source in a fresh interpreter and finds entry.
-func compile(source, entry string) (c *compiled, err error) {
+// compile evaluates source and finds entry. The source first goes through the
+// notebook's rewrite (session.Rewrite: range over int and functions, min/max/clear,
+// the generic slices/maps functions, recovered goroutine panics); when the rewritten
+// source does not compile, the original is compiled too, so errors carry the
+// positions of what the user wrote.
+func compile(source, entry string) (*compiled, error) {
 	if entry == "" {
 		entry = "Handle"
 	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "function.go", source, parser.PackageClauseOnly)
+	if err != nil {
+		return nil, err
+	}
+	pkg := f.Name.Name
+	var rwErr error
+	if dialect == "notebook" {
+		// The shims live in package main of the interpreter: compile the function
+		// there (each function has an interpreter of its own).
+		off := fset.Position(f.Name.Pos()).Offset
+		asMain := source[:off] + "main" + source[off+len(pkg):]
+		rewritten, err := session.Rewrite(asMain)
+		if err == nil {
+			rewritten, err = dropPreludeImports(rewritten)
+		}
+		if err == nil {
+			var c *compiled
+			if c, err = evalEntry(rewritten, "main", entry); err == nil {
+				return c, nil
+			}
+			rwErr = err
+		}
+	}
+	c, err := evalEntry(source, pkg, entry)
+	if err != nil && rwErr != nil && !strings.HasPrefix(err.Error(), "function.go:") {
+		// The original fails on what only the rewrite handles (yaegi says "nil
+		// type" and no position): the rewrite's error is the useful one.
+		return nil, fmt.Errorf("%v (line:column of the source as rewritten for the notebook dialect)", rwErr)
+	}
+	return c, err
+}
+
+// preludeImports are imported by the kernel's interpreter set-up already; importing
+// them again in package main is an error in yaegi ("redeclared in this block").
+var preludeImports = map[string]string{"strings": "strings", "sort": "sort", "github.com/golem-lm/golem/display": "display"}
+
+// dropPreludeImports removes the imports of preludeImports under their own names.
+func dropPreludeImports(src string) (string, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "function.go", src, parser.ParseComments)
+	if err != nil {
+		return "", err
+	}
+	decls := f.Decls[:0]
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.IMPORT {
+			decls = append(decls, d)
+			continue
+		}
+		specs := g.Specs[:0]
+		for _, sp := range g.Specs {
+			is := sp.(*ast.ImportSpec)
+			path, _ := strconv.Unquote(is.Path.Value)
+			if name, ok := preludeImports[path]; ok && (is.Name == nil || is.Name.Name == name) {
+				continue
+			}
+			specs = append(specs, sp)
+		}
+		if len(specs) > 0 {
+			g.Specs = specs
+			decls = append(decls, g)
+		}
+	}
+	f.Decls = decls
+	var b strings.Builder
+	if err := printer.Fprint(&b, fset, f); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// evalEntry evaluates source in a fresh interpreter and inspects pkg.entry.
+func evalEntry(source, pkg, entry string) (c *compiled, err error) {
 	defer func() { // yaegi reports some errors by panicking
 		if r := recover(); r != nil {
 			c, err = nil, fmt.Errorf("%v", r)
 		}
 	}()
-	f, err := parser.ParseFile(token.NewFileSet(), "function.go", source, parser.PackageClauseOnly)
-	if err != nil {
-		return nil, err
-	}
-	pkg := f.Name.Name
 	i, err := NewInterpreter()
 	if err != nil {
 		return nil, err

@@ -143,3 +143,41 @@ func FuzzDecodeInput(f *testing.F) {
 		}
 	})
 }
+
+// TestNotebookDialect: deployed source is written in the notebook's Go (the kernel's
+// rewrite and shims), not only in what yaegi v0.16.1 accepts.
+func TestNotebookDialect(t *testing.T) {
+	src := `package modern
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+func Handle(in map[string]int) (string, error) {
+	keys := slices.Sorted(maps.Keys(in))
+	total := 0
+	for i := range 3 {
+		total += min(i, 1)
+	}
+	clear(in)
+	return strings.Join(keys, ",") + " " + string(rune('0'+total+len(in))), nil
+}
+`
+	c, err := compile(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := reflect.ValueOf(map[string]int{"b": 1, "a": 2})
+	out := c.call([]reflect.Value{in})
+	if out.Type != TypeResult || string(out.Output) != `"a,b 2"` {
+		t.Fatalf("got %+v", out)
+	}
+	// An error in the original source is reported at its own line.
+	_, err = compile("package modern\n\nfunc Handle(n int) int {\n\tfor i := range n {\n\t\treturn i + undefinedName\n\t}\n\treturn 0\n}\n", "")
+	if err == nil || !strings.Contains(err.Error(), "undefinedName") {
+		t.Fatalf("error %v", err)
+	}
+	t.Logf("compile error: %v", err)
+}
