@@ -5,6 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/golem-lm/golem/internal/version"
 	"github.com/golem-lm/golem/kernel"
@@ -33,7 +36,10 @@ func runKernel(args []string) error {
 	if err != nil {
 		return err
 	}
-	return kernel.Run(context.Background(), kernel.Config{
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go watchParent(ctx, cancel)
+	return kernel.Run(ctx, kernel.Config{
 		Connection:     ci,
 		NewInterpreter: newSession,
 		CellError:      cellError,
@@ -42,6 +48,28 @@ func runKernel(args []string) error {
 		Implementation: "golem",
 		Version:        version.String(),
 	})
+}
+
+// watchParent stops the kernel when the Jupyter process that started it is gone
+// (jupyter_client passes its pid in JPY_PARENT_PID), so no kernel is left orphaned.
+func watchParent(ctx context.Context, stop func()) {
+	ppid, err := strconv.Atoi(os.Getenv("JPY_PARENT_PID"))
+	if err != nil || ppid <= 1 || ppid != os.Getppid() {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != ppid {
+				stop()
+				return
+			}
+		}
+	}
 }
 
 // newSession starts the yaegi session behind the kernel.
