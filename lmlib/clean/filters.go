@@ -6,8 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/golem-lm/golem/lmlib/data"
 )
 
@@ -364,20 +362,21 @@ func topNGramChars(ids []uint32, lens []int, n int) int {
 
 // allDuplicateChars is datatrove's find_all_duplicate: scanning left to right, an
 // n-gram (its words concatenated without spaces) already seen counts its characters
-// and the scan jumps past it.
+// and the scan jumps past it. N-grams are keyed by a polynomial hash of their
+// concatenated bytes, folded from per-word hashes, so n-grams that concatenate to the
+// same string compare equal exactly as in datatrove.
 func allDuplicateChars(words []string, lens []int, n int) int {
 	if len(words) < n || n <= 0 {
 		return 0
 	}
+	hs, pows := concatHashes(words)
 	seen := make(map[uint64]struct{}, len(words))
-	var d xxhash.Digest
 	repeated := 0
 	for i := 0; i+n <= len(words); {
-		d.Reset()
-		for _, w := range words[i : i+n] {
-			d.WriteString(w)
+		k := uint64(0)
+		for j := i; j < i+n; j++ {
+			k = k*pows[j] + hs[j]
 		}
-		k := d.Sum64()
 		if _, ok := seen[k]; ok {
 			for _, l := range lens[i : i+n] {
 				repeated += l
@@ -389,6 +388,25 @@ func allDuplicateChars(words []string, lens []int, n int) int {
 		}
 	}
 	return repeated
+}
+
+// polyBase is the odd multiplier of the concatenation hash (mod 2^64).
+const polyBase = 0x9e3779b97f4a7c15
+
+// concatHashes returns, per word, its polynomial byte hash and polyBase^len(word), so
+// that hash(a+b) = hash(a)*pow(b) + hash(b).
+func concatHashes(words []string) (hs, pows []uint64) {
+	hs = make([]uint64, len(words))
+	pows = make([]uint64, len(words))
+	for i, w := range words {
+		h, p := uint64(0), uint64(1)
+		for j := 0; j < len(w); j++ {
+			h = h*polyBase + uint64(w[j]) + 1
+			p *= polyBase
+		}
+		hs[i], pows[i] = h, p
+	}
+	return hs, pows
 }
 
 // FineWebQualityFilter is FineWeb's own line-level quality filter with datatrove's

@@ -391,7 +391,8 @@ func (x *MinHashIndex) Close() error {
 	return nil
 }
 
-// Step returns the pass-one step: it Adds each document and keeps it.
+// Step returns the pass-one step: it Adds each document and keeps it. It is a
+// data.Finisher: the pipeline's Finish clusters the index, so FilterStep is ready.
 func (x *MinHashIndex) Step() data.Step { return minhashAddStep{x} }
 
 type minhashAddStep struct{ x *MinHashIndex }
@@ -399,6 +400,12 @@ type minhashAddStep struct{ x *MinHashIndex }
 func (s minhashAddStep) Name() string { return "minhash_signature" }
 func (s minhashAddStep) Process(d *data.Doc) (string, error) {
 	return "", s.x.Add(d.ID, d.Text)
+}
+
+// Finish implements data.Finisher: it clusters the index once.
+func (s minhashAddStep) Finish() error {
+	_, err := s.x.Duplicates()
+	return err
 }
 
 // FilterStep clusters (once) and returns the pass-two step that drops duplicates by id.

@@ -3,6 +3,7 @@ package clean
 import (
 	"net/netip"
 	"regexp"
+	"strings"
 	"sync/atomic"
 
 	"github.com/golem-lm/golem/lmlib/data"
@@ -51,10 +52,16 @@ func (p *PIIFormatter) Process(d *data.Doc) (string, error) {
 }
 
 // Format returns text with its e-mail and public IP addresses replaced.
+//
+// No address spans whitespace, so the patterns only run on the whitespace-separated
+// chunks that can hold one (an "@"; a digit followed by a dot; a colon between hex
+// digits): the same matches, in the same order, as over the whole text.
 func (p *PIIFormatter) Format(text string) string {
-	if p.RemoveEmails && len(p.EmailReplacement) > 0 {
-		text = emailRE.ReplaceAllStringFunc(text, func(string) string {
-			return p.EmailReplacement[(p.emailN.Add(1)-1)%uint64(len(p.EmailReplacement))]
+	if p.RemoveEmails && len(p.EmailReplacement) > 0 && strings.IndexByte(text, '@') >= 0 {
+		text = replaceInChunks(text, hasEmailHint, func(chunk string) string {
+			return emailRE.ReplaceAllStringFunc(chunk, func(string) string {
+				return p.EmailReplacement[(p.emailN.Add(1)-1)%uint64(len(p.EmailReplacement))]
+			})
 		})
 	}
 	if p.RemoveIPs && len(p.IPReplacement) > 0 {
@@ -65,11 +72,71 @@ func (p *PIIFormatter) Format(text string) string {
 			}
 			return p.IPReplacement[(p.ipN.Add(1)-1)%uint64(len(p.IPReplacement))]
 		}
-		text = ipv4RE.ReplaceAllStringFunc(text, repl)
-		text = ipv6RE.ReplaceAllStringFunc(text, repl)
+		text = replaceInChunks(text, hasIPv4Hint, func(chunk string) string { return ipv4RE.ReplaceAllStringFunc(chunk, repl) })
+		text = replaceInChunks(text, hasIPv6Hint, func(chunk string) string { return ipv6RE.ReplaceAllStringFunc(chunk, repl) })
 	}
 	return text
 }
+
+func hasEmailHint(s string) bool { return strings.IndexByte(s, '@') >= 0 }
+
+func hasIPv4Hint(s string) bool {
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] == '.' && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '0' && s[i+1] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func isHexByte(c byte) bool {
+	return (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'f')
+}
+
+func hasIPv6Hint(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == ':' && (s[i+1] == ':' || (i > 0 && isHexByte(s[i-1]) && isHexByte(s[i+1]))) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceInChunks applies fn to each whitespace-separated chunk for which hint is
+// true, keeping everything else byte for byte.
+func replaceInChunks(text string, hint func(string) bool, fn func(string) string) string {
+	var b strings.Builder
+	last := 0 // text[:last] is already in b (or unchanged when b is empty)
+	changed := false
+	for i := 0; i < len(text); {
+		for i < len(text) && asciiSpace(text[i]) {
+			i++
+		}
+		j := i
+		for j < len(text) && !asciiSpace(text[j]) {
+			j++
+		}
+		if j > i && hint(text[i:j]) {
+			if out := fn(text[i:j]); out != text[i:j] {
+				if !changed {
+					b.Grow(len(text))
+					changed = true
+				}
+				b.WriteString(text[last:i])
+				b.WriteString(out)
+				last = j
+			}
+		}
+		i = j
+	}
+	if !changed {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+func asciiSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
 
 var nonGlobal4 = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),

@@ -411,12 +411,28 @@ func specialSplit(s string) int {
 	if len(s) < 2 || len(s) > 12 {
 		return 0
 	}
-	low := s
+	var buf [12]byte
+	upper := false
 	for i := 0; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' {
-			low = strings.ToLower(s)
-			break
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+			upper = true
 		}
+		buf[i] = c
+	}
+	low := s
+	if upper {
+		low = string(buf[:len(s)])
+	}
+	if isASCIIAlnum(s) { // only the apostrophe-less contractions apply
+		if len(s) > 8 {
+			return 0
+		}
+		if k, ok := bareContractions[low]; ok && (low == s || (s[0] >= 'A' && s[0] <= 'Z' && low[1:] == s[1:])) {
+			return k
+		}
+		return 0
 	}
 	if k, ok := bareContractions[low]; ok {
 		// spaCy lists these in lower case and Title case only
@@ -447,6 +463,16 @@ func specialSplit(s string) int {
 		return len(s)
 	}
 	return 0
+}
+
+func isASCIIAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !((c|0x20 >= 'a' && c|0x20 <= 'z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCIIWord(s string) bool {

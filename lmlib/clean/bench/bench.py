@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -133,13 +134,18 @@ def count_jsonl(d):
     return n
 
 
+def cpu_seconds():
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def run_golem(golem, inp, out, html_mode):
     args = [golem, "clean", "-q", "-workers", str(WORKERS), "-format", "jsonl", "-o", out]
     if html_mode:
         args.append("-html")
-    t = time.perf_counter()
+    c, t = cpu_seconds(), time.perf_counter()
     subprocess.run(args + [inp], check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t, count_jsonl(out)
+    return time.perf_counter() - t, cpu_seconds() - c, count_jsonl(out)
 
 
 def run_datatrove(inp, work, html_mode):
@@ -156,7 +162,7 @@ def run_datatrove(inp, work, html_mode):
     shards = len(glob.glob(os.path.join(inp, "*.jsonl")))
     cfg = MinhashConfig()
     logs = os.path.join(work, "logs")
-    t = time.perf_counter()
+    c, t = cpu_seconds(), time.perf_counter()
     steps = [JsonlReader(inp)]
     if html_mode:
         steps.append(Trafilatura(favour_precision=True, timeout=10))
@@ -173,13 +179,13 @@ def run_datatrove(inp, work, html_mode):
     LocalPipelineExecutor([JsonlReader(os.path.join(work, "filtered")), MinhashDedupFilter(os.path.join(work, "remove")),
                            PIIFormatter(), JsonlWriter(os.path.join(work, "out"), compression=None)],
                           tasks=shards, workers=WORKERS, logging_dir=logs + "/5", skip_completed=False).run()
-    return time.perf_counter() - t, count_jsonl(os.path.join(work, "out"))
+    return time.perf_counter() - t, cpu_seconds() - c, count_jsonl(os.path.join(work, "out"))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golem", default=os.path.join(ROOT, "bin", "golem"))
-    ap.add_argument("--mb", type=float, default=20, help="megabytes of document text in the input")
+    ap.add_argument("--mb", type=float, default=5, help="megabytes of document text in the input")
     ap.add_argument("--keep", help="keep the work directory here")
     a = ap.parse_args()
     import logging
@@ -202,11 +208,14 @@ def main():
             dwork = os.path.join(work, f"datatrove-{sub}")
             shutil.rmtree(gout, ignore_errors=True)
             shutil.rmtree(dwork, ignore_errors=True)
-            gt, gk = run_golem(a.golem, inp, gout, mode)
-            dt, dk = run_datatrove(inp, dwork, mode)
+            gt, gc, gk = run_golem(a.golem, inp, gout, mode)
+            dt, dc, dk = run_datatrove(inp, dwork, mode)
             g, d = nbytes / 1e6 / gt, nbytes / 1e6 / dt
-            print(f"{label}: golem {gt:.1f}s kept {gk} docs; datatrove {dt:.1f}s kept {dk} docs", flush=True)
+            print(f"{label}: golem {gt:.1f}s wall {gc:.1f} CPU-s kept {gk} docs; "
+                  f"datatrove {dt:.1f}s wall {dc:.1f} CPU-s kept {dk} docs; load average {os.getloadavg()[0]:.1f}", flush=True)
             print(f"bench: {label} golem={g:.2f} MB/s datatrove={d:.2f} MB/s ratio={g/d:.2f}", flush=True)
+            print(f"bench: {label}_cpu golem={nbytes/1e6/gc:.2f} MB/CPU-s datatrove={nbytes/1e6/dc:.2f} MB/CPU-s "
+                  f"ratio={dc/gc:.2f}", flush=True)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
