@@ -374,3 +374,21 @@ def test_heartbeat_echoes(kernel):
             assert sock.recv() == b"ping %d" % i
     finally:
         sock.close()
+
+
+def test_ipc_transport(tmp_path, monkeypatch):
+    from jupyter_client.manager import KernelManager
+
+    monkeypatch.chdir(tmp_path)  # jupyter_client names ipc sockets relative to the cwd
+    km = KernelManager(kernel_name="golem", transport="ipc")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=TIMEOUT)
+        reply, outs = run(kc, "6 * 7")
+        assert reply["status"] == "ok"
+        assert outs[-1]["content"]["data"]["text/plain"] == "42"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
