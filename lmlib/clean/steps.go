@@ -53,25 +53,38 @@ func (f *LanguageFilter) Detect(text string) (string, float64) {
 			cut++
 		}
 	}
-	info := whatlanggo.Detect(text)
-	// whatlanggo picks a script by majority, so Japanese written mostly in kanji comes
-	// out as Chinese; any real share of kana settles it.
-	if info.Lang == whatlanggo.Cmn || info.Lang == whatlanggo.Jpn {
-		kana, han := 0, 0
-		for _, r := range text {
-			switch {
-			case unicode.In(r, unicode.Hiragana, unicode.Katakana):
-				kana++
-			case unicode.Is(unicode.Han, r):
-				han++
-			}
+	// whatlanggo picks one script by a count that lets Latin identifiers in Chinese,
+	// Japanese or Korean text win, and takes Japanese written mostly in kanji for
+	// Chinese. Letters of those scripts decide directly: Hangul → Korean, a real
+	// share of kana → Japanese, otherwise Han → Chinese; the score is their share of
+	// all letters.
+	var letters, han, kana, hangul int
+	for _, r := range text {
+		if !unicode.IsLetter(r) {
+			continue
 		}
-		if kana > 0 && kana*10 >= kana+han {
-			info.Lang = whatlanggo.Jpn
-		} else if kana == 0 && han > 0 {
-			info.Lang = whatlanggo.Cmn
+		letters++
+		switch {
+		case unicode.In(r, unicode.Hiragana, unicode.Katakana):
+			kana++
+		case unicode.Is(unicode.Han, r):
+			han++
+		case unicode.Is(unicode.Hangul, r):
+			hangul++
 		}
 	}
+	if cjk := han + kana + hangul; letters > 0 && cjk*10 >= letters*3 {
+		share := float64(cjk) / float64(letters)
+		switch {
+		case hangul >= han+kana:
+			return "ko", share
+		case kana*10 >= kana+han:
+			return "ja", share
+		default:
+			return "zh", share
+		}
+	}
+	info := whatlanggo.Detect(text)
 	code := info.Lang.Iso6391()
 	if code == "" {
 		code = info.Lang.Iso6393()
