@@ -87,3 +87,56 @@ func TestTokenizeMatchesTiktoken(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanBuiltin runs the FineWeb chain as a function and as a job.
+func TestCleanBuiltin(t *testing.T) {
+	th := startHost(t, functions.Config{Workers: 1})
+	page := "<p>Newton found that white light is a mixture of rays which the prism separates by their refrangibility. " +
+		"He showed this with a second prism, which did not change the colour of any single ray.</p>" +
+		"<p>The rays that are most refrangible give violet, and the least refrangible give red. " +
+		"Between them lie the blue, the green, the yellow and the orange, in the order of the rainbow.</p>" +
+		"<p>He wrote these letters to the Royal Society, and the quarrel with Hooke that followed lasted for years. " +
+		"Contact me at isaac@trinity.example.org for copies of the letters.</p>" +
+		"<p>It was only after the death of Hooke that the Opticks itself was printed, in the year 1704.</p>"
+	in := map[string]any{"html": true, "docs": []map[string]any{
+		{"id": "a", "text": "<html><body><nav><a href='/'>Home</a></nav>" + page + "</body></html>"},
+		{"id": "b", "text": "<html><body><nav><a href='/x'>Menu</a></nav>" + page + "</body></html>"},
+		{"id": "c", "text": "<html><body><p>Le chat dort sur le canapé pendant que la pluie tombe.</p></body></html>"},
+		{"id": "d", "text": "<p>Buy now!</p>"},
+	}}
+	check := func(out functions.CleanOutput) {
+		t.Helper()
+		if len(out.Kept) != 1 || out.Kept[0].ID != "a" || !strings.Contains(out.Kept[0].Text, "email@example.com") || strings.Contains(out.Kept[0].Text, "<p>") {
+			t.Fatalf("kept %+v", out.Kept)
+		}
+		got := map[string]string{}
+		for _, d := range out.Dropped {
+			got[d.ID] = d.Reason
+		}
+		if got["b"] != "minhash_duplicate" || got["c"] != "language" || got["d"] == "" || out.Reasons["language"]+out.Reasons["minhash_duplicate"] != 3 {
+			t.Fatalf("dropped %+v reasons %v", out.Dropped, out.Reasons)
+		}
+	}
+	var out functions.CleanOutput
+	if err := th.c.Call("clean", in, &out); err != nil {
+		t.Fatal(err)
+	}
+	check(out)
+	id, err := th.c.Submit("clean", in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := th.c.Wait(id, 30*time.Second)
+	if err != nil || j.Status != api.StatusSucceeded || j.Progress != 1 {
+		t.Fatalf("clean job %+v %v", j, err)
+	}
+	out = functions.CleanOutput{}
+	if err := json.Unmarshal(j.Result, &out); err != nil {
+		t.Fatal(err)
+	}
+	check(out)
+	code, e, _ := raw(t, "POST", th.url+"/functions/clean", testKey, "", []byte(`{"docs": [{"id": 1}]}`))
+	if code != 400 || e.Field != "docs.id" {
+		t.Fatalf("bad clean input: %d %+v", code, e)
+	}
+}
