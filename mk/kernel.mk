@@ -4,6 +4,7 @@
 GOLEM_PAPERMILL_STAMP := $(VENV)/.golem-papermill-stamp
 
 TEST_DEPS += golem-papermill
+FUZZ_TARGETS += ./kernel:FuzzDecode ./kernel:FuzzGlob
 DEMO_DEPS += kernelspec-venv demo-notebook
 
 .PHONY: golem-papermill kernelspec-venv demo-notebook bench-kernel
