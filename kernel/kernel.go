@@ -391,10 +391,14 @@ func (k *kernel) watchSubscription() {
 			k.publish(nil, "iopub_welcome", map[string]any{"subscription": topics[0]})
 			return
 		}
+		poll := time.Millisecond // fast while a client is expected to connect
+		if time.Now().After(k.subWaitEnd) {
+			poll = 50 * time.Millisecond
+		}
 		select {
 		case <-k.ctx.Done():
 			return
-		case <-time.After(time.Millisecond):
+		case <-time.After(poll):
 		}
 	}
 }
