@@ -185,13 +185,17 @@ func (m *MinHashDeduper) Process(d *data.Doc) (string, error) {
 // the clusters; pass two runs FilterStep, which keeps the first-added document of
 // each cluster and drops the others ("minhash_duplicate"). With a directory, bucket
 // records (12 bytes per document and bucket) go to disk and only one bucket is in
-// memory while clustering, so millions of documents need little RAM.
+// memory while clustering; ids go to disk too, so millions of documents need little
+// RAM (a 4-byte union-find parent per document plus one bucket's records).
 type MinHashIndex struct {
 	h   *MinHasher
 	dir string
 
 	mu      sync.Mutex
-	ids     []string
+	n       int      // documents added
+	ids     []string // their ids (in memory mode)
+	idFile  *os.File // their ids, length-prefixed (on-disk mode)
+	idW     *bufio.Writer
 	mem     [][]bucketRec
 	files   []*os.File
 	writers []*bufio.Writer
@@ -226,6 +230,13 @@ func NewMinHashIndex(cfg MinHashConfig, dir string) (*MinHashIndex, error) {
 		x.files = append(x.files, f)
 		x.writers = append(x.writers, bufio.NewWriterSize(f, 1<<16))
 	}
+	p := filepath.Join(dir, "ids.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		x.closeFiles()
+		return nil, fmt.Errorf("create minhash id file %s: %w", p, err)
+	}
+	x.idFile, x.idW = f, bufio.NewWriterSize(f, 1<<16)
 	return x, nil
 }
 
@@ -233,6 +244,41 @@ func (x *MinHashIndex) closeFiles() {
 	for _, f := range x.files {
 		f.Close()
 	}
+	if x.idFile != nil {
+		x.idFile.Close()
+	}
+}
+
+// eachID calls fn with every document number and id, in the order added.
+func (x *MinHashIndex) eachID(fn func(doc uint32, id string)) error {
+	if x.idFile == nil {
+		for i, id := range x.ids {
+			fn(uint32(i), id)
+		}
+		return nil
+	}
+	if err := x.idW.Flush(); err != nil {
+		return fmt.Errorf("flush minhash ids %s: %w", x.idFile.Name(), err)
+	}
+	f, err := os.Open(x.idFile.Name())
+	if err != nil {
+		return fmt.Errorf("open minhash ids: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<16)
+	buf := make([]byte, 0, 64)
+	for doc := 0; doc < x.n; doc++ {
+		l, err := binary.ReadUvarint(r)
+		if err != nil {
+			return fmt.Errorf("read minhash ids %s: record %d: %w", f.Name(), doc, err)
+		}
+		buf = slices.Grow(buf[:0], int(l))[:l]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return fmt.Errorf("read minhash ids %s: record %d: %w", f.Name(), doc, err)
+		}
+		fn(uint32(doc), string(buf))
+	}
+	return nil
 }
 
 // Add records a document's bucket keys; safe for concurrent use. Documents are
@@ -241,11 +287,20 @@ func (x *MinHashIndex) Add(id, text string) error {
 	keys := x.h.BucketKeys(x.h.Signature(text))
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.ids) >= 1<<32-1 {
+	if x.n >= 1<<32-1 {
 		return fmt.Errorf("minhash index: more than 2^32-1 documents")
 	}
-	doc := uint32(len(x.ids))
-	x.ids = append(x.ids, id)
+	doc := uint32(x.n)
+	x.n++
+	if x.idW != nil {
+		var lb [binary.MaxVarintLen64]byte
+		x.idW.Write(lb[:binary.PutUvarint(lb[:], uint64(len(id)))])
+		if _, err := x.idW.WriteString(id); err != nil {
+			return fmt.Errorf("write minhash ids %s: %w", x.idFile.Name(), err)
+		}
+	} else {
+		x.ids = append(x.ids, id)
+	}
 	var rec [12]byte
 	for b, k := range keys {
 		if x.mem != nil {
@@ -265,7 +320,7 @@ func (x *MinHashIndex) Add(id, text string) error {
 func (x *MinHashIndex) Len() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return len(x.ids)
+	return x.n
 }
 
 func (x *MinHashIndex) bucket(b int) ([]bucketRec, error) {
@@ -301,7 +356,7 @@ func (x *MinHashIndex) bucket(b int) ([]bucketRec, error) {
 func (x *MinHashIndex) clusterRoots() ([]uint32, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	parent := make([]uint32, len(x.ids))
+	parent := make([]uint32, x.n)
 	for i := range parent {
 		parent[i] = uint32(i)
 	}
@@ -350,13 +405,24 @@ func (x *MinHashIndex) Clusters() ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	size := map[uint32]int{}
+	for _, r := range roots {
+		size[r]++
+	}
 	groups := map[uint32][]string{}
 	var order []uint32
-	for i, r := range roots {
+	err = x.eachID(func(doc uint32, id string) {
+		r := roots[doc]
+		if size[r] < 2 {
+			return
+		}
 		if _, ok := groups[r]; !ok {
 			order = append(order, r)
 		}
-		groups[r] = append(groups[r], x.ids[i])
+		groups[r] = append(groups[r], id)
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out [][]string
 	for _, r := range order {
@@ -374,12 +440,12 @@ func (x *MinHashIndex) Duplicates() (map[string]bool, error) {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for i, r := range roots {
-		if uint32(i) != r {
-			out[x.ids[i]] = true
+	err = x.eachID(func(doc uint32, id string) {
+		if roots[doc] != doc {
+			out[id] = true
 		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 // Close removes the on-disk bucket files.
@@ -387,6 +453,9 @@ func (x *MinHashIndex) Close() error {
 	x.closeFiles()
 	for _, f := range x.files {
 		os.Remove(f.Name())
+	}
+	if x.idFile != nil {
+		os.Remove(x.idFile.Name())
 	}
 	return nil
 }
