@@ -85,3 +85,66 @@ func ExampleMinHashIndex() {
 	// Output:
 	// [[1 2]]
 }
+
+// HTML to main text: navigation, scripts and footers go, paragraphs stay.
+func ExampleExtractor() {
+	page := `<html><head><script>track()</script></head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<h1>Opticks</h1><p>Light is a mixture of rays &amp; colours.</p>
+<footer>© 2026</footer></body></html>`
+	text, err := clean.NewExtractor().Extract(page)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%q\n", text)
+	// Output:
+	// "Opticks\n\nLight is a mixture of rays & colours."
+}
+
+// Normalisation reports broken encodings instead of hiding them.
+func ExampleNormalizer() {
+	d := &data.Doc{Text: "  Caf\u00c3\u00a9  menu\r\n\r\n\r\nprix:\t5 \xff  "}
+	clean.NewNormalizer().Process(d)
+	fmt.Printf("%+q %v\n", d.Text, d.Meta)
+	// Output:
+	// "Caf\u00c3\u00a9 menu\n\nprix: 5 \ufffd" map[invalid_utf8:1 mojibake:1]
+}
+
+// PII replacement follows datatrove: public addresses go, private ones stay.
+func ExamplePIIFormatter() {
+	fmt.Println(clean.NewPIIFormatter().Format("Mail ada@lovelace.example or ping 8.8.8.8, not 192.168.1.1."))
+	// Output:
+	// Mail email@example.com or ping 22.214.171.124, not 192.168.1.1.
+}
+
+// Language identification with a score, as metadata.
+func ExampleLanguageFilter() {
+	f := clean.NewLanguageFilter("en", "fr")
+	for _, s := range []string{
+		"The experiments with the prism showed that white light is a mixture of colours.",
+		"Les expériences avec le prisme ont montré que la lumière blanche est un mélange de couleurs.",
+		"Die Versuche mit dem Prisma zeigten, dass weißes Licht eine Mischung von Farben ist.",
+	} {
+		d := &data.Doc{Text: s}
+		drop, _ := f.Process(d)
+		fmt.Printf("%s %q\n", d.Meta[data.MetaLanguage], drop)
+	}
+	// Output:
+	// en ""
+	// fr ""
+	// de "language"
+}
+
+// C4 edits the text: lines without terminal punctuation, too short, or about
+// cookies go; the document needs five sentences left.
+func ExampleC4QualityFilter() {
+	text := "Home | About | Contact\n" +
+		"Newton bought a prism at Stourbridge fair. He darkened his room.\n" +
+		"He let a beam of sunlight in through a small hole. The beam fell on the prism. It spread.\n" +
+		"This site uses cookies to improve your experience.\n" +
+		"The image on the wall was oblong, not round. Share this"
+	out, drop := clean.NewC4QualityFilter().Apply(text)
+	fmt.Printf("%q %q\n", drop, out)
+	// Output:
+	// "" "Newton bought a prism at Stourbridge fair. He darkened his room.\nHe let a beam of sunlight in through a small hole. The beam fell on the prism. It spread."
+}
