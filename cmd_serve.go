@@ -47,6 +47,7 @@ func runServe(args []string) error {
 	memory := fs.Int64("memory", 1024, "default worker memory limit in MiB")
 	attempts := fs.Int("attempts", 3, "default attempts of a job before it is dead-lettered")
 	drain := fs.Duration("drain", 30*time.Second, "how long SIGTERM waits for running sync calls")
+	models := fs.String("models", "", "directory of checkpoints (one per subdirectory) the built-in generate serves by name")
 	verbose := fs.Bool("v", false, "debug logging (function output of sync calls too)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,7 +68,7 @@ func runServe(args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	h, err := functions.New(functions.Config{DataDir: *data, NatsURL: *natsURL, APIKeys: keys, NoAuth: *noAuth,
-		Workers: *workers, MaxBodyBytes: *maxBody, MaxInflight: *maxInflight, AckWait: *ackWait, Logger: logger,
+		Workers: *workers, MaxBodyBytes: *maxBody, MaxInflight: *maxInflight, AckWait: *ackWait, Logger: logger, ModelsDir: *models,
 		Defaults: api.Limits{TimeoutMS: timeout.Milliseconds(), MemoryMB: *memory, MaxAttempts: *attempts}})
 	if err != nil {
 		return err

@@ -1,9 +1,11 @@
 package functions_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,9 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/lmlib/eval"
+	"github.com/golem-lm/golem/lmlib/hf"
+	"github.com/golem-lm/golem/lmlib/train"
 )
 
 // TestTokenizeMatchesTiktoken calls the built-in "tokenize" over HTTP and compares
@@ -138,5 +143,56 @@ func TestCleanBuiltin(t *testing.T) {
 	code, e, _ := raw(t, "POST", th.url+"/functions/clean", testKey, "", []byte(`{"docs": [{"id": 1}]}`))
 	if code != 400 || e.Field != "docs.id" {
 		t.Fatalf("bad clean input: %d %+v", code, e)
+	}
+}
+
+// TestGenerateBuiltin serves a checkpoint (lmlib/hf's tiny GPT-2 test model,
+// imported as a golem checkpoint) and checks the built-in against lmlib/eval
+// called directly.
+func TestGenerateBuiltin(t *testing.T) {
+	models := t.TempDir()
+	m, tok, err := hf.Import("../lmlib/hf/testdata/tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tj bytes.Buffer
+	if err := tok.WriteHF(&tj); err != nil {
+		t.Fatal(err)
+	}
+	if err := train.SaveModel(m, filepath.Join(models, "tiny"), 0, nil, map[string][]byte{eval.TokenizerFile: tj.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := eval.Generate(eval.NewGPT(m), eval.BPE(tok), "Tom whitewashed", eval.GenerateOptions{MaxTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := startHost(t, functions.Config{Workers: 1, ModelsDir: models})
+	var out functions.GenerateOutput
+	if err := th.c.Call("generate", functions.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var refText string // as JSON carries it: invalid UTF-8 (a token cut mid-character) becomes U+FFFD
+	b, _ := json.Marshal(ref.Text)
+	_ = json.Unmarshal(b, &refText)
+	if out.Text != refText || !slices.Equal(out.Tokens, ref.Tokens) || out.StopReason != ref.StopReason {
+		t.Fatalf("generate %+v, lmlib/eval %+v", out, ref)
+	}
+	id, err := th.c.Submit("generate", functions.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12, Temperature: 0.8, Seed: 7}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := th.c.Wait(id, 60*time.Second)
+	if err != nil || j.Status != api.StatusSucceeded {
+		t.Fatalf("generate job %+v %v", j, err)
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"model": "../tiny", "prompt": "x"}`, "model"},
+		{`{"model": "nope", "prompt": "x"}`, "model"},
+		{`{"model": "tiny", "max_tokens": "x"}`, "max_tokens"},
+	} {
+		code, e, _ := raw(t, "POST", th.url+"/functions/generate", testKey, "", []byte(tc.body))
+		if code != 400 || e.Field != tc.field {
+			t.Errorf("%s: %d %+v", tc.body, code, e)
+		}
 	}
 }

@@ -75,6 +75,8 @@ type Config struct {
 	HostID string
 	// CallbackTimeout bounds one callback POST. Default 10s.
 	CallbackTimeout time.Duration
+	// ModelsDir holds checkpoint directories the built-in "generate" serves by name.
+	ModelsDir string
 	// Logger receives the host's log; default slog.Default().
 	Logger *slog.Logger
 }
@@ -154,6 +156,9 @@ type Host struct {
 	runMu   sync.Mutex
 	running map[string]context.CancelCauseFunc // job id -> cancel
 
+	modelMu sync.Mutex
+	models  map[string]*loadedModel
+
 	stopJobs  context.CancelCauseFunc
 	jobsDone  sync.WaitGroup
 	cancelSub *nats.Subscription
@@ -182,7 +187,7 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger, limits: map[string]chan struct{}{}, fnCache: map[string]*cachedFunction{},
-		running: map[string]context.CancelCauseFunc{}}
+		running: map[string]context.CancelCauseFunc{}, models: map[string]*loadedModel{}}
 	for _, k := range cfg.APIKeys {
 		h.keys = append(h.keys, hashKey(k))
 	}

@@ -264,7 +264,7 @@ func (h *Host) acquire(ctx context.Context, name string, limit int, wait bool) (
 func (h *Host) invoke(ctx context.Context, f *storedFunction, b *Builtin, input []byte, progress func(float64, string), logs func(string)) (json.RawMessage, error) {
 	timeout := time.Duration(f.Limits.TimeoutMS) * time.Millisecond
 	if b != nil {
-		return runBuiltin(ctx, b, input, timeout, progress)
+		return runBuiltin(context.WithValue(ctx, hostKey{}, h), b, input, timeout, progress)
 	}
 	if err := validJSON(input); err != nil {
 		return nil, err
