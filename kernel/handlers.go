@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -108,7 +109,15 @@ func execute(k *kernel, ch channel, m *Message) error {
 		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
 	}
 
-	result, err := k.run(ctx, req.Code)
+	var payload []any
+	var result display.Bundle
+	var err error
+	if name, detail, ok := helpRequest(req.Code); ok {
+		// "fmt.Println?" pages the documentation, as IPython's "obj?" does.
+		payload, err = k.page(name, detail)
+	} else {
+		result, err = k.run(ctx, req.Code)
+	}
 	var userExprs map[string]any
 	if err == nil {
 		userExprs = k.userExpressions(ctx, req.UserExpressions)
@@ -155,9 +164,36 @@ func execute(k *kernel, ch channel, m *Message) error {
 	if userExprs == nil {
 		userExprs = map[string]any{}
 	}
+	if payload == nil {
+		payload = []any{}
+	}
 	return k.reply(ch, m, "execute_reply", map[string]any{
-		"status": "ok", "execution_count": count, "payload": []any{}, "user_expressions": userExprs,
+		"status": "ok", "execution_count": count, "payload": payload, "user_expressions": userExprs,
 	})
+}
+
+// helpPattern is a cell that only asks for documentation: "name?" or "pkg.Name??".
+var helpPattern = regexp.MustCompile(`^\s*([\pL_][\pL\pN_]*(?:\.[\pL_][\pL\pN_]*)*)(\?\??)\s*$`)
+
+func helpRequest(code string) (name string, detail int, ok bool) {
+	m := helpPattern.FindStringSubmatch(code)
+	if m == nil {
+		return "", 0, false
+	}
+	return m[1], len(m[2]) - 1, true
+}
+
+// page answers "name?" with a pager payload holding the inspect data of name.
+func (k *kernel) page(name string, detail int) ([]any, error) {
+	interp, err := k.interpreter()
+	if err != nil {
+		return nil, &CellError{Name: "KernelError", Value: fmt.Sprintf("the Go interpreter did not start: %v", err)}
+	}
+	data, found := interp.Inspect(name, len([]rune(name)), detail)
+	if !found || len(data) == 0 {
+		return nil, &CellError{Name: "NameError", Value: fmt.Sprintf("no documentation found for %s", name)}
+	}
+	return []any{map[string]any{"source": "page", "data": data, "start": 0}}, nil
 }
 
 // run executes code, turning a panic of the interpreter into an error.

@@ -356,6 +356,15 @@ func TestKernelProtocol(t *testing.T) {
 		if rc := content(r); rc["found"] != true {
 			t.Fatalf("inspect %v", rc)
 		}
+		r, outs := c.request("execute_request", map[string]any{"code": "fmt.Println?"})
+		pl := content(r)["payload"].([]any)
+		if len(pl) != 1 || pl[0].(map[string]any)["source"] != "page" || len(types(outs)) != 3 {
+			t.Fatalf("pager: %v %v", content(r), types(outs))
+		}
+		r, _ = c.request("execute_request", map[string]any{"code": "nope?"})
+		if content(r)["ename"] != "NameError" {
+			t.Fatalf("pager for unknown name: %v", content(r))
+		}
 		r, _ = c.request("is_complete_request", map[string]any{"code": "for {"})
 		if rc := content(r); rc["status"] != "incomplete" || rc["indent"] != "\t" {
 			t.Fatalf("is_complete %v", rc)

@@ -51,6 +51,7 @@ class GolemKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "6 ? 7"
     supported_history_operations = ("tail", "range", "search")
     code_inspect_sample = "fmt.Println"
+    code_page_something = "fmt.Println?"
     code_clear_output = "display.ClearOutput()"
     code_generate_error = 'panic("boom")'
 
