@@ -393,3 +393,20 @@ def test_ipc_transport(tmp_path, monkeypatch):
     finally:
         kc.stop_channels()
         km.shutdown_kernel()
+
+
+def test_user_expressions_and_silent(kernel):
+    km, kc = kernel
+    reply, _ = run(kc, "ux := 5", user_expressions={"double": "ux * 2", "bad": "undefinedName"})
+    assert reply["status"] == "ok", reply
+    ue = reply["user_expressions"]
+    assert ue["double"]["status"] == "ok" and ue["double"]["data"]["text/plain"] == "10"
+    assert ue["bad"]["status"] == "error" and "undefinedName" in ue["bad"]["evalue"]
+    count = reply["execution_count"]
+    # silent: nothing on IOPub but busy/idle, and the execution count does not move.
+    msg_id = kc.execute("ux * 3", silent=True)
+    reply = shell_reply(kc, msg_id)["content"]
+    assert reply["status"] == "ok" and reply["execution_count"] == count
+    assert collect(kc, msg_id) == []
+    reply, outs = run(kc, "ux")
+    assert reply["execution_count"] == count + 1
