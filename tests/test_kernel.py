@@ -221,7 +221,7 @@ def test_output_streams_while_cell_runs(kernel, tmp_path):
             assert m["content"]["text"] == "first\n"
             break
     with pytest.raises(Empty):
-        kc.get_shell_msg(timeout=0.2)  # still running
+        shell_reply(kc, msg_id, timeout=0.2)  # still running
     go_ahead.write_text("go")
     reply = shell_reply(kc, msg_id)["content"]
     assert reply["status"] == "ok"
