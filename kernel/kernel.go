@@ -171,7 +171,9 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 
 	k.shell = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog))
 	k.control = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog))
-	k.stdin = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog))
+	// A client may allow stdin without ever connecting its stdin socket: do not
+	// wait minutes (zmq4's default) for one to send an input_request to.
+	k.stdin = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog), zmq4.WithTimeout(2*time.Second))
 	k.iopub = zmq4.NewXPub(ctx, zmq4.WithLogger(zlog))
 	k.hb = zmq4.NewRep(ctx, zmq4.WithLogger(zlog))
 	for _, s := range []struct {
