@@ -293,14 +293,19 @@ func TestScaleOut(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server did not start")
 	}
-	a := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-a", Workers: 2})
-	b := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-b", Workers: 2})
+	// A short AckWait: a job running longer stays with its host only through heartbeats.
+	a := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-a", Workers: 2, AckWait: time.Second})
+	b := startHost(t, functions.Config{NatsURL: ns.ClientURL(), HostID: "host-b", Workers: 2, AckWait: time.Second})
 	if _, err := a.c.Deploy("upper", source(t, "upper"), api.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	var out map[string]any
 	if err := b.c.Call("upper", map[string]any{"text": "deployed on a"}, &out); err != nil || out["upper"] != "DEPLOYED ON A" {
 		t.Fatalf("call on b: %v %v", out, err)
+	}
+	long, err := a.c.Submit("upper", map[string]any{"text": "long", "steps": 35, "sleep_ms": 100}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	const n = 16
 	var ids []string
@@ -334,6 +339,13 @@ func TestScaleOut(t *testing.T) {
 		t.Fatalf("jobs per host %v; want both hosts to work", perHost)
 	}
 	t.Logf("jobs per host: %v", perHost)
+	j, err := a.c.Wait(long, 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != api.StatusSucceeded || j.Attempts != 1 {
+		t.Fatalf("a job 3.5 times longer than AckWait: %+v", j)
+	}
 	if !strings.HasPrefix(ns.ClientURL(), "nats://127.0.0.1:") {
 		t.Fatalf("NATS not on loopback: %s", ns.ClientURL())
 	}
