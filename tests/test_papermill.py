@@ -177,3 +177,19 @@ def test_failing_notebook_fails_papermill(tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert len(errors) == 1 and "index out of range" in errors[0].evalue
     assert not any("never printed" in json.dumps(c.outputs) for c in nb.cells if c.cell_type == "code")
+
+
+def test_injected_cell_overrides_short_declarations(tmp_path):
+    """A parameters cell written with := is overridden by the injected var block."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    src = tmp_path / "walrus.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell('count := 1\nname := "a"', metadata={"tags": ["parameters"]}),
+        new_code_cell('import "fmt"\nfmt.Println(count+1, name)'),
+    ], metadata={"kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"}}), src)
+    out = tmp_path / "out.ipynb"
+    r = papermill(src, out, "-p", "count", "3", "-p", "name", "zz")
+    assert r.returncode == 0, r.stderr
+    nb = nbformat.read(out, as_version=4)
+    assert stdout_of(nb, len(nb.cells) - 1) == "4 zz\n"
