@@ -112,6 +112,6 @@ type squareSgemm struct {
 	n       int
 }
 
-func (k *squareSgemm) run(_, lo, hi int) {
+func (k *squareSgemm) run(_, _, lo, hi int) {
 	sgemm(false, false, hi-lo, k.n, k.n, 1, k.a[lo*k.n:], k.n, k.b, k.n, 0, k.c[lo*k.n:], k.n)
 }

@@ -13,8 +13,8 @@ type CPU struct {
 	nw int
 
 	scratch   [][]float32 // per worker, grown before dispatch
-	partials  []float32   // nw × 2C, layernorm backward
-	partial64 []float64   // nw
+	partials  []float32   // chunks × 2C, layernorm backward
+	partial64 []float64   // per chunk, SumSquares
 	ones      []float32   // N ones: bias gradients as sgemv
 
 	encF   encoderFwd
@@ -46,7 +46,6 @@ func NewCPU(workers int) *CPU {
 	}
 	c := &CPU{p: newPool(workers), nw: workers}
 	c.scratch = make([][]float32, workers)
-	c.partial64 = make([]float64, workers)
 	return c
 }
 
@@ -88,7 +87,7 @@ type encoderFwd struct {
 	drop          Dropout
 }
 
-func (k *encoderFwd) run(_, lo, hi int) {
+func (k *encoderFwd) run(_, _, lo, hi int) {
 	C := k.C
 	thr, sc := k.drop.threshold(), k.drop.scale()
 	for i := lo; i < hi; i++ {
@@ -125,7 +124,7 @@ type encoderBwd struct {
 
 // run handles channels [lo,hi) for every position, so no two workers touch the
 // same gradient entry.
-func (k *encoderBwd) run(_, lo, hi int) {
+func (k *encoderBwd) run(_, _, lo, hi int) {
 	C := k.C
 	for i := 0; i < k.N; i++ {
 		t := i % k.T
@@ -157,7 +156,7 @@ type layernormFwd struct {
 	fused                            bool // res = a + drop(x) first
 }
 
-func (k *layernormFwd) run(_, lo, hi int) {
+func (k *layernormFwd) run(_, _, lo, hi int) {
 	C := k.C
 	thr, sc := k.drop.threshold(), k.drop.scale()
 	for i := lo; i < hi; i++ {
@@ -243,14 +242,14 @@ func (c *CPU) ResidualLayernormForward(res, out, mean, rstd, a, x, w, b []float3
 
 type layernormBwd struct {
 	dinp, dout, inp, w, mean, rstd []float32
-	partials                       []float32 // per worker: dw (C) then db (C)
+	partials                       []float32 // per chunk: dw (C) then db (C)
 	C                              int
 }
 
-func (k *layernormBwd) run(wk, lo, hi int) {
+func (k *layernormBwd) run(_, ch, lo, hi int) {
 	C := k.C
-	pdw := k.partials[wk*2*C : wk*2*C+C]
-	pdb := k.partials[wk*2*C+C : wk*2*C+2*C]
+	pdw := k.partials[ch*2*C : ch*2*C+C]
+	pdb := k.partials[ch*2*C+C : ch*2*C+2*C]
 	for j := range pdw {
 		pdw[j] = 0
 		pdb[j] = 0
@@ -281,18 +280,15 @@ func (k *layernormBwd) run(wk, lo, hi int) {
 
 // LayernormBackward implements Backend.
 func (c *CPU) LayernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C int) {
-	if len(c.partials) < c.nw*2*C {
-		c.partials = make([]float32, c.nw*2*C)
+	nc := c.p.chunks(N)
+	if len(c.partials) < nc*2*C {
+		c.partials = make([]float32, nc*2*C)
 	}
 	c.lnB = layernormBwd{dinp: dinp, dout: dout, inp: inp, w: w, mean: mean, rstd: rstd, partials: c.partials, C: C}
-	nw := c.nw
-	if N < nw {
-		nw = N
-	}
 	c.p.run(&c.lnB, N)
-	for wk := 0; wk < nw; wk++ {
-		pdw := c.partials[wk*2*C : wk*2*C+C]
-		pdb := c.partials[wk*2*C+C : wk*2*C+2*C]
+	for ch := 0; ch < nc; ch++ { // reduce in chunk order: deterministic
+		pdw := c.partials[ch*2*C : ch*2*C+C]
+		pdb := c.partials[ch*2*C+C : ch*2*C+2*C]
 		for j := 0; j < C; j++ {
 			dw[j] += pdw[j]
 		}
@@ -311,7 +307,7 @@ type matmulFwd struct {
 	C, OC             int
 }
 
-func (k *matmulFwd) run(_, lo, hi int) {
+func (k *matmulFwd) run(_, _, lo, hi int) {
 	OC := k.OC
 	var beta float32
 	if k.bias != nil {
@@ -334,7 +330,7 @@ type matmulBwdInp struct {
 	C, OC         int
 }
 
-func (k *matmulBwdInp) run(_, lo, hi int) {
+func (k *matmulBwdInp) run(_, _, lo, hi int) {
 	sgemm(false, true, hi-lo, k.C, k.OC, 1, k.dout[lo*k.OC:], k.OC, k.w, k.OC, 0, k.dinp[lo*k.C:], k.C)
 }
 
@@ -344,7 +340,7 @@ type matmulBwdW struct {
 }
 
 // run computes rows [lo,hi) of dw (input channels).
-func (k *matmulBwdW) run(_, lo, hi int) {
+func (k *matmulBwdW) run(_, _, lo, hi int) {
 	sgemm(true, false, hi-lo, k.OC, k.N, 1, k.inp[lo:], k.C, k.dout, k.OC, 1, k.dw[lo*k.OC:], k.OC)
 }
 
@@ -354,7 +350,7 @@ type matmulBwdBias struct {
 }
 
 // run adds the sums of columns [lo,hi) of dout to dbias (one sgemv against ones).
-func (k *matmulBwdBias) run(_, lo, hi int) {
+func (k *matmulBwdBias) run(_, _, lo, hi int) {
 	sgemvT(k.N, hi-lo, k.dout[lo:], k.OC, k.ones, k.dbias[lo:hi])
 }
 
@@ -405,7 +401,7 @@ type attentionFwd struct {
 	drop          Dropout
 }
 
-func (k *attentionFwd) run(wk, lo, hi int) {
+func (k *attentionFwd) run(wk, _, lo, hi int) {
 	T, C, NH := k.T, k.C, k.NH
 	hs := C / NH
 	C3 := 3 * C
@@ -466,7 +462,7 @@ type attentionBwd struct {
 	drop                 Dropout
 }
 
-func (k *attentionBwd) run(wk, lo, hi int) {
+func (k *attentionBwd) run(wk, _, lo, hi int) {
 	T, C, NH := k.T, k.C, k.NH
 	hs := C / NH
 	C3 := 3 * C
@@ -563,7 +559,7 @@ func (c *CPU) AttentionBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int,
 
 type geluFwd struct{ out, inp []float32 }
 
-func (k *geluFwd) run(_, lo, hi int) {
+func (k *geluFwd) run(_, _, lo, hi int) {
 	n := len(k.inp)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
@@ -578,7 +574,7 @@ func (c *CPU) GeluForward(out, inp []float32) {
 
 type geluBwd struct{ dinp, inp, dout []float32 }
 
-func (k *geluBwd) run(_, lo, hi int) {
+func (k *geluBwd) run(_, _, lo, hi int) {
 	n := len(k.inp)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
@@ -596,7 +592,7 @@ type dropoutTask struct {
 	drop     Dropout
 }
 
-func (k *dropoutTask) run(_, lo, hi int) {
+func (k *dropoutTask) run(_, _, lo, hi int) {
 	n := len(k.inp)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
@@ -625,7 +621,7 @@ type scaleTask struct {
 	s float32
 }
 
-func (k *scaleTask) run(_, lo, hi int) {
+func (k *scaleTask) run(_, _, lo, hi int) {
 	n := len(k.x)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
@@ -646,7 +642,7 @@ type sumSquaresTask struct {
 	out []float64
 }
 
-func (k *sumSquaresTask) run(wk, lo, hi int) {
+func (k *sumSquaresTask) run(_, ch, lo, hi int) {
 	n := len(k.x)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)
@@ -668,18 +664,19 @@ func (k *sumSquaresTask) run(wk, lo, hi int) {
 		}
 		s += float64(s0) + float64(s1)
 	}
-	k.out[wk] = s
+	k.out[ch] = s
 }
 
 // SumSquares implements Backend.
 func (c *CPU) SumSquares(x []float32) float64 {
-	for i := range c.partial64 {
-		c.partial64[i] = 0
+	nc := c.p.chunks(blocks(len(x)))
+	if len(c.partial64) < nc {
+		c.partial64 = make([]float64, nc)
 	}
 	c.sumsq = sumSquaresTask{x: x, out: c.partial64}
 	c.p.run(&c.sumsq, blocks(len(x)))
 	var s float64
-	for _, v := range c.partial64 {
+	for _, v := range c.partial64[:nc] { // chunk order: deterministic
 		s += v
 	}
 	return s
@@ -694,7 +691,7 @@ type classifierFwd struct {
 	dscale                   float32
 }
 
-func (k *classifierFwd) run(_, lo, hi int) {
+func (k *classifierFwd) run(_, _, lo, hi int) {
 	V := k.V
 	sgemm(false, true, hi-lo, V, k.C, 1, k.inp[lo*k.C:], k.C, k.wte, k.C, 0, k.logits[lo*V:], V)
 	if k.targets == nil {
@@ -728,7 +725,7 @@ type classifierBwdInp struct {
 	C, V               int
 }
 
-func (k *classifierBwdInp) run(_, lo, hi int) {
+func (k *classifierBwdInp) run(_, _, lo, hi int) {
 	sgemm(false, false, hi-lo, k.C, k.V, 1, k.dlogits[lo*k.V:], k.V, k.wte, k.C, 0, k.dinp[lo*k.C:], k.C)
 }
 
@@ -738,7 +735,7 @@ type classifierBwdW struct {
 }
 
 // run computes rows [lo,hi) of dwte (vocabulary entries).
-func (k *classifierBwdW) run(_, lo, hi int) {
+func (k *classifierBwdW) run(_, _, lo, hi int) {
 	sgemm(true, false, hi-lo, k.C, k.N, 1, k.dlogits[lo:], k.V, k.inp, k.C, 1, k.dwte[lo*k.C:], k.C)
 }
 
@@ -759,7 +756,7 @@ type adamwTask struct {
 	stepSize, bc2sqrt   float32
 }
 
-func (k *adamwTask) run(_, lo, hi int) {
+func (k *adamwTask) run(_, _, lo, hi int) {
 	n := len(k.params)
 	lo, _ = blockRange(lo, n)
 	_, hi = blockRange(hi-1, n)

@@ -287,7 +287,9 @@ func TestDropoutDeterminism(t *testing.T) {
 	}
 }
 
-// The result does not depend on how many workers split the work.
+// The result does not depend on how many workers split the work: 1 and 2 workers
+// cut every op into the same chunks and agree to the bit; 3 workers use other
+// chunk boundaries (partial sums differ in rounding only).
 func TestWorkersAgree(t *testing.T) {
 	cfg := Config{VocabSize: 31, ContextLen: 40, Layers: 2, Heads: 4, Width: 32, Bias: true}
 	tok, tgt := batch(31, 3*40, 6)
@@ -302,7 +304,8 @@ func TestWorkersAgree(t *testing.T) {
 			ref = append([]float32(nil), m.Grads...)
 			continue
 		}
-		if e := relErr(m.Grads, ref); e > 1e-5 {
+		e := relErr(m.Grads, ref)
+		if (w == 2 && e != 0) || e > 1e-5 {
 			t.Errorf("%d workers: gradients differ from 1 worker by %g", w, e)
 		}
 	}
