@@ -29,7 +29,8 @@ func FuzzExtract(f *testing.F) {
 }
 
 // FuzzWords: tokens are non-empty, whitespace-free and, concatenated, give back the
-// text without its whitespace; sentences concatenate back to the text.
+// text without its whitespace; sentences concatenate back to the text and their
+// number is CountSentences.
 func FuzzWords(f *testing.F) {
 	f.Add(`"Don't panic," said Mr. Adams (at 10km/h)... See https://example.com/x.`)
 	f.Add("a--b U.S. 1.5% $5.00 '' :) C'mon it's")
@@ -49,8 +50,12 @@ func FuzzWords(f *testing.F) {
 		if want := strings.Join(strings.FieldsFunc(text, pyIsSpace), ""); b.String() != want {
 			t.Fatalf("tokens %q do not cover %q", words, text)
 		}
-		if got := strings.Join(Sentences(text), ""); got != text {
-			t.Fatalf("sentences %q do not concatenate to %q", Sentences(text), text)
+		sents := Sentences(text)
+		if got := strings.Join(sents, ""); got != text {
+			t.Fatalf("sentences %q do not concatenate to %q", sents, text)
+		}
+		if n := CountSentences(text); n != len(sents) {
+			t.Fatalf("CountSentences(%q) = %d, Sentences has %d", text, n, len(sents))
 		}
 	})
 }

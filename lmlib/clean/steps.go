@@ -286,11 +286,13 @@ func (e *ExactDedup) Process(d *data.Doc) (string, error) {
 }
 
 // SentenceDedup removes spans of NSentences consecutive sentences (3) that already
-// appeared in an earlier document, as datatrove's SentenceDedup does, comparing
-// SimplifyText'ed sentences by 64-bit hash; a document left with fewer than
-// MinDocWords words (50) or MinSentences sentences (3) is dropped
-// ("sentence_dedup_short"). Streaming: "earlier" is processing order, and only span
-// hashes are kept.
+// appeared earlier — in an earlier document or earlier in the same one — as datatrove's
+// SentenceDedup does: sentences split like spaCy's Sentencizer, compared after
+// SimplifyText by 64-bit xxhash of the joined span; every sentence of a repeated span is
+// removed. A changed document left with fewer than MinDocWords words (50) or
+// MinSentences sentences (3), or empty, is dropped ("sentence_dedup_short"). This is
+// the streaming form: "earlier" is processing order (run it with one worker, or in a
+// sequential pass, for datatrove's result); only span hashes are kept in memory.
 type SentenceDedup struct {
 	NSentences, MinDocWords, MinSentences int
 	mu                                    sync.Mutex
@@ -309,16 +311,12 @@ func (s *SentenceDedup) Name() string { return "sentence_dedup" }
 func (s *SentenceDedup) Process(d *data.Doc) (string, error) {
 	sents := Sentences(d.Text)
 	n := s.NSentences
-	if len(sents) < n || n <= 0 {
+	if n <= 0 || len(sents) < n {
 		return "", nil
 	}
-	keys := make([]uint64, len(sents)-n+1)
 	simple := make([]string, len(sents))
 	for i, st := range sents {
 		simple[i] = SimplifyText(st)
-	}
-	for i := range keys {
-		keys[i] = xxhash.Sum64String(strings.Join(simple[i:i+n], " "))
 	}
 	drop := make([]bool, len(sents))
 	removed := false
@@ -326,16 +324,20 @@ func (s *SentenceDedup) Process(d *data.Doc) (string, error) {
 	if s.seen == nil {
 		s.seen = map[uint64]struct{}{}
 	}
-	for i, k := range keys {
+	for i := 0; i+n <= len(sents); i++ {
+		span := strings.Join(simple[i:i+n], " ")
+		if strings.TrimSpace(span) == "" {
+			continue
+		}
+		k := xxhash.Sum64String(span)
 		if _, ok := s.seen[k]; ok {
 			for j := i; j < i+n; j++ {
 				drop[j] = true
 			}
 			removed = true
+		} else {
+			s.seen[k] = struct{}{}
 		}
-	}
-	for _, k := range keys {
-		s.seen[k] = struct{}{}
 	}
 	s.mu.Unlock()
 	if !removed {
@@ -347,9 +349,10 @@ func (s *SentenceDedup) Process(d *data.Doc) (string, error) {
 			b.WriteString(st)
 		}
 	}
-	d.Text = pyStrip(b.String())
-	if (s.MinDocWords > 0 && len(Words(d.Text)) < s.MinDocWords) ||
-		(s.MinSentences > 0 && len(Sentences(d.Text)) < s.MinSentences) {
+	text := pyLStrip(b.String())
+	d.Text = text
+	if text == "" || (s.MinDocWords > 0 && len(Words(text)) < s.MinDocWords) ||
+		(s.MinSentences > 0 && CountSentences(text) < s.MinSentences) {
 		return "sentence_dedup_short", nil
 	}
 	return "", nil

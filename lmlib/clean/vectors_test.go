@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/golem-lm/golem/lmlib/data"
 )
 
 // readGzipJSONL decodes every line of a gzip-compressed JSONL test vector into fn.
@@ -223,5 +225,61 @@ func TestFiltersAgreeWithDatatrove(t *testing.T) {
 		if rate < 0.99 {
 			t.Errorf("%s agrees with datatrove on %.2f%% of documents, want ≥ 99%%", f.name, 100*rate)
 		}
+	}
+}
+
+// TestSentenceDedupMatchesDatatrove runs SentenceDedup sequentially over documents that
+// share planted and copied sentence spans and compares each output with datatrove's
+// three-stage SentenceDedup (signature, find, filter).
+func TestSentenceDedupMatchesDatatrove(t *testing.T) {
+	type row struct {
+		ID   string  `json:"id"`
+		Text string  `json:"text"`
+		Out  *string `json:"out"`
+	}
+	var rows []row
+	readGzipJSONL(t, "sentence_dedup.jsonl.gz", func(line []byte) {
+		var r row
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	})
+	s := NewSentenceDedup()
+	same, changed, dropped := 0, 0, 0
+	for _, r := range rows {
+		d := &data.Doc{ID: r.ID, Text: r.Text}
+		drop, err := s.Process(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *string
+		if drop == "" {
+			got = &d.Text
+		}
+		if r.Out == nil {
+			dropped++
+		} else if *r.Out != r.Text {
+			changed++
+		}
+		if (got == nil) == (r.Out == nil) && (got == nil || *got == *r.Out) {
+			same++
+		} else if testing.Verbose() {
+			w := "<dropped>"
+			if r.Out != nil {
+				w = *r.Out
+			}
+			g := "<dropped>"
+			if got != nil {
+				g = *got
+			}
+			t.Logf("%s:\n golem %q\n  want %q", r.ID, g, w)
+		}
+	}
+	rate := float64(same) / float64(len(rows))
+	t.Logf("SentenceDedup: %d/%d documents identical to datatrove's (%.1f%%; datatrove edited %d, dropped %d)",
+		same, len(rows), 100*rate, changed, dropped)
+	if rate < 0.99 {
+		t.Errorf("SentenceDedup agrees on %.1f%%, want ≥ 99%%", 100*rate)
 	}
 }

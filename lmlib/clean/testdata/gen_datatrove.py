@@ -196,6 +196,30 @@ def near_duplicates(corpus, rng):
     return [{"id": f"m{i:05d}", "text": t} for i, t in enumerate(out)]
 
 
+def sentence_dedup_corpus(rng):
+    """Tom Sawyer passages, some sharing planted boilerplate or copied sentence spans."""
+    tom = read(os.path.join(compress_dir(), "testdata", "Mark.Twain-Tom.Sawyer.txt"))
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", tom) if len(p.split()) > 60]
+    boiler = ("This story is told for the young reader. It is not a history of any real town. "
+              "All the boys in it are made up. Some of the places are real. Please enjoy the tale.")
+    docs = []
+    for i in range(300):
+        start = (i * 2) % len(paras)
+        ps = paras[start : start + rng.randint(1, 3)]
+        text = "\n\n".join(ps)
+        r = rng.random()
+        if r < 0.15:
+            text = boiler + " " + text if rng.random() < 0.5 else text + "\n\n" + boiler
+        elif r < 0.25 and docs:
+            other = rng.choice(docs)["text"]
+            sents = re.split(r"(?<=[.!?]) ", other)
+            if len(sents) >= 4:
+                k = rng.randrange(0, len(sents) - 3)
+                text = text + " " + " ".join(sents[k : k + rng.randint(3, 4)])
+        docs.append({"id": f"s{i:04d}", "text": text})
+    return docs
+
+
 def write_gz(name, obj):
     path = os.path.join(HERE, name)
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
@@ -345,6 +369,23 @@ def main():
             "signatures": [[[int(h) for h in bucket] for bucket in s] for s in sigs],
         },
     )
+
+    # SentenceDedup: documents sharing planted 3+ sentence spans
+    from datatrove.pipeline.dedup.sentence_dedup import (
+        SentDedupConfig, SentenceDedupFilter, SentenceDedupSignature, SentenceFindDedups)
+
+    sdocs = sentence_dedup_corpus(random.Random(11))
+    tmp = tempfile.mkdtemp()
+    try:
+        scfg = SentDedupConfig()
+        SentenceDedupSignature(os.path.join(tmp, "sigs"), config=scfg).run(
+            iter(Document(text=d["text"], id=d["id"]) for d in sdocs), rank=0, world_size=1)
+        SentenceFindDedups(os.path.join(tmp, "sigs"), os.path.join(tmp, "dups"), config=scfg).run(rank=0, world_size=1)
+        kept = {d.id: d.text for d in SentenceDedupFilter(os.path.join(tmp, "dups"), config=scfg).run(
+            iter(Document(text=d["text"], id=d["id"]) for d in sdocs), rank=0, world_size=1)}
+    finally:
+        shutil.rmtree(tmp)
+    write_gz("sentence_dedup.jsonl.gz", [{"id": d["id"], "text": d["text"], "out": kept.get(d["id"])} for d in sdocs])
 
     # PII
     pii_inputs = [
