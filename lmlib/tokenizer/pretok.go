@@ -151,10 +151,10 @@ func runNot(s string, i int, avoid uint16) int {
 	return i
 }
 
-// spaceRun handles the common whitespace tail of all three patterns at s[i], a
-// whitespace character: \s++$ | \s+(?!\S) | \s (or \s+ for o200k: same result).
-// It returns the end of the run, the end before its last character, and whether the
-// run reaches the end of s.
+// spaceRun scans the whitespace run starting at s[i] for the whitespace alternatives
+// of the patterns (\s++$, \s*[\r\n], \s+(?!\S), \s): it returns the end of the run and
+// the start of its last character (where \s+(?!\S) stops when the run is followed by
+// a non-space).
 func spaceRun(s string, i int) (end, beforeLast int) {
 	end, beforeLast = i, i
 	for end < len(s) {
