@@ -5,6 +5,11 @@
 symbols:
 	cd lmlib/symbols && $(GO) generate .
 
+# Trivial cells ("1+1") executed in-process, 1000 in one session: golem's session.Execute
+# against IPython's InteractiveShell.run_cell (the same layer, no wire protocol).
 bench: bench-session
-bench-session:
-	flock /tmp/golem-bench.lock $(GO) test -run '^$$' -bench 'BenchmarkTrivialCell' -benchmem -benchtime=1000x ./kernel/session/
+bench-session: venv
+	@flock /tmp/golem-bench.lock sh -c '\
+	  g=$$($(GO) test -run "^$$" -bench "BenchmarkTrivialCell$$" -benchtime=1000x ./kernel/session/ | awk "/^BenchmarkTrivialCell/ {print 1e9/\$$3}"); \
+	  p=$$($(PY) kernel/session/bench/ipython_cells.py 1000); \
+	  echo "bench: session-trivial-cell golem=$$g cells/s ipython=$$p cells/s ratio=$$(awk "BEGIN {printf \"%.2f\", $$g/$$p}")"'
