@@ -35,8 +35,10 @@ type trainVectors struct {
 	VocabSize  int      `json:"vocab_size"`
 	Specials   []string `json:"specials"`
 	Patterns   map[string]struct {
-		HFMerges  [][2]string                 `json:"hf_merges"`
-		Encodings map[string]map[string][]int `json:"encodings"`
+		Pattern      string                      `json:"pattern"`
+		MinFrequency int                         `json:"min_frequency"`
+		HFMerges     [][2]string                 `json:"hf_merges"`
+		Encodings    map[string]map[string][]int `json:"encodings"`
 	} `json:"patterns"`
 }
 
@@ -59,11 +61,12 @@ func TestTrainMatchesHF(t *testing.T) {
 	}
 	docs := trainCorpus(t)
 	for pattern, want := range v.Patterns {
-		tok, err := Train(docs, TrainOptions{VocabSize: v.VocabSize, SpecialTokens: v.Specials, Pattern: pattern})
+		tok, err := Train(docs, TrainOptions{VocabSize: v.VocabSize, SpecialTokens: v.Specials, Pattern: want.Pattern,
+			MinFrequency: want.MinFrequency})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tok.VocabSize() != v.VocabSize {
+		if want.MinFrequency == 0 && tok.VocabSize() != v.VocabSize {
 			t.Errorf("%s: vocab size %d, want %d", pattern, tok.VocabSize(), v.VocabSize)
 		}
 		merges, _ := tok.Merges()

@@ -5,7 +5,8 @@ tiktoken encode text with a vocabulary golem trained.
    (the Go test rebuilds it from the same files).
 2. HF tokenizers 0.23.3 trains BPE on it for each pattern: ByteLevel pre-tokenizer (gpt2) or
    Split(regex, Isolated) + ByteLevel(use_regex=False) (cl100k, o200k), the full 256-byte initial
-   alphabet, special token <|endoftext|>, vocab_size 3000. Its merges are stored.
+   alphabet, special token <|endoftext|>, vocab_size 3000 (and once with min_frequency 40, which
+   stops training early). Its merges are stored.
 3. golem (lmlib/tokenizer/bench, `train`) trains the same vocabularies and writes
    tokenizer.json and trained.tiktoken(+.json); HF tokenizers loads the first, tiktoken the
    second, and both encode sample texts; their ids are stored.
@@ -37,6 +38,8 @@ O200K = (r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{L
 
 CL100K = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 REGEX = {"cl100k": CL100K, "o200k": O200K}
+# (name, pattern, min_frequency): the three pre-tokenizers, and min_frequency stopping early
+CONFIGS = [("gpt2", "gpt2", 0), ("cl100k", "cl100k", 0), ("o200k", "o200k", 0), ("gpt2-min40", "gpt2", 40)]
 
 
 def corpus():
@@ -57,7 +60,7 @@ def samples():
     return out
 
 
-def hf_train(docs, pattern):
+def hf_train(docs, pattern, min_frequency):
     tok = Tokenizer(models.BPE())
     if pattern == "gpt2":
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -66,7 +69,7 @@ def hf_train(docs, pattern):
             pre_tokenizers.Split(Regex(REGEX[pattern]), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=SPECIALS, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=SPECIALS, show_progress=False, min_frequency=min_frequency,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(docs, trainer)
     model = json.loads(tok.to_str())["model"]
@@ -84,11 +87,11 @@ def main():
         docs_path = os.path.join(tmp, "docs.json")
         with open(docs_path, "w") as f:
             json.dump(docs, f)
-        for pattern in ["gpt2", "cl100k", "o200k"]:
-            merges = hf_train(docs, pattern)
-            out = os.path.join(tmp, pattern)
+        for key, pattern, min_freq in CONFIGS:
+            merges = hf_train(docs, pattern, min_freq)
+            out = os.path.join(tmp, key)
             subprocess.run([tool, "train", "-docs", docs_path, "-vocab-size", str(VOCAB), "-special", ",".join(SPECIALS),
-                            "-pattern", pattern, "-out", out], check=True, capture_output=True)
+                            "-pattern", pattern, "-min-frequency", str(min_freq), "-out", out], check=True, capture_output=True)
             hf = Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
             meta = json.load(open(os.path.join(out, "trained.tiktoken.json")))
             tk = tiktoken.Encoding(meta["name"], pat_str=meta["pat_str"],
@@ -98,9 +101,9 @@ def main():
             for name, text in texts.items():
                 enc[name] = {"tiktoken": tk.encode_ordinary(text), "hf": hf.encode(text).ids}
                 same = enc[name]["tiktoken"] == enc[name]["hf"]
-                print(pattern, name, "HF == tiktoken:", same)
-            doc["patterns"][pattern] = {"hf_merges": merges, "encodings": enc}
-            print(pattern, len(merges), "HF merges")
+                print(key, name, "HF == tiktoken:", same)
+            doc["patterns"][key] = {"pattern": pattern, "min_frequency": min_freq, "hf_merges": merges, "encodings": enc}
+            print(key, len(merges), "HF merges")
     path = os.path.join(HERE, "train_vectors.json.gz")
     with gzip.open(path + ".tmp", "wt", encoding="utf-8", compresslevel=9) as f:
         json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
