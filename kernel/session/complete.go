@@ -21,6 +21,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/golem-lm/golem/display"
+	"github.com/golem-lm/golem/lmlib/symbols"
 )
 
 var goKeywords = []string{"break", "case", "chan", "const", "continue", "default", "defer", "else",
@@ -82,16 +83,20 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 	off := byteOffset(code, cursor)
 	qual, word, startB := wordAt(code, off)
 	start, end = utf8.RuneCountInString(code[:startB]), cursor
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.in == nil {
-		return nil, start, end
-	}
 	var cands []string
-	if qual != "" {
-		cands = s.members(qual, code)
+	if s.mu.TryLock() {
+		defer s.mu.Unlock()
+		if s.in == nil {
+			return nil, start, end
+		}
+		if qual != "" {
+			cands = s.members(qual, code)
+		} else {
+			cands = s.scopeNames(code)
+		}
 	} else {
-		cands = s.scopeNames(code)
+		// A cell is running: answer from static tables, without the interpreter.
+		cands = staticNames(qual, code)
 	}
 	seen := map[string]bool{}
 	for _, c := range cands {
@@ -102,6 +107,37 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 	}
 	sort.Strings(matches)
 	return matches, start, end
+}
+
+// staticNames are the completions available while a cell runs: keywords,
+// builtins, names declared in code, standard-library and display members.
+func staticNames(qual, code string) []string {
+	if qual == "" {
+		return append(append(append([]string{}, goKeywords...), goBuiltins...), declaredIn(code)...)
+	}
+	path, ok := stdPackageByName()[qual]
+	if qual == "display" {
+		path, ok = "github.com/golem-lm/golem/display", true
+	}
+	if !ok {
+		return nil
+	}
+	var out []string
+	for n := range stdlibSymbols()[path+"/"+filepath.Base(path)] {
+		if ast.IsExported(n) {
+			out = append(out, n)
+		}
+	}
+	for n := range symbols.Symbols[path+"/"+filepath.Base(path)] {
+		if ast.IsExported(n) {
+			out = append(out, n)
+		}
+	}
+	funcs, _ := shimTable()
+	for n := range funcs[path] {
+		out = append(out, n)
+	}
+	return out
 }
 
 // scopeNames lists identifiers usable at the top of a cell.
@@ -377,7 +413,19 @@ func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool
 	if word == "" {
 		return nil, false
 	}
-	s.mu.Lock()
+	if !s.mu.TryLock() {
+		// A cell is running: documentation of packages and builtins only.
+		text := ""
+		if path, ok := stdPackageByName()[qual]; ok {
+			text = packageDoc(path, word)
+		} else if qual == "" {
+			text = packageDoc("builtin", word)
+		}
+		if text == "" {
+			return nil, false
+		}
+		return display.Bundle{"text/plain": text, "text/markdown": "```go\n" + text + "\n```"}, true
+	}
 	defer s.mu.Unlock()
 	if s.in == nil {
 		return nil, false

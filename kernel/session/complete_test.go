@@ -1,9 +1,11 @@
 package session
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -103,4 +105,26 @@ func TestIsComplete(t *testing.T) {
 			t.Errorf("IsComplete(%q): no indent", c.code)
 		}
 	}
+}
+
+// While a cell runs, completion and inspection still answer (from static tables)
+// instead of waiting for the cell, and Close does not block.
+func TestCompleteWhileRunning(t *testing.T) {
+	s := newTestSession(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.Execute(ctx, "for {\n}")
+		close(done)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	got, _, _ := s.Complete("fmt.Pri", 7)
+	if !slices.Contains(got, "Println") {
+		t.Errorf("Complete while running: %v", got)
+	}
+	if b, found := s.Inspect("strings.ToUpper", 10, 0); !found || !strings.Contains(b["text/plain"].(string), "ToUpper") {
+		t.Errorf("Inspect while running: %v %v", b, found)
+	}
+	cancel()
+	<-done
 }

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/traefik/yaegi/interp"
@@ -76,7 +77,7 @@ type Session struct {
 	st      *cellState
 	running *cellRun // the cell now running, nil between cells
 
-	closed bool
+	closed atomic.Bool
 }
 
 // cellState is what the session remembers about the user's code across cells.
@@ -142,11 +143,13 @@ func (s *Session) reset() error {
 
 // Close releases the session. Goroutines started by cells keep running until they
 // return (Go cannot stop them); the interpreter is dropped.
+// It does not wait for a running cell (interrupt it first to stop it).
 func (s *Session) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	s.in = nil
+	s.closed.Store(true)
+	if s.mu.TryLock() {
+		s.in = nil
+		s.mu.Unlock()
+	}
 }
 
 // goroutinePanic is called (through the golem runtime package) by the recover
@@ -175,7 +178,7 @@ func (s *Session) goroutinePanic(v any, where string) {
 func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.in == nil {
+	if s.closed.Load() || s.in == nil {
 		return nil, &Error{Name: "SessionClosed", Value: "the session was closed"}
 	}
 	run := &cellRun{goPanic: make(chan *Error, 1)}
