@@ -36,7 +36,7 @@ type State struct {
 	Step        int               `json:"step"`
 	Tokens      int64             `json:"tokens"`
 	Config      gpt.Config        `json:"config"`
-	Options     savedOptions      `json:"options"`
+	Options     TrajectoryOptions `json:"options"`
 	RNGState    uint64            `json:"rng_state"`
 	TrainLoader shard.LoaderState `json:"train_loader"`
 	BestVal     *float32          `json:"best_val_loss,omitempty"`
@@ -46,9 +46,10 @@ type State struct {
 	SavedAt     time.Time         `json:"saved_at"`
 }
 
-// savedOptions are the options that decide the trajectory; Resume requires them
-// to match (MaxSteps, MaxTokens, Patience and checkpointing may change).
-type savedOptions struct {
+// TrajectoryOptions are the resolved options that decide a run's trajectory, as
+// saved in state.json; Resume requires them to match, except MaxSteps, MaxTokens
+// and Patience, which may change.
+type TrajectoryOptions struct {
 	LR          float32 `json:"lr"`
 	MinLR       float32 `json:"min_lr"`
 	WarmupSteps int     `json:"warmup_steps"`
@@ -67,8 +68,8 @@ type savedOptions struct {
 	Patience    int     `json:"patience"`
 }
 
-func saveOptions(o Options) savedOptions {
-	return savedOptions{o.LR, o.MinLR, o.WarmupSteps, o.DecaySteps, o.Beta1, o.Beta2, o.Eps, o.WeightDecay,
+func saveOptions(o Options) TrajectoryOptions {
+	return TrajectoryOptions{o.LR, o.MinLR, o.WarmupSteps, o.DecaySteps, o.Beta1, o.Beta2, o.Eps, o.WeightDecay,
 		o.GradClip, o.GradAccum, o.EvalEvery, o.EvalBatches, o.Seed, o.MaxSteps, o.MaxTokens, o.Patience}
 }
 
