@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -15,7 +16,7 @@ import (
 
 // The "it learns" check of issue 5: char-level Opticks, 4 layers / 4 heads / 128
 // wide / context 64, trained by golem and by the PyTorch reference in
-// tools/trainref/train_ref.py from the same initial weights on the same batches
+// tools/trainref/train_ref.py from the same initial weights (set by referenceInit) on the same batches
 // with the same hyper-parameters; the validation losses must agree within 0.02.
 // tools/trainref/run.sh regenerates testdata/opticks_ref.json: it runs this test
 // with GOLEM_TRAINREF_DUMP set (which writes the initial weights, the batches and
@@ -29,16 +30,16 @@ const (
 
 // refCurve is the JSON written by train_ref.py (and, for golem, by the dump mode).
 type refCurve struct {
-	Source  string       `json:"source"`
-	Torch   string       `json:"torch,omitempty"`
-	Steps   int          `json:"steps"`
-	B       int          `json:"b"`
-	T       int          `json:"t"`
-	Config  gpt.Config   `json:"config"`
-	Options savedOptions `json:"options"`
-	Train   [][2]float64 `json:"train"` // step, training loss
-	Evals   [][2]float64 `json:"evals"` // step, validation loss
-	Golem   *refCurve    `json:"golem,omitempty"`
+	Source  string            `json:"source"`
+	Torch   string            `json:"torch,omitempty"`
+	Steps   int               `json:"steps"`
+	B       int               `json:"b"`
+	T       int               `json:"t"`
+	Config  gpt.Config        `json:"config"`
+	Options TrajectoryOptions `json:"options"`
+	Train   [][2]float64      `json:"train"` // step, training loss
+	Evals   [][2]float64      `json:"evals"` // step, validation loss
+	Golem   *refCurve         `json:"golem,omitempty"`
 }
 
 func opticksSetup(t testing.TB, steps int) (*gpt.Model, *shard.Loader, *shard.Loader, Options) {
@@ -58,11 +59,46 @@ func opticksSetup(t testing.TB, steps int) (*gpt.Model, *shard.Loader, *shard.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
+	referenceInit(m, 1337)
 	o, err := Options{MaxSteps: steps, EvalEvery: 50, EvalBatches: 10, Quiet: true}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m, tl, vl, o
+}
+
+// referenceInit sets GPT-2's initialisation (biases 0, LayerNorm weights 1, other
+// weights N(0, 0.02), residual projections N(0, 0.02/√(2·layers))) from the test's
+// own generator, so the stored PyTorch curve, which starts from these weights,
+// stays valid whatever random generator lmlib/gpt uses for its own init.
+func referenceInit(m *gpt.Model, seed uint64) {
+	state := seed
+	next := func() float64 { // SplitMix64 → uniform (0,1)
+		state += 0x9e3779b97f4a7c15
+		z := state
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+		return (float64(z>>11) + 0.5) / (1 << 53)
+	}
+	for _, ts := range m.Tensors() {
+		x := m.Params[ts.Offset : ts.Offset+ts.Size]
+		std := 0.02
+		switch {
+		case strings.HasSuffix(ts.Name, ".bias"):
+			std = 0
+		case strings.Contains(ts.Name, "ln_"):
+			for i := range x {
+				x[i] = 1
+			}
+			continue
+		case strings.HasSuffix(ts.Name, "c_proj.weight"):
+			std = 0.02 / math.Sqrt(2*float64(m.Config.Layers))
+		}
+		for i := range x {
+			x[i] = float32(std * math.Sqrt(-2*math.Log(next())) * math.Cos(2*math.Pi*next()))
+		}
+	}
 }
 
 func curveOf(res *Result) ([][2]float64, [][2]float64) {
