@@ -9,5 +9,5 @@ bench: bench-functions
 # deployed user function, each against a bare net/http handler running the same code
 # in-process. Prints `bench:` lines; ratio = golem ÷ bare (above 1: golem better).
 BENCH_FUNCTIONS_FLAGS ?= -duration 5s -concurrency 8 -workers 2
-bench-functions: assets
+bench-functions: assets peers
 	flock /tmp/golem-bench.lock $(GO) run ./functions/benchload $(BENCH_FUNCTIONS_FLAGS)

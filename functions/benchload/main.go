@@ -11,10 +11,13 @@
 //
 // Cases: tokenize (the built-in, cl100k_base, a 2 KB paragraph of Tom Sawyer) and
 // upper (the deployed user function in functions/testdata/upper.go, run by yaegi in a
-// worker process, against the same Go compiled into this binary).
+// worker process, against the same Go compiled into this binary). The tokenize
+// endpoint is also compared with peer_flask.py: the function process of an OpenFaaS
+// python3-http function (Flask on waitress) calling tiktoken.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -51,14 +55,15 @@ func main() {
 	conc := flag.Int("concurrency", 8, "concurrent clients")
 	workers := flag.Int("workers", 2, "host worker processes")
 	upperSrc := flag.String("upper", "functions/testdata/upper.go", "source of the deployed function")
+	python := flag.String("python", ".venv/bin/python", "Python with tiktoken, flask and waitress for the peer (empty: skip it)")
 	flag.Parse()
-	if err := run(*dur, *conc, *workers, *upperSrc); err != nil {
+	if err := run(*dur, *conc, *workers, *upperSrc, *python); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dur time.Duration, conc, workers int, upperSrc string) error {
+func run(dur time.Duration, conc, workers int, upperSrc, python string) error {
 	text, err := paragraph()
 	if err != nil {
 		return err
@@ -124,8 +129,35 @@ func run(dur time.Duration, conc, workers int, upperSrc string) error {
 	bareURL := "http://" + bln.Addr().String()
 
 	tokBody, _ := json.Marshal(functions.TokenizeInput{Encoding: "cl100k_base", Text: text})
-	upBody, _ := json.Marshal(upperInput{Text: text})
 	fmt.Printf("load: %d clients, %s per side, host with %d workers, %d-byte input\n", conc, dur, workers, len(text))
+	if python != "" {
+		peerURL, stop, err := startPeer(python)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if err := checkSame(hostURL+"/functions/tokenize", peerURL, tokBody); err != nil {
+			return err
+		}
+		if _, err := load(hostURL+"/functions/tokenize", tokBody, conc, 300*time.Millisecond); err != nil {
+			return err
+		}
+		if _, err := load(peerURL, tokBody, conc, 300*time.Millisecond); err != nil {
+			return err
+		}
+		g, err := load(hostURL+"/functions/tokenize", tokBody, conc, dur)
+		if err != nil {
+			return err
+		}
+		p, err := load(peerURL, tokBody, conc, dur)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("bench: tokenize_rps golem=%.0f flask_tiktoken=%.0f ratio=%.2f\n", g.rps, p.rps, g.rps/p.rps)
+		fmt.Printf("bench: tokenize_p50_ms golem=%.3f flask_tiktoken=%.3f ratio=%.2f\n", ms(g.p50), ms(p.p50), float64(p.p50)/float64(g.p50))
+		fmt.Printf("bench: tokenize_p99_ms golem=%.3f flask_tiktoken=%.3f ratio=%.2f\n", ms(g.p99), ms(p.p99), float64(p.p99)/float64(g.p99))
+	}
+	upBody, _ := json.Marshal(upperInput{Text: text})
 	for _, c := range []struct {
 		name, hostPath, barePath string
 		body                     []byte
@@ -148,9 +180,9 @@ func run(dur time.Duration, conc, workers int, upperSrc string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("bench: %s_rps golem=%.0f bare=%.0f ratio=%.2f\n", c.name, g.rps, b.rps, g.rps/b.rps)
-		fmt.Printf("bench: %s_p50_ms golem=%.3f bare=%.3f ratio=%.2f\n", c.name, ms(g.p50), ms(b.p50), float64(b.p50)/float64(g.p50))
-		fmt.Printf("bench: %s_p99_ms golem=%.3f bare=%.3f ratio=%.2f\n", c.name, ms(g.p99), ms(b.p99), float64(b.p99)/float64(g.p99))
+		fmt.Printf("bench: %s_rps golem=%.0f bare_go=%.0f ratio=%.2f\n", c.name, g.rps, b.rps, g.rps/b.rps)
+		fmt.Printf("bench: %s_p50_ms golem=%.3f bare_go=%.3f ratio=%.2f\n", c.name, ms(g.p50), ms(b.p50), float64(b.p50)/float64(g.p50))
+		fmt.Printf("bench: %s_p99_ms golem=%.3f bare_go=%.3f ratio=%.2f\n", c.name, ms(g.p99), ms(b.p99), float64(b.p99)/float64(g.p99))
 	}
 	return nil
 }
@@ -247,4 +279,63 @@ func load(url string, body []byte, conc int, dur time.Duration) (result, error) 
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return result{rps: float64(len(lat)) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+// startPeer runs peer_flask.py on a free loopback port and waits until it is ready.
+func startPeer(python string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(python, "functions/benchload/peer_flask.py", fmt.Sprint(port))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start the Flask peer with %s: %w", python, err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		stop()
+		return "", nil, fmt.Errorf("the Flask peer did not start (%q, %v); make peers installs it", line, err)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Post(url, "application/json", strings.NewReader(`{"text":"x"}`)); err == nil {
+			resp.Body.Close()
+			return url, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("the Flask peer on %s does not answer", url)
+}
+
+// checkSame makes sure both sides return the same tokens before timing them.
+func checkSame(a, b string, body []byte) error {
+	var outs [2]struct {
+		Tokens []int `json:"tokens"`
+	}
+	for i, url := range []string{a, b} {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		err = json.NewDecoder(resp.Body).Decode(&outs[i])
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", url, err)
+		}
+	}
+	if len(outs[0].Tokens) == 0 || fmt.Sprint(outs[0].Tokens) != fmt.Sprint(outs[1].Tokens) {
+		return fmt.Errorf("golem and the peer disagree: %d vs %d tokens", len(outs[0].Tokens), len(outs[1].Tokens))
+	}
+	return nil
 }
