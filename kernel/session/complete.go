@@ -240,10 +240,12 @@ func stdPackageByName() map[string]string {
 		for k := range stdlibSymbols() {
 			p := filepath.Dir(k)
 			n := filepath.Base(k)
-			if old, ok := stdNames[n]; !ok || len(p) < len(old) {
+			old, ok := stdNames[n]
+			if !ok || len(p) < len(old) || len(p) == len(old) && p < old {
 				stdNames[n] = p
 			}
 		}
+		stdNames["template"] = "text/template" // not html/template (same length)
 	})
 	return stdNames
 }

@@ -376,7 +376,7 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 // file: in a function, yaegi binds generic results; and unlike a function literal
 // called at the top level, it does not copy the whole global frame.
 func (s *Session) runAsFunc(ctx context.Context, run *cellRun, body *ast.BlockStmt) error {
-	f, err := parser.ParseFile(s.in.FileSet(), "cell", "package main\nfunc init() {\n}\n", parser.SkipObjectResolution)
+	f, err := parser.ParseFile(s.in.FileSet(), "cell", fmt.Sprintf("package main\n//line cell:%d:1\nfunc init() {\n}\n", funcBodyLine), parser.SkipObjectResolution)
 	if err != nil {
 		return err
 	}

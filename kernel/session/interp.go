@@ -228,7 +228,10 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 		}
 	}
 	for _, src := range []string{prelude, shimPrelude} {
-		f, err := parser.ParseFile(in.FileSet(), fileName, "package main\n//line "+fileName+":1:1\n"+src, 0)
+		// yaegi keys imports by the file name of positions, so the directive keeps
+		// it; the prelude's lines start at preludeLine so that tracebacks can tell
+		// them from the user's (see frameName).
+		f, err := parser.ParseFile(in.FileSet(), fileName, fmt.Sprintf("package main\n//line %s:%d:1\n", fileName, preludeLine)+src, 0)
 		if err != nil {
 			return nil, fmt.Errorf("parse prelude: %w", err)
 		}
@@ -283,6 +286,35 @@ type panicFilter struct {
 }
 
 var panicFrame = regexp.MustCompile(`^(cell|_\.go|[^\s:]+\.go):\d+:\d+: panic(: .*)?\n?$`)
+
+// Generated code is compiled under the cell's file name (yaegi keys imports by
+// it) at line numbers far beyond any cell; frameName renames those positions.
+const (
+	preludeLine  = 1000001 // the prelude and its shims
+	resultLine   = 2000001 // the function computing a cell's result
+	funcBodyLine = 3000001 // statements run as a function body
+)
+
+var framePos = regexp.MustCompile(`^cell:(\d+):(\d+)`)
+
+// frameName maps a position of generated code to golem-prelude:L:C,
+// golem-result:L:C or golem-func:L:C; user positions are left alone.
+func frameName(line string) string {
+	m := framePos.FindStringSubmatchIndex(line)
+	if m == nil {
+		return line
+	}
+	n, _ := strconv.Atoi(line[m[2]:m[3]])
+	for _, g := range []struct {
+		base int
+		name string
+	}{{funcBodyLine, "golem-func"}, {resultLine, "golem-result"}, {preludeLine, "golem-prelude"}} {
+		if n >= g.base {
+			return fmt.Sprintf("%s:%d:%s", g.name, n-g.base+1, line[m[4]:m[5]]) + line[m[1]:]
+		}
+	}
+	return line
+}
 
 func (f *panicFilter) Write(p []byte) (int, error) {
 	f.mu.Lock()

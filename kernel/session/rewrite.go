@@ -9,6 +9,7 @@ import (
 	"go/token"
 	pathpkg "path"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -220,7 +221,8 @@ func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
 // call never runs: it makes yaegi reject, at compile time, an expression with no
 // value or several (the definition below would accept them). The typed local
 // keeps yaegi's own type of E, so compiled code receives the real value.
-const trailingTemplate = `package main
+var trailingTemplate = `package main
+//line cell:` + strconv.Itoa(resultLine) + `:1
 func init() {
 	if false {
 		_golemOne(_golemE)
@@ -287,6 +289,91 @@ func (s *Session) importName(im *ast.ImportSpec) (name, path string, ok bool) {
 		}
 	}
 	return name, path, true
+}
+
+// missingImports lists the standard packages a cell uses (pkg.Name) without
+// importing them: the qualifier is not declared anywhere in the cell, is not a
+// name of an earlier cell, and is the name of a standard-library package.
+func (s *Session) missingImports(imports, decls *ast.File, body *ast.BlockStmt) []string {
+	declared := map[string]bool{}
+	var quals []*ast.Ident
+	visit := func(root ast.Node) {
+		if root == nil || reflect.ValueOf(root).IsNil() {
+			return
+		}
+		ast.Inspect(root, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if id, ok := n.X.(*ast.Ident); ok {
+					quals = append(quals, id)
+				}
+			case *ast.Ident:
+				// every identifier that is declared somewhere in the cell
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					for _, l := range n.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							declared[id.Name] = true
+						}
+					}
+				}
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.TypeSpec:
+				declared[n.Name.Name] = true
+			case *ast.FuncDecl:
+				declared[n.Name.Name] = true
+			case *ast.Field:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if id, ok := e.(*ast.Ident); ok {
+						declared[id.Name] = true
+					}
+				}
+			case *ast.ImportSpec:
+				if name, _, ok := s.importName(n); ok {
+					declared[name] = true
+				}
+			case *ast.LabeledStmt:
+				declared[n.Label.Name] = true
+			}
+			return true
+		})
+	}
+	visit(imports)
+	visit(decls)
+	visit(body)
+	var out []string
+	seen := map[string]bool{}
+	var globals map[string]reflect.Value
+	for _, q := range quals {
+		name := q.Name
+		if seen[name] || declared[name] || s.st.names[name] {
+			continue
+		}
+		seen[name] = true
+		if _, ok := s.st.imports[name]; ok {
+			continue
+		}
+		path, ok := stdPackageByName()[name]
+		if !ok {
+			continue
+		}
+		if globals == nil {
+			globals = s.globals()
+		}
+		if _, ok := globals[name]; ok {
+			continue
+		}
+		out = append(out, path)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // dropKnownImports removes imports the session already has under the same name

@@ -27,8 +27,8 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"runtime/debug"
 	"strconv"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,6 +263,21 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		}
 		s.recordImports(imports)
 	}
+	if auto := s.missingImports(imports, decls, body); len(auto) > 0 {
+		// Standard packages used but not imported are imported, like goimports.
+		src := "package main\nimport (\n"
+		for _, p := range auto {
+			src += strconv.Quote(p) + "\n"
+		}
+		f, err := s.parseFile(src + ")\n")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.compileRun(ctx, run, f); err != nil {
+			return nil, err
+		}
+		s.recordImports(f)
+	}
 	m := s.newModernizer()
 	if decls != nil {
 		m.collect(decls)
@@ -495,7 +510,7 @@ func panicError(v any, frames []string) *Error {
 	}
 	tb := []string{"panic: " + msg}
 	for _, f := range frames {
-		tb = append(tb, "\t"+f)
+		tb = append(tb, "\t"+frameName(f))
 	}
 	if err, ok := v.(error); ok {
 		msg = err.Error()
@@ -529,10 +544,13 @@ func (s *Session) compile(node ast.Node) (prog *interp.Program, err error) {
 }
 
 func compileError(err error) *Error {
-	msg := err.Error()
 	var list scanner.ErrorList
 	if errors.As(err, &list) {
 		return syntaxError(err)
 	}
-	return &Error{Name: "CompileError", Value: msg, Traceback: strings.Split(msg, "\n")}
+	tb := strings.Split(err.Error(), "\n")
+	for i, l := range tb {
+		tb[i] = frameName(l)
+	}
+	return &Error{Name: "CompileError", Value: tb[0], Traceback: tb}
 }

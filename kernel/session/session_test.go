@@ -487,3 +487,30 @@ func TestKernelTestSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoImport(t *testing.T) {
+	s := newTestSession(t)
+	if got := s.exec(t, "x, err := strconv.Atoi(\"12\")\nif err != nil {\n\tpanic(err)\n}\nx + 1"); got != "13" {
+		t.Fatalf("strconv without import: %q", got)
+	}
+	// A variable named like a package is not an import.
+	if got := s.exec(t, "path := \"a\"\npath + \"b\""); got != `"ab"` {
+		t.Fatalf("variable path: %q", got)
+	}
+	if got := s.exec(t, "func f(filepath string) string { return filepath + \"!\" }\nf(\"x\")"); got != `"x!"` {
+		t.Fatalf("parameter named like a package: %q", got)
+	}
+}
+
+func TestPanicInShimTraceback(t *testing.T) {
+	s := newTestSession(t)
+	e := s.fail(t, "xs := []int{}\n\nm := slices.Max(xs)")
+	if e.Name != "Panic" || !strings.Contains(e.Value, "empty list") {
+		t.Fatalf("got %+v", e)
+	}
+	for _, l := range e.Traceback[1:] {
+		if strings.HasPrefix(strings.TrimSpace(l), "cell:") && !strings.HasPrefix(strings.TrimSpace(l), "cell:3:") {
+			t.Errorf("traceback line points into the cell at the wrong line: %q (all: %q)", l, e.Traceback)
+		}
+	}
+}
