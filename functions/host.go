@@ -298,10 +298,13 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	case <-ctx.Done():
 	}
 	h.log.Info("shutting down: draining calls, requeueing jobs")
-	h.StopJobs()
+	// Stop accepting and drain sync calls while the jobs go back to the queue.
+	jobsStopped := make(chan struct{})
+	go func() { h.StopJobs(); close(jobsStopped) }()
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	<-jobsStopped
 	h.Close()
 	return err
 }

@@ -242,12 +242,29 @@ func TestKillAndRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	second := findServe(t, addr)
+	// A sync call in flight when SIGTERM comes is drained, not cut off.
+	syncDone := make(chan error, 1)
+	go func() {
+		var out map[string]any
+		err := c.Call("upper", map[string]any{"text": "drained", "steps": 10, "sleep_ms": 100}, &out)
+		if err == nil && out["upper"] != "DRAINED" {
+			err = fmt.Errorf("drained call gave %v", out)
+		}
+		syncDone <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	if err := second.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := second.Wait(); err != nil {
 		t.Fatal(err)
+	}
+	if err := <-syncDone; err != nil {
+		t.Fatalf("sync call during SIGTERM: %v", err)
+	}
+	if _, err := http.Get("http://" + addr + "/_/health"); err == nil {
+		t.Fatal("still accepting after SIGTERM")
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("SIGTERM took %s", d)
