@@ -159,6 +159,8 @@ type Host struct {
 	modelMu sync.Mutex
 	models  map[string]*loadedModel
 
+	callbacks sync.WaitGroup
+
 	stopJobs  context.CancelCauseFunc
 	jobsDone  sync.WaitGroup
 	cancelSub *nats.Subscription
@@ -323,6 +325,7 @@ func (h *Host) Close() {
 		if h.stopJobs != nil {
 			h.StopJobs()
 		}
+		waitTimeout(&h.callbacks, h.cfg.CallbackTimeout)
 		if h.pool != nil {
 			h.pool.close()
 		}
@@ -347,4 +350,14 @@ func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }

@@ -613,3 +613,50 @@ func TestWorkerEnvAndResultLimit(t *testing.T) {
 		t.Fatalf("big sync result: %d %v", len(s), err)
 	}
 }
+
+// TestCallbackRetries: a receiver that fails first gets the job again.
+func TestCallbackRetries(t *testing.T) {
+	th := startHost(t, functions.Config{Workers: 1})
+	if _, err := th.c.Deploy("upper", source(t, "upper"), api.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var codes []int
+	got := make(chan api.Job, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(codes) == 0 {
+			codes = append(codes, 503)
+			w.WriteHeader(503)
+			return
+		}
+		codes = append(codes, 200)
+		var j api.Job
+		_ = json.NewDecoder(r.Body).Decode(&j)
+		got <- j
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	id, err := th.c.Submit("upper", map[string]any{"text": "cb"}, &client.SubmitOptions{CallbackURL: "http://" + ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case j := <-got:
+		if j.ID != id || j.Status != api.StatusSucceeded || string(j.Result) != `{"upper":"CB","words":1}` {
+			t.Fatalf("callback %+v", j)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback after a failed first attempt")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(codes) != 2 {
+		t.Fatalf("callback attempts %v", codes)
+	}
+}

@@ -177,7 +177,7 @@ func (h *Host) Cancel(ctx context.Context, id string) (api.Job, error) {
 	}
 	_ = h.nc.Publish(cancelSubj, []byte(id))
 	h.metrics.jobs.WithLabelValues(j.Function, api.StatusCancelled).Inc()
-	go h.callback(j)
+	h.notify(j)
 	return j, nil
 }
 
@@ -406,7 +406,7 @@ func (h *Host) runJob(parent context.Context, msg jetstream.Msg) {
 		return
 	}
 	h.metrics.jobs.WithLabelValues(j.Function, j.Status).Inc()
-	h.callback(j)
+	h.notify(j)
 }
 
 func orNone(s string) string {
@@ -481,7 +481,20 @@ func (h *Host) deadLetter(j api.Job) {
 		h.log.Error("dead-letter record", "job", j.ID, "err", err)
 	}
 	h.metrics.jobs.WithLabelValues(j.Function, api.StatusDead).Inc()
-	h.callback(j)
+	h.notify(j)
+}
+
+// notify sends the job's callback in the background (tracked, so Close waits
+// for callbacks under way).
+func (h *Host) notify(j api.Job) {
+	if j.CallbackURL == "" {
+		return
+	}
+	h.callbacks.Add(1)
+	go func() {
+		defer h.callbacks.Done()
+		h.callback(j)
+	}()
 }
 
 // callback POSTs the finished job to its X-Callback-Url, retrying a few times.
