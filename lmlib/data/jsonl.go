@@ -27,6 +27,7 @@ type JSONLReader struct {
 	buf          []byte
 	textField    string
 	idField      string
+	jp           jsonParser
 }
 
 // NewJSONLReader opens a JSONL file.
@@ -96,7 +97,7 @@ func (j *JSONLReader) parse(line []byte, off int64) (*Doc, *RecordError) {
 		i := firstInvalid(line)
 		return nil, fail("utf8", fmt.Errorf("invalid UTF-8 at byte %d of the line", i))
 	}
-	obj, err := parseJSONObject(line)
+	obj, err := j.jp.parse(line)
 	if err != nil {
 		return nil, fail("json", err)
 	}

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,13 @@ import (
 // UTF-8 (the reader checks that first). The fuzz test FuzzJSONObject checks that
 // it accepts and returns exactly what encoding/json does.
 func parseJSONObject(b []byte) (map[string]any, error) {
-	p := jsonParser{b: b}
+	var p jsonParser
+	return p.parse(b)
+}
+
+// parse is parseJSONObject reusing p's scratch buffer between lines.
+func (p *jsonParser) parse(b []byte) (map[string]any, error) {
+	p.b, p.i, p.depth = b, 0, 0
 	p.ws()
 	if p.i >= len(b) || b[p.i] != '{' {
 		if p.i < len(b) && (b[p.i] == '[' || b[p.i] == '"' || b[p.i] == '-' || (b[p.i] >= '0' && b[p.i] <= '9') ||
@@ -153,52 +160,44 @@ func (p *jsonParser) ws() {
 	}
 }
 
-// str parses a string starting at the opening quote.
+// str parses a string starting at the opening quote. Runs without escapes are
+// found with IndexByte (SIMD) and copied in bulk.
 func (p *jsonParser) str() (string, error) {
 	b := p.b
 	start := p.i + 1
-	// Fast path: find the closing quote and any backslash with IndexByte (SIMD),
-	// then check for control characters in one tight loop.
-	q := bytes.IndexByte(b[start:], '"')
-	if q < 0 {
-		q = len(b) - start
-	}
-	seg := b[start : start+q]
-	if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
-		seg = seg[:bs]
-	}
-	for k, c := range seg {
-		if c < 0x20 {
-			p.i = start + k
+	j := start
+	qpos := -1 // absolute position of the next '"' at or after j
+	out := p.buf[:0]
+	for first := true; ; first = false {
+		if qpos < j {
+			q := bytes.IndexByte(b[j:], '"')
+			if q < 0 {
+				p.i = len(b)
+				return "", p.errf("unterminated string")
+			}
+			qpos = j + q
+		}
+		seg := b[j:qpos]
+		if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
+			seg = seg[:bs]
+		}
+		if k := controlByte(seg); k >= 0 {
+			p.i = j + k
 			return "", p.errf("control character in a string")
 		}
-	}
-	j := start + len(seg)
-	if j >= len(b) {
-		p.i = j
-		return "", p.errf("unterminated string")
-	}
-	if b[j] == '"' {
-		p.i = j + 1
-		return string(seg), nil
-	}
-	// Slow path: escapes.
-	out := append(p.buf[:0], b[start:j]...)
-	for j < len(b) {
-		c := b[j]
-		switch {
-		case c == '"':
+		j += len(seg)
+		if j == qpos {
 			p.i = j + 1
+			if first {
+				return string(seg), nil
+			}
+			out = append(out, seg...)
 			p.buf = out
 			return string(out), nil
-		case c < 0x20:
-			p.i = j
-			return "", p.errf("control character in a string")
-		case c != '\\':
-			out = append(out, c)
-			j++
-			continue
 		}
+		out = append(out, seg...)
+		p.buf = out
+		// An escape at j.
 		if j+1 >= len(b) {
 			p.i = j + 1
 			return "", p.errf("unterminated escape")
@@ -227,17 +226,13 @@ func (p *jsonParser) str() (string, error) {
 			j += 4
 			if utf16.IsSurrogate(r) {
 				// A valid pair combines; a lone surrogate becomes U+FFFD (as encoding/json).
+				r2, ok := rune(0), false
 				if j+6 <= len(b) && b[j] == '\\' && b[j+1] == 'u' {
-					if r2, ok := hex4(b, j+2); ok {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							r = dec
-							j += 6
-						} else {
-							r = utf8.RuneError
-						}
-					} else {
-						r = utf8.RuneError
-					}
+					r2, ok = hex4(b, j+2)
+				}
+				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+					r = dec
+					j += 6
 				} else {
 					r = utf8.RuneError
 				}
@@ -248,8 +243,6 @@ func (p *jsonParser) str() (string, error) {
 			return "", p.errf("bad escape")
 		}
 	}
-	p.i = j
-	return "", p.errf("unterminated string")
 }
 
 func hex4(b []byte, j int) (rune, bool) {
@@ -344,4 +337,25 @@ func (p *jsonParser) number() (any, error) {
 	}
 	p.i = j
 	return json.Number(b[start:j]), nil
+}
+
+// controlByte returns the index of the first byte < 0x20 in b, or -1. It tests
+// eight bytes at a time: x-0x20…20 borrows into the top bit of a byte exactly
+// when that byte is below 0x20 (given no lower byte borrowed, hence the exact
+// scan of a flagged word).
+func controlByte(b []byte) int {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-lo)&^x&hi != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return i
+		}
+	}
+	return -1
 }

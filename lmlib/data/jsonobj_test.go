@@ -51,3 +51,22 @@ func TestParseJSONObject(t *testing.T) {
 	checkJSONObject(t, `{"a":`+strings.Repeat("[", 9999)+strings.Repeat("]", 9999)+`}`)
 	checkJSONObject(t, `{"a":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`}`)
 }
+
+func TestControlByte(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for pos := -1; pos < n; pos++ {
+			for _, c := range []byte{0x00, 0x1f} {
+				b := bytes.Repeat([]byte{'a'}, n)
+				for i := range b {
+					b[i] = byte(0x20 + (i*37)%0xdf) // printable and high bytes
+				}
+				if pos >= 0 {
+					b[pos] = c
+				}
+				if got := controlByte(b); got != pos {
+					t.Fatalf("n=%d pos=%d c=%#x: got %d", n, pos, c, got)
+				}
+			}
+		}
+	}
+}

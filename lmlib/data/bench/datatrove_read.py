@@ -1,7 +1,10 @@
 """datatrove's side of `make bench-data`: read the benchmark corpus that
 lmlib/data's Go benchmarks generate (bench.jsonl.zst, bench.warc.gz in DIR) with
 datatrove's JsonlReader and WarcReader, one process, and print MB/s of
-uncompressed input (the same measure as the Go benchmarks' b.SetBytes).
+uncompressed input (the same measure as the Go benchmarks' b.SetBytes). Then run
+a datatrove pipeline JsonlReader -> JsonlWriter(zstd) over the 4 shards in
+DIR/bench-shards with LocalPipelineExecutor (4 tasks, one worker per core), as
+BenchmarkPipelineJSONLZstd does with golem's Pipeline.
 
     .venv/bin/python lmlib/data/bench/datatrove_read.py DIR
 """
@@ -25,4 +28,32 @@ for key, name, reader in [
     dt = time.perf_counter() - t0
     res[key] = {"docs": n, "seconds": dt, "mb_s": size / dt / 1e6}
     print(f"datatrove {key}: {n} docs, {dt:.2f}s, {size / dt / 1e6:.1f} MB/s", file=sys.stderr)
+
+import os
+import shutil
+import tempfile
+
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.writers import JsonlWriter
+
+size = int(open(f"{d}/bench.jsonl.zst.size").read())
+tmp = tempfile.mkdtemp()
+try:
+    ex = LocalPipelineExecutor(
+        pipeline=[
+            JsonlReader(f"{d}/bench-shards", glob_pattern="*.jsonl.zst", compression="zstd"),
+            JsonlWriter(f"{tmp}/out", compression="zstd"),
+        ],
+        tasks=4,
+        workers=os.cpu_count(),
+        logging_dir=f"{tmp}/logs",
+        start_method="fork",
+    )
+    t0 = time.perf_counter()
+    ex.run()
+    dt = time.perf_counter() - t0
+finally:
+    shutil.rmtree(tmp)
+res["pipeline_jsonl_zst"] = {"seconds": dt, "mb_s": size / dt / 1e6}
+print(f"datatrove pipeline_jsonl_zst: {dt:.2f}s, {size / dt / 1e6:.1f} MB/s", file=sys.stderr)
 print(json.dumps(res))
