@@ -57,3 +57,35 @@ func BenchmarkFineWebChain(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSteps measures each step alone over the parity corpus (one goroutine).
+func BenchmarkSteps(b *testing.B) {
+	var docs []data.Doc
+	n := 0
+	for _, d := range loadCorpus(b) {
+		docs = append(docs, data.Doc{ID: d.ID, Text: d.Text})
+		n += len(d.Text)
+	}
+	mh, _ := NewMinHashDeduper(DefaultMinHashConfig())
+	steps := []data.Step{NewLanguageFilter(), NewGopherRepetitionFilter(), NewGopherQualityFilter(),
+		NewC4QualityFilter(), NewFineWebQualityFilter(), mh, NewPIIFormatter(), NewNormalizer(), NewSentenceDedup()}
+	for _, s := range steps {
+		b.Run(s.Name(), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for i := 0; i < b.N; i++ {
+				for _, d := range docs {
+					d := d
+					s.Process(&d)
+				}
+			}
+		})
+	}
+	b.Run("words", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		for i := 0; i < b.N; i++ {
+			for _, d := range docs {
+				Words(d.Text)
+			}
+		}
+	})
+}

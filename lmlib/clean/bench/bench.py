@@ -16,8 +16,10 @@ JSONL shards, and runs on the same input, with 2 workers each:
 datatrove's LanguageFilter needs the fastText lid.176 model, a download this machine
 cannot make, so datatrove runs without language ID (golem does the extra work). A
 second line repeats both chains on the pre-extracted text (no HTML extraction).
-Throughput is input text megabytes (UTF-8 bytes of the JSONL text fields) per second
-of wall time.
+Throughput is input megabytes (UTF-8 bytes of the JSONL text fields: HTML for the
+first line, text for the second) per second of wall time. A second figure per line
+divides by the time spent inside the steps summed over workers (each tool's own
+stats.json), which is less sensitive to other load on the machine.
 """
 
 import argparse
@@ -28,7 +30,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -134,18 +135,28 @@ def count_jsonl(d):
     return n
 
 
-def cpu_seconds():
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+def golem_step_seconds(out):
+    """Time inside golem's steps, summed over workers (data.Pipeline's stats.json)."""
+    with open(os.path.join(out, "stats.json")) as f:
+        return sum(s.get("seconds", 0) for s in json.load(f)["steps"])
+
+
+def datatrove_step_seconds(logs):
+    """Time inside datatrove's steps, summed over tasks and stages (stats.json per stage)."""
+    total = 0.0
+    for p in glob.glob(os.path.join(logs, "*", "stats.json")):
+        with open(p) as f:
+            total += sum(s["time_stats"]["total"] for s in json.load(f) if "time_stats" in s)
+    return total
 
 
 def run_golem(golem, inp, out, html_mode):
     args = [golem, "clean", "-q", "-workers", str(WORKERS), "-format", "jsonl", "-o", out]
     if html_mode:
         args.append("-html")
-    c, t = cpu_seconds(), time.perf_counter()
+    t = time.perf_counter()
     subprocess.run(args + [inp], check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t, cpu_seconds() - c, count_jsonl(out)
+    return time.perf_counter() - t, golem_step_seconds(out), count_jsonl(out)
 
 
 def run_datatrove(inp, work, html_mode):
@@ -162,7 +173,7 @@ def run_datatrove(inp, work, html_mode):
     shards = len(glob.glob(os.path.join(inp, "*.jsonl")))
     cfg = MinhashConfig()
     logs = os.path.join(work, "logs")
-    c, t = cpu_seconds(), time.perf_counter()
+    t = time.perf_counter()
     steps = [JsonlReader(inp)]
     if html_mode:
         steps.append(Trafilatura(favour_precision=True, timeout=10))
@@ -179,7 +190,7 @@ def run_datatrove(inp, work, html_mode):
     LocalPipelineExecutor([JsonlReader(os.path.join(work, "filtered")), MinhashDedupFilter(os.path.join(work, "remove")),
                            PIIFormatter(), JsonlWriter(os.path.join(work, "out"), compression=None)],
                           tasks=shards, workers=WORKERS, logging_dir=logs + "/5", skip_completed=False).run()
-    return time.perf_counter() - t, cpu_seconds() - c, count_jsonl(os.path.join(work, "out"))
+    return time.perf_counter() - t, datatrove_step_seconds(logs), count_jsonl(os.path.join(work, "out"))
 
 
 def main():
@@ -211,10 +222,10 @@ def main():
             gt, gc, gk = run_golem(a.golem, inp, gout, mode)
             dt, dc, dk = run_datatrove(inp, dwork, mode)
             g, d = nbytes / 1e6 / gt, nbytes / 1e6 / dt
-            print(f"{label}: golem {gt:.1f}s wall {gc:.1f} CPU-s kept {gk} docs; "
-                  f"datatrove {dt:.1f}s wall {dc:.1f} CPU-s kept {dk} docs; load average {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"{label}: golem {gt:.1f}s wall, {gc:.1f}s in steps, kept {gk} docs; "
+                  f"datatrove {dt:.1f}s wall, {dc:.1f}s in steps, kept {dk} docs; load average {os.getloadavg()[0]:.1f}", flush=True)
             print(f"bench: {label} golem={g:.2f} MB/s datatrove={d:.2f} MB/s ratio={g/d:.2f}", flush=True)
-            print(f"bench: {label}_cpu golem={nbytes/1e6/gc:.2f} MB/CPU-s datatrove={nbytes/1e6/dc:.2f} MB/CPU-s "
+            print(f"bench: {label}_steps golem={nbytes/1e6/gc:.2f} MB/step-s datatrove={nbytes/1e6/dc:.2f} MB/step-s "
                   f"ratio={dc/gc:.2f}", flush=True)
     finally:
         if not a.keep:
