@@ -6,6 +6,8 @@ kernel-startup: seconds from KernelManager.start_kernel to a kernel_info_reply
 with IOPub connected (jupyter_client's wait_for_ready), median of --starts runs.
 kernel-roundtrip: trivial cells ("1") per second, each waited for like nbclient
 does (execute_reply on shell and idle status on IOPub).
+kernel-stream: seconds for a cell printing 100 000 numbered lines until the idle
+status, every line received and checked.
 ratio > 1 means golem is better (startup: ipykernel time / golem time).
 """
 import argparse
@@ -48,6 +50,35 @@ def run_cell(kc, code):
             return
 
 
+STREAM_CELLS = {
+    "golem": ('import "fmt"', "for i := 0; i < 100000; i++ {\n\tfmt.Println(i)\n}"),
+    "python3": ("pass", "for i in range(100000):\n    print(i)"),
+}
+
+
+def stream_time(name):
+    km, kc, _ = start(name)
+    try:
+        setup, cell = STREAM_CELLS[name]
+        run_cell(kc, setup)
+        t0 = time.perf_counter()
+        msg_id = kc.execute(cell)
+        text = []
+        while True:
+            m = kc.get_iopub_msg(timeout=120)
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "stream":
+                text.append(m["content"]["text"])
+            elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+        dt = time.perf_counter() - t0
+        assert "".join(text) == "".join(f"{i}\n" for i in range(100000)), f"{name}: stream output incomplete"
+        return dt
+    finally:
+        stop(km, kc)
+
+
 def startup_time(name, runs):
     times = []
     for _ in range(runs):
@@ -84,6 +115,8 @@ def main():
 
     g_rt, i_rt = roundtrips("golem", a.roundtrips), roundtrips("python3", a.roundtrips)
     print(f"bench: kernel-roundtrip golem={g_rt:.0f}/s ipykernel={i_rt:.0f}/s ratio={g_rt / i_rt:.2f}", flush=True)
+    g_s, i_s = stream_time("golem"), stream_time("python3")
+    print(f"bench: kernel-stream golem={g_s:.2f}s ipykernel={i_s:.2f}s ratio={i_s / g_s:.2f}", flush=True)
     g_st, i_st = startup_time("golem", a.starts), startup_time("python3", a.starts)
     print(f"bench: kernel-startup golem={g_st:.3f}s ipykernel={i_st:.3f}s ratio={i_st / g_st:.2f}", flush=True)
 
