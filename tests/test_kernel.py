@@ -410,3 +410,23 @@ def test_user_expressions_and_silent(kernel):
     assert collect(kc, msg_id) == []
     reply, outs = run(kc, "ux")
     assert reply["execution_count"] == count + 1
+
+
+def test_restart_kernel():
+    """jupyter_client's restart (shutdown_request with restart, then a new process on the
+    same ports): the new kernel answers and starts from a clean state."""
+    km, kc = start_new_kernel(kernel_name="golem", startup_timeout=TIMEOUT)
+    try:
+        reply, _ = run(kc, "before := 1")
+        assert reply["status"] == "ok"
+        old_pid = km.provisioner.process.pid
+        km.restart_kernel()
+        assert km.provisioner.process.pid != old_pid
+        kc.wait_for_ready(timeout=TIMEOUT)
+        reply, outs = run(kc, "6 * 7")
+        assert reply["status"] == "ok" and reply["execution_count"] == 1
+        reply, _ = run(kc, "before")
+        assert reply["status"] == "error"  # the old interpreter's state is gone
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
