@@ -514,19 +514,24 @@ func (m *modernizer) rangeStmt(r *ast.RangeStmt, label *ast.LabeledStmt, inFunc 
 			m.errs = append(m.errs, fmt.Sprintf("%s: range over an integer permits only one iteration variable", m.where(r.Value.Pos())))
 			return nil
 		}
+		// { n' := n; for i' := n' - n'; i' < n'; i'++ { i := i'; body } }
+		// A hidden counter drives the loop, as in Go: the body may change i without
+		// changing the iterations, and each iteration has its own i (closures).
 		n := ident(pos, m.tmp("N"))
-		key := r.Key
-		tok := r.Tok
-		if key == nil || isBlankIdent(key) {
-			key, tok = ident(pos, m.tmp("I")), token.DEFINE
-		}
+		ctr := m.tmp("I")
 		zero := &ast.BinaryExpr{X: ident(pos, n.Name), OpPos: pos, Op: token.SUB, Y: ident(pos, n.Name)}
+		body := r.Body
+		if r.Key != nil && !isBlankIdent(r.Key) {
+			body = &ast.BlockStmt{Lbrace: r.Body.Lbrace, Rbrace: r.Body.Rbrace, List: append([]ast.Stmt{
+				&ast.AssignStmt{Lhs: []ast.Expr{r.Key}, TokPos: pos, Tok: r.Tok, Rhs: []ast.Expr{ident(pos, ctr)}},
+			}, r.Body.List...)}
+		}
 		loop := &ast.ForStmt{
 			For:  pos,
-			Init: &ast.AssignStmt{Lhs: []ast.Expr{key}, TokPos: pos, Tok: tok, Rhs: []ast.Expr{zero}},
-			Cond: &ast.BinaryExpr{X: key, OpPos: pos, Op: token.LSS, Y: ident(pos, n.Name)},
-			Post: &ast.IncDecStmt{X: key, TokPos: pos, Tok: token.INC},
-			Body: r.Body,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{ident(pos, ctr)}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{zero}},
+			Cond: &ast.BinaryExpr{X: ident(pos, ctr), OpPos: pos, Op: token.LSS, Y: ident(pos, n.Name)},
+			Post: &ast.IncDecStmt{X: ident(pos, ctr), TokPos: pos, Tok: token.INC},
+			Body: body,
 		}
 		return &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
 			&ast.AssignStmt{Lhs: []ast.Expr{n}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{r.X}},
@@ -537,7 +542,47 @@ func (m *modernizer) rangeStmt(r *ast.RangeStmt, label *ast.LabeledStmt, inFunc 
 	case clUnknown:
 		m.unknown = append(m.unknown, fmt.Sprintf("%s: range over %s", m.where(r.For), exprString(r.X)))
 	}
+	perIterationVars(r, m)
 	return nil
+}
+
+// perIterationVars gives a range loop that yaegi runs natively Go 1.22's
+// per-iteration variables (yaegi shares them across iterations, which closures
+// and goroutines see): the body starts with `k, v := k', v'` when it makes a
+// closure.
+func perIterationVars(r *ast.RangeStmt, m *modernizer) {
+	if r.Tok != token.DEFINE || !makesClosure(r.Body) {
+		return
+	}
+	// for k', v' := range x { k, v := k', v'; body } (k := k confuses yaegi)
+	var lhs, rhs []ast.Expr
+	for _, p := range []*ast.Expr{&r.Key, &r.Value} {
+		id, ok := (*p).(*ast.Ident)
+		if !ok || id.Name == "_" {
+			continue
+		}
+		hidden := m.tmp("R")
+		lhs = append(lhs, ident(id.Pos(), id.Name))
+		rhs = append(rhs, ident(id.Pos(), hidden))
+		*p = ident(id.Pos(), hidden)
+	}
+	if len(lhs) == 0 {
+		return
+	}
+	r.Body.List = append([]ast.Stmt{&ast.AssignStmt{Lhs: lhs, TokPos: r.For, Tok: token.DEFINE, Rhs: rhs}}, r.Body.List...)
+}
+
+// makesClosure reports whether n contains a function literal or a go statement.
+func makesClosure(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.FuncLit, *ast.GoStmt:
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 func isBlankIdent(e ast.Expr) bool {

@@ -57,6 +57,9 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"generic user func one type param", "func Filter[T any](xs []T, keep func(T) bool) []T {\n\tvar out []T\n\tfor _, x := range xs {\n\t\tif keep(x) {\n\t\t\tout = append(out, x)\n\t\t}\n\t}\n\treturn out\n}\nevens := Filter([]int{1, 2, 3, 4}, func(x int) bool { return x%2 == 0 })\nevens", "[2 4]", ""},
 	{"range over func param of unknown origin", "func apply(f func(func(int) bool)) int {\n\tn := 0\n\tfor v := range f {\n\t\tn += v\n\t}\n\treturn n\n}\napply(func(y func(int) bool) { y(2); y(3) })", "5", ""},
 	{"package var from generic", "import \"slices\"\nvar biggest = slices.Max([]int{4, 9, 2})\nfunc twice() int { return 2 * biggest }\ntwice()", "18", ""},
+	{"range int body changes index", "c := 0\nfor i := range 3 {\n\ti += 10\n\tc++\n}\nc", "3", ""},
+	{"range int closures per iteration", "var fs []func() int\nfor i := range 3 {\n\tfs = append(fs, func() int { return i })\n}\nfs[0]() + fs[2]()", "2", ""},
+	{"range slice closures per iteration", "var gs []func() string\nfor _, s := range []string{\"a\", \"b\"} {\n\tgs = append(gs, func() string { return s })\n}\ngs[0]() + gs[1]()", `"ab"`, ""},
 	{"min of slice index loop", "xs := []int{5, 3, 8}\nlo := xs[0]\nfor _, x := range xs {\n\tlo = min(lo, x)\n}\nlo", "3", ""},
 }
 
