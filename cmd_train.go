@@ -94,7 +94,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&o.MaxSteps, "steps", 1000, "optimizer steps")
 	lr := fs.Float64("lr", 1e-3, "peak learning rate")
 	minLR := fs.Float64("min-lr", 0, "final learning rate (default lr/10)")
-	fs.IntVar(&o.WarmupSteps, "warmup", 0, "warmup steps (default min(100, steps/10))")
+	fs.IntVar(&o.WarmupSteps, "warmup", 0, "warmup steps (default min(100, decay/10))")
 	fs.IntVar(&o.DecaySteps, "decay", 0, "step where the cosine decay reaches min-lr (default: steps; set it to extend a run with --resume)")
 	fs.IntVar(&o.GradAccum, "accum", 1, "micro-batches per step")
 	wd := fs.Float64("wd", 0.1, "weight decay (negative: none)")

@@ -52,3 +52,37 @@ func Example() {
 	// steps: 100 tokens: 25600
 	// loss 4.5 -> below 3: true; validation measured 2 times
 }
+
+// Checkpoint a run, then continue it from the checkpoint (after a crash, an
+// interrupt, or to train longer: DecaySteps fixes the schedule's length).
+func ExampleResume() {
+	path, _ := assets.Opticks()
+	text, _ := os.ReadFile(path)
+	vocab := shard.NewCharVocab(string(text))
+	tokens, _ := vocab.EncodeStrict(string(text))
+	loader := func() *shard.Loader {
+		l, _ := shard.NewSliceLoader(tokens, shard.LoaderOptions{B: 4, T: 32, Shuffle: true, Seed: 1})
+		return l
+	}
+	cfg := gpt.Config{VocabSize: vocab.VocabSize(), ContextLen: 32, Layers: 1, Heads: 2, Width: 32, Bias: true}
+	dir, _ := os.MkdirTemp("", "run")
+	defer os.RemoveAll(dir)
+	opts := train.Options{MaxSteps: 20, DecaySteps: 40, CheckpointDir: dir, Quiet: true}
+
+	model, _ := gpt.New(cfg, 1)
+	if _, err := train.Train(model, loader(), nil, opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Later, maybe in another process: a fresh model and loader, the same options.
+	model2, _ := gpt.New(cfg, 1)
+	opts.MaxSteps = 40
+	res, err := train.Resume(model2, loader(), nil, dir, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cks, _ := train.Checkpoints(dir)
+	fmt.Println("steps:", res.Steps, "history:", len(res.History), "checkpoints:", len(cks))
+	// Output: steps: 40 history: 40 checkpoints: 2
+}

@@ -19,8 +19,8 @@ type Options struct {
 
 	LR          float32 // peak learning rate [1e-3]
 	MinLR       float32 // learning rate at the end of the cosine decay [LR/10]
-	WarmupSteps int     // linear warmup steps [min(100, MaxSteps/10)]
 	DecaySteps  int     // step at which the cosine reaches MinLR, constant after [MaxSteps]
+	WarmupSteps int     // linear warmup steps [min(100, DecaySteps/10)]
 
 	Beta1       float32 // AdamW β1 [0.9]
 	Beta2       float32 // AdamW β2 [0.99]
@@ -55,14 +55,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MinLR == 0 {
 		o.MinLR = o.LR / 10
 	}
+	if o.DecaySteps == 0 {
+		o.DecaySteps = o.MaxSteps
+	}
 	if o.WarmupSteps == 0 {
-		o.WarmupSteps = o.MaxSteps / 10
+		o.WarmupSteps = o.DecaySteps / 10
 		if o.WarmupSteps > 100 {
 			o.WarmupSteps = 100
 		}
-	}
-	if o.DecaySteps == 0 {
-		o.DecaySteps = o.MaxSteps
 	}
 	if o.Beta1 == 0 {
 		o.Beta1 = 0.9
