@@ -172,10 +172,21 @@ func TestKillAndRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if n := workersOf(t, golemBinary(t)); n != 3 { // --workers 2 and the compile helper
+		t.Fatalf("%d worker processes before the kill; want 3", n)
+	}
 	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = host.Process.Wait()
+	// Its workers die with it (Pdeathsig): no orphan keeps running user code.
+	deadline = time.Now().Add(5 * time.Second)
+	for n := workersOf(t, golemBinary(t)); n > 0; n = workersOf(t, golemBinary(t)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d worker processes outlived their killed host", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	serveProcess(t, addr, args...)
 	// The client did not see its answers: it submits everything again.
@@ -416,4 +427,28 @@ func TestCLI(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "no API key") {
 		t.Fatalf("serve without a key: %v %s", err, b)
 	}
+}
+
+// workersOf counts running `BIN worker` processes.
+func workersOf(t *testing.T, bin string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) >= 2 && args[0] == bin && args[1] == "worker" {
+			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+				continue // a zombie is dead already
+			}
+			n++
+		}
+	}
+	return n
 }
