@@ -279,13 +279,20 @@ func TestJobProgressResultLogsCallback(t *testing.T) {
 		t.Fatalf("idempotent resubmission gave %+v, first %+v", again, s)
 	}
 	var seen []float64
-	j, err := c.WaitProgress(s.ID, 30*time.Second, func(j *api.Job) {
+	var j *api.Job
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(25 * time.Millisecond) {
+		if j, err = c.Job(s.ID); err != nil {
+			t.Fatal(err)
+		}
 		if j.Status == api.StatusRunning && (len(seen) == 0 || seen[len(seen)-1] != j.Progress) {
 			seen = append(seen, j.Progress)
 		}
-	})
-	if err != nil {
-		t.Fatal(err)
+		if api.Terminal(j.Status) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s", j.Status)
+		}
 	}
 	if j.Status != api.StatusSucceeded || string(j.Result) != `{"upper":"A BATCH JOB","words":3}` || j.Attempts != 1 {
 		t.Fatalf("job %+v result %s", j, j.Result)
