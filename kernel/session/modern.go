@@ -42,6 +42,9 @@ type modernizer struct {
 	unknown     []string // range loops whose operand the rewriter could not classify
 	seq         int
 	made        map[ast.Node]bool // nodes the rewriter generated (not rewritten again)
+	// renameMain renames the identifier main (cells that are not whole programs:
+	// yaegi runs a declared main after every compile of package main)
+	renameMain bool
 	// asFunc marks top-level blocks that must run inside a function (yaegi cannot
 	// bind generic results in the global scope)
 	asFunc map[*ast.BlockStmt]bool
@@ -346,9 +349,15 @@ func shimResultClass(pkg, name string) class {
 
 var shimSeq2 = map[string]bool{"slices.All": true, "slices.Backward": true, "maps.All": true}
 
+// userMain is what a notebook's own `func main` is called inside the interpreter.
+const userMain = "_golemUserMain"
+
 // file rewrites a parsed file (declarations of a cell, or a whole program).
 func (m *modernizer) file(f *ast.File) {
 	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" && m.renameMain {
+			fd.Name.Name = userMain
+		}
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
 			m.walk(fd.Body, true)
 		}
@@ -384,6 +393,10 @@ func (m *modernizer) walk(root ast.Node, inFunc bool) {
 			n.Body = m.stmts(n.Body, cur())
 		case *ast.CallExpr:
 			m.call(n)
+		case *ast.Ident:
+			if m.renameMain && n.Name == "main" {
+				n.Name = userMain
+			}
 		}
 		return true
 	}

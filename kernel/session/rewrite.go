@@ -39,8 +39,9 @@ func (s *Session) newModernizer() *modernizer {
 			}
 			return reflect.Value{}, false
 		},
-		made:   map[ast.Node]bool{},
-		asFunc: map[*ast.BlockStmt]bool{},
+		made:       map[ast.Node]bool{},
+		asFunc:     map[*ast.BlockStmt]bool{},
+		renameMain: true,
 	}
 	for k, v := range s.st.resultClass {
 		if name, ok := strings.CutPrefix(k, "="); ok {
@@ -146,6 +147,7 @@ func renameTypes(f *ast.File, rename map[string]string) {
 func (s *Session) rewriteProgram(f *ast.File) error {
 	m := s.newModernizer()
 	m.loadGlobals = nil // a program does not see the notebook's variables
+	m.renameMain = false
 	m.collect(f)
 	m.file(f)
 	return modernErr(m)

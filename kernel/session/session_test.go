@@ -514,3 +514,26 @@ func TestPanicInShimTraceback(t *testing.T) {
 		}
 	}
 }
+
+// A notebook may declare its own func main (without a package clause): it runs
+// when called, not after every cell (yaegi would run it on every compile).
+func TestNotebookMain(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "func main() { fmt.Println(\"main ran\") }")
+	s.exec(t, "x := 1")
+	if s.out.String() != "" {
+		t.Fatalf("main ran by itself: %q", s.out.String())
+	}
+	s.exec(t, "main()")
+	if s.out.String() != "main ran\n" {
+		t.Fatalf("stdout %q", s.out.String())
+	}
+}
+
+func TestGoroutineInDeclaredFunc(t *testing.T) {
+	s := newTestSession(t)
+	e := s.fail(t, "func worker() {\n\tgo func() { panic(\"in worker\") }()\n}\nworker()\ntime.Sleep(5 * time.Second)")
+	if e.Name != "GoroutinePanic" || !strings.Contains(e.Traceback[0], "cell:2:2") {
+		t.Fatalf("got %+v", e)
+	}
+}
