@@ -7,6 +7,7 @@ installed by `$GOLEM_BIN install --prefix`, pointing at the binary under test.
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,14 @@ GOLEM_BIN = os.environ.get("GOLEM_BIN") or str(ROOT / "bin" / "golem")
 _JUPYTER_TMP = tempfile.mkdtemp(prefix="golem-jupyter-")
 
 
-def pytest_configure(config):
+KERNEL_TEST_FILES = {"test_kernel.py", "test_papermill.py"}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Set up the private Jupyter environment when kernel tests are selected
+    (other areas' tests do not need the golem binary)."""
+    if not any(pathlib.Path(str(item.fspath)).name in KERNEL_TEST_FILES for item in items):
+        return
     if not os.access(GOLEM_BIN, os.X_OK):
         raise pytest.UsageError(f"golem binary {GOLEM_BIN} not found: run `make build` or set GOLEM_BIN")
     prefix = pathlib.Path(_JUPYTER_TMP) / "prefix"
@@ -28,6 +36,10 @@ def pytest_configure(config):
     os.environ["JUPYTER_RUNTIME_DIR"] = str(pathlib.Path(_JUPYTER_TMP) / "runtime")
     os.environ["GOLEM_BIN"] = GOLEM_BIN
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_JUPYTER_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
