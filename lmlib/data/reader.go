@@ -402,7 +402,7 @@ func FormatOf(path string) string {
 	switch {
 	case strings.HasSuffix(name, ".jsonl"), strings.HasSuffix(name, ".ndjson"), strings.HasSuffix(name, ".json"):
 		return FormatJSONL
-	case strings.HasSuffix(name, ".warc"), strings.HasSuffix(name, ".wet"), strings.HasSuffix(name, ".arc"):
+	case strings.HasSuffix(name, ".warc"), strings.HasSuffix(name, ".wet"):
 		return FormatWARC
 	case strings.HasSuffix(name, ".parquet"):
 		return FormatParquet

@@ -6,7 +6,11 @@ a datatrove pipeline JsonlReader -> JsonlWriter(zstd) over the 4 shards in
 DIR/bench-shards with LocalPipelineExecutor (4 tasks, one worker per core), as
 BenchmarkPipelineJSONLZstd does with golem's Pipeline.
 
-    .venv/bin/python lmlib/data/bench/datatrove_read.py DIR
+    .venv/bin/python lmlib/data/bench/datatrove_read.py DIR [GO_BENCH_OUTPUT]
+
+With GO_BENCH_OUTPUT (the output of `go test -bench` over the same DIR), it prints
+one line per benchmark: `bench: NAME golem=… datatrove=… ratio=…` (MB/s, ratio > 1
+means golem is faster).
 """
 import json
 import sys
@@ -57,3 +61,22 @@ finally:
 res["pipeline_jsonl_zst"] = {"seconds": dt, "mb_s": size / dt / 1e6}
 print(f"datatrove pipeline_jsonl_zst: {dt:.2f}s, {size / dt / 1e6:.1f} MB/s", file=sys.stderr)
 print(json.dumps(res))
+
+if len(sys.argv) > 2:
+    import re
+
+    golem = {}
+    for line in open(sys.argv[2]):
+        m = re.match(r"Benchmark(\w+?)(-\d+)?\s+\d+\s+\d+ ns/op\s+([\d.]+) MB/s", line)
+        if m:
+            golem[m.group(1)] = float(m.group(3))
+    for name, gkey, dkey in [
+        ("data-read-jsonl-zst", "ReadJSONLZstd", "jsonl_zst"),
+        ("data-read-warc-gz", "ReadWARCGzip", "warc_gz"),
+        ("data-pipeline-jsonl-zst", "PipelineJSONLZstd", "pipeline_jsonl_zst"),
+    ]:
+        g, p = golem.get(gkey), res[dkey]["mb_s"]
+        if g is None:
+            print(f"bench: {name} golem=missing datatrove={p:.1f}MB/s")
+            continue
+        print(f"bench: {name} golem={g:.1f}MB/s datatrove={p:.1f}MB/s ratio={g / p:.2f}")
