@@ -198,6 +198,9 @@ func (h *history) add(input, output string) {
 	h.line++
 	e := HistoryEntry{Session: h.session, Line: h.line, Input: input, Output: output}
 	h.entries = append(h.entries, e)
+	if len(h.entries) > 2*historyLimit { // bound memory in a long session
+		h.entries = append([]HistoryEntry(nil), h.entries[len(h.entries)-historyLimit:]...)
+	}
 	if h.f != nil {
 		b, _ := json.Marshal(e)
 		h.f.Write(append(b, '\n')) // one write per entry: lines never interleave
