@@ -13,3 +13,4 @@ bench-session: venv
 	  g=$$($(GO) test -run "^$$" -bench "BenchmarkTrivialCell$$" -benchtime=1000x ./kernel/session/ | awk "/^BenchmarkTrivialCell/ {print 1e9/\$$3}"); \
 	  p=$$($(PY) kernel/session/bench/ipython_cells.py 1000); \
 	  echo "bench: session-trivial-cell golem=$$g cells/s ipython=$$p cells/s ratio=$$(awk "BEGIN {printf \"%.2f\", $$g/$$p}")"'
+FUZZ_TARGETS += ./kernel/session:FuzzCellTools
