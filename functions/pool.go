@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +44,7 @@ type pool struct {
 	env     []string
 	idle    chan *proc
 	size    int
-	onEvent func(event string) // metrics hook: "start", "kill", "crash"
+	onEvent func(event string) // metrics hook: "start", "kill", "crash", "recycle"
 
 	mu     sync.Mutex
 	closed bool
@@ -378,6 +377,12 @@ func (p *pool) replace(w *proc) {
 				p.idle <- nw
 				return
 			}
+			p.mu.Lock()
+			closed := p.closed
+			p.mu.Unlock()
+			if closed {
+				return
+			}
 			time.Sleep(time.Duration(min(attempt+1, 20)) * 100 * time.Millisecond)
 		}
 	}()
@@ -398,8 +403,6 @@ func (p *pool) close() {
 		}
 	}
 }
-
-var errPoolClosed = errors.New("worker pool closed")
 
 // workerEnviron is the host's environment without its API keys: user code has no
 // business reading them. (This is not a sandbox: see the package documentation.)
