@@ -430,8 +430,128 @@ func (m *modernizer) stmt(st ast.Stmt, inFunc bool) ast.Stmt {
 		if label == nil {
 			return m.goStmt(s)
 		}
+	case *ast.ForStmt:
+		if !m.made[s] {
+			m.perIterationFor(s, label)
+		}
 	}
 	return st
+}
+
+// perIterationFor gives a three-clause loop whose body makes a closure Go 1.22's
+// per-iteration variables (yaegi shares them):
+//
+//	for i' := 0; i' < n; i'++ { i := i'; body; i' = i }
+//
+// with every continue of the loop copying back first, so that the body's changes
+// to i still drive the loop.
+func (m *modernizer) perIterationFor(f *ast.ForStmt, label *ast.LabeledStmt) {
+	init, ok := f.Init.(*ast.AssignStmt)
+	if !ok || init.Tok != token.DEFINE || !makesClosure(f.Body) {
+		return
+	}
+	rename := map[string]string{}
+	var names []string
+	for _, l := range init.Lhs {
+		id, ok := l.(*ast.Ident)
+		if !ok {
+			return
+		}
+		if id.Name == "_" {
+			continue
+		}
+		rename[id.Name] = m.tmp("L")
+		names = append(names, id.Name)
+	}
+	if len(names) == 0 {
+		return
+	}
+	// the loop header uses the hidden variables
+	for _, n := range []ast.Node{f.Init, f.Cond, f.Post} {
+		if n == nil {
+			continue
+		}
+		ast.Inspect(n, func(n ast.Node) bool {
+			if _, ok := n.(*ast.FuncLit); ok {
+				return false
+			}
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				ast.Inspect(sel.X, func(x ast.Node) bool {
+					if id, ok := x.(*ast.Ident); ok && rename[id.Name] != "" {
+						id.Name = rename[id.Name]
+					}
+					return true
+				})
+				return false
+			}
+			if id, ok := n.(*ast.Ident); ok && rename[id.Name] != "" {
+				id.Name = rename[id.Name]
+			}
+			return true
+		})
+	}
+	pos := f.For
+	copyIn := &ast.AssignStmt{TokPos: pos, Tok: token.DEFINE}
+	copyBack := func() ast.Stmt {
+		a := &ast.AssignStmt{TokPos: pos, Tok: token.ASSIGN}
+		for _, n := range names {
+			a.Lhs = append(a.Lhs, ident(pos, rename[n]))
+			a.Rhs = append(a.Rhs, ident(pos, n))
+		}
+		return a
+	}
+	for _, n := range names {
+		copyIn.Lhs = append(copyIn.Lhs, ident(pos, n))
+		copyIn.Rhs = append(copyIn.Rhs, ident(pos, rename[n]))
+	}
+	labelName := ""
+	if label != nil {
+		labelName = label.Label.Name
+	}
+	// continue statements of this loop copy back first
+	var fix func(list []ast.Stmt, depth int) []ast.Stmt
+	var walk func(n ast.Node, depth int)
+	fix = func(list []ast.Stmt, depth int) []ast.Stmt {
+		for i, st := range list {
+			if br, ok := st.(*ast.BranchStmt); ok && br.Tok == token.CONTINUE &&
+				((br.Label == nil && depth == 0) || (br.Label != nil && br.Label.Name == labelName)) {
+				list[i] = &ast.BlockStmt{Lbrace: br.Pos(), List: []ast.Stmt{copyBack(), br}, Rbrace: br.End()}
+				continue
+			}
+			walk(st, depth)
+		}
+		return list
+	}
+	walk = func(n ast.Node, depth int) {
+		switch n := n.(type) {
+		case *ast.BlockStmt:
+			n.List = fix(n.List, depth)
+		case *ast.IfStmt:
+			walk(n.Body, depth)
+			if n.Else != nil {
+				walk(n.Else, depth)
+			}
+		case *ast.SwitchStmt:
+			walk(n.Body, depth)
+		case *ast.TypeSwitchStmt:
+			walk(n.Body, depth)
+		case *ast.SelectStmt:
+			walk(n.Body, depth)
+		case *ast.CaseClause:
+			n.Body = fix(n.Body, depth)
+		case *ast.CommClause:
+			n.Body = fix(n.Body, depth)
+		case *ast.LabeledStmt:
+			walk(n.Stmt, depth)
+		case *ast.ForStmt:
+			walk(n.Body, depth+1)
+		case *ast.RangeStmt:
+			walk(n.Body, depth+1)
+		}
+	}
+	f.Body.List = fix(f.Body.List, 0)
+	f.Body.List = append(append([]ast.Stmt{copyIn}, f.Body.List...), copyBack())
+	m.made[f] = true
 }
 
 // call rewrites calls of min/max/clear and of shimmed package functions.

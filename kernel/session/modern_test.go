@@ -60,6 +60,9 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"range int body changes index", "c := 0\nfor i := range 3 {\n\ti += 10\n\tc++\n}\nc", "3", ""},
 	{"range int closures per iteration", "var fs []func() int\nfor i := range 3 {\n\tfs = append(fs, func() int { return i })\n}\nfs[0]() + fs[2]()", "2", ""},
 	{"range slice closures per iteration", "var gs []func() string\nfor _, s := range []string{\"a\", \"b\"} {\n\tgs = append(gs, func() string { return s })\n}\ngs[0]() + gs[1]()", `"ab"`, ""},
+	{"for loop closures per iteration", "var hs []func() int\nfor i := 0; i < 3; i++ {\n\ths = append(hs, func() int { return i * 10 })\n}\nhs[0]() + hs[1]() + hs[2]()", "30", ""},
+	{"for loop goroutines per iteration", "import \"sync\"\nvar wg sync.WaitGroup\nres := make([]int, 4)\nfor i := 0; i < 4; i++ {\n\twg.Add(1)\n\tgo func() {\n\t\tdefer wg.Done()\n\t\tres[i] = i + 1\n\t}()\n}\nwg.Wait()\nres", "[1 2 3 4]", ""},
+	{"for loop closure with continue and body change", "var ks []func() int\nfor i := 0; i < 10; i++ {\n\tif i%2 == 0 {\n\t\tcontinue\n\t}\n\tks = append(ks, func() int { return i })\n\ti += 2\n}\nlen(ks)*100 + ks[0]() + ks[1]()", "310", ""},
 	{"min of slice index loop", "xs := []int{5, 3, 8}\nlo := xs[0]\nfor _, x := range xs {\n\tlo = min(lo, x)\n}\nlo", "3", ""},
 }
 
