@@ -220,7 +220,7 @@ func (h *Host) connect() error {
 			return fmt.Errorf("create data directory %s: %w", dir, err)
 		}
 		ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, ServerName: "golem-embedded",
-			NoSigs: true, MaxPayload: 8 << 20, JetStreamMaxStore: 0})
+			NoSigs: true, MaxPayload: int32(max(8<<20, h.cfg.MaxBodyBytes+1<<20)), JetStreamMaxStore: 0})
 		if err != nil {
 			return fmt.Errorf("embedded NATS in %s: %w", dir, err)
 		}
@@ -242,6 +242,10 @@ func (h *Host) connect() error {
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
+	if mp := h.nc.MaxPayload(); mp < h.cfg.MaxBodyBytes+64<<10 {
+		h.log.Warn("NATS max_payload is smaller than the request body limit: large job inputs will fail to queue; raise max_payload on the server or lower --max-body",
+			"max_payload", mp, "max_body", h.cfg.MaxBodyBytes)
+	}
 	h.js = js
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -257,7 +261,7 @@ func (h *Host) connect() error {
 		Storage: jetstream.FileStorage}); err != nil {
 		return fmt.Errorf("create stream %s: %w", dlqStream, err)
 	}
-	if h.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: jobsBucket, Storage: jetstream.FileStorage, MaxValueSize: 8 << 20}); err != nil {
+	if h.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: jobsBucket, Storage: jetstream.FileStorage, MaxValueSize: int32(h.nc.MaxPayload())}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", jobsBucket, err)
 	}
 	if h.idem, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: idemBucket, Storage: jetstream.FileStorage, TTL: 24 * time.Hour}); err != nil {
