@@ -4,7 +4,7 @@
 // It is the golem half of `make bench-train` (tools/torchref/bench_train.py runs
 // PyTorch). With -serve it reads commands from stdin so the driver can interleave
 // golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
-// prints the seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
+// prints the wall and CPU seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -127,6 +128,13 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
 
+// cpuSeconds is the process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
 // serve runs timed rounds on command (steps N | sgemm | quit), adding to steps and dt.
 func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
 	in := bufio.NewScanner(os.Stdin)
@@ -138,7 +146,7 @@ func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
 			if err != nil {
 				return fmt.Errorf("command %q: %w", in.Text(), err)
 			}
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuSeconds()
 			for i := 0; i < n; i++ {
 				if err := train(); err != nil {
 					return err
@@ -147,7 +155,7 @@ func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
 			s := time.Since(start).Seconds()
 			*steps += n
 			*dt += s
-			fmt.Println(s)
+			fmt.Println(s, cpuSeconds()-cpu0)
 		case len(f) == 1 && f[0] == "sgemm":
 			fmt.Println(gpt.SgemmFLOPS(sgemmN, 5, 2))
 		case len(f) == 1 && f[0] == "quit":

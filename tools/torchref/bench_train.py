@@ -9,6 +9,10 @@ processes on a shared machine falls on both alike. It prints
     bench: train-cpu-baby golem=<tok/s> pytorch=<tok/s> ratio=<golem/pytorch> golem_rss=<MiB> pytorch_rss=<MiB>
     bench: train-cpu-small ... mfu=<golem model FLOP/s / OpenBLAS sgemm FLOP/s>
 
+and, on each line, the CPU time (user+system, all threads) per step of each side and their ratio
+(cpu_ratio > 1: golem needs less CPU per step), which stays meaningful when other processes load
+the machine and wall-clock figures swing.
+
 The PyTorch side is nanoGPT's model as PyTorch users write it for speed on CPU: nn.Linear,
 F.scaled_dot_product_attention(is_causal=True) (fused flash attention), tanh GELU, tied head,
 torch.optim.AdamW(fused=True) when available, torch.set_num_threads(2). Peak memory is each
@@ -108,13 +112,13 @@ def torch_worker(name, warmup, threads):
             break
         if len(f) != 2 or f[0] != "steps":
             sys.exit(f"torch worker: unknown command {line!r}")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(int(f[1])):
             loss = step()
         d = time.perf_counter() - t0
         steps += int(f[1])
         dt += d
-        print(d, flush=True)
+        print(d, time.process_time() - c0, flush=True)
     print(json.dumps(dict(config=name, steps=steps, seconds=dt, tok_s=steps * B * T / dt, loss=loss,
                           torch=torch.__version__, threads=torch.get_num_threads(), fused_adamw=fused)), flush=True)
 
@@ -171,10 +175,15 @@ def main():
                "passive": Worker(tcmd, dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))}
         # Rounds alternate golem, PyTorch and the reference sgemm, so load from other
         # processes on a shared machine falls on both sides alike.
-        sg = []
+        sg, gcpu, tcpu = [], 0.0, {k: 0.0 for k in tws}
         for r in range(rounds):
-            gt = float(g.ask(f"steps {per}"))
-            tt = {k: float(w.ask(f"steps {per}")) for k, w in tws.items()}
+            gt, gc = map(float, g.ask(f"steps {per}").split())
+            gcpu += gc
+            tt = {}
+            for k, w in tws.items():
+                wall, cpu = map(float, w.ask(f"steps {per}").split())
+                tt[k] = wall
+                tcpu[k] += cpu
             sg.append(float(g.ask("sgemm")))
             if a.verbose:
                 print(f"  round {r}: golem {gt:.3f}s pytorch {tt} sgemm {sg[-1] / 1e9:.1f} GFLOP/s", flush=True)
@@ -185,9 +194,13 @@ def main():
         other = tres["default" if policy == "passive" else "passive"][0]["tok_s"]
         sgemm = sorted(sg)[len(sg) // 2]
         model_flops = gs["tok_s"] * gs["flops_per_token"]
+        # CPU time per step (user+system, all threads): what a step costs whatever the load.
+        g_ms = 1e3 * gcpu / gs["steps"]
+        t_ms = 1e3 * tcpu[policy] / ts["steps"]
         print(f"bench: train-cpu-{name} golem={gs['tok_s']:.0f} pytorch={ts['tok_s']:.0f} "
               f"ratio={gs['tok_s'] / ts['tok_s']:.2f} mfu={model_flops / sgemm:.2f} "
-              f"golem_rss={grss:.0f}MiB pytorch_rss={trss:.0f}MiB", flush=True)
+              f"golem_rss={grss:.0f}MiB pytorch_rss={trss:.0f}MiB "
+              f"cpu_ms_per_step golem={g_ms:.0f} pytorch={t_ms:.0f} cpu_ratio={t_ms / g_ms:.2f}", flush=True)
         print(f"  {name}: tok/s over {gs['steps']} steps each, {rounds} interleaved rounds; loss golem "
               f"{gs['loss']:.3f} pytorch {ts['loss']:.3f}; golem {model_flops / 1e9:.1f} GFLOP/s model "
               f"({gs['flops_per_token'] / 1e6:.1f} MFLOP/token); OpenBLAS sgemm 2048x2048 on 2 threads (best of OpenBLAS threading and 2 goroutines): median "
