@@ -68,6 +68,9 @@ func runCall(args []string) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	url, key := hostFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
@@ -93,6 +96,9 @@ func runDeploy(args []string) error {
 	conc := fs.String("concurrency", "", "concurrent calls per host")
 	attempts := fs.String("attempts", "", "job attempts before dead-lettering")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -121,6 +127,9 @@ func runJobs(args []string) error {
 	wait := fs.Bool("wait", false, "submit: wait for the job and print it")
 	timeout := fs.Duration("timeout", 0, "wait: give up after this long (0: never)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	c := client.New(*url, *key)

@@ -50,6 +50,9 @@ func runServe(args []string) error {
 	models := fs.String("models", "", "directory of checkpoints (one per subdirectory) the built-in generate serves by name")
 	verbose := fs.Bool("v", false, "debug logging (function output of sync calls too)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
