@@ -24,6 +24,7 @@ import (
 	"go/parser"
 	"go/scanner"
 	"io"
+	"log"
 	"os"
 	"reflect"
 	"regexp"
@@ -530,17 +531,53 @@ func waitBriefly[T any](done <-chan T) {
 // compile runs yaegi's compiler on node, turning its errors and log.Panic reports
 // into *Error.
 func (s *Session) compile(node ast.Node) (prog *interp.Program, err error) {
+	// yaegi's log.Panic also prints its message through the standard logger (to
+	// the notebook, via fd 2). While compiling, the logger writes to a buffer; the
+	// line of a recovered compile panic is dropped, anything else (a goroutine of
+	// an earlier cell logging meanwhile) is passed on afterwards.
+	logOut := log.Writer()
+	var held logBuffer
+	log.SetOutput(&held)
 	defer func() {
+		log.SetOutput(logOut)
+		var drop string
 		if p := recover(); p != nil {
-			msg := strings.TrimSpace(fmt.Sprint(p))
-			err = &Error{Name: "CompileError", Value: msg, Traceback: []string{"yaegi: " + msg}}
+			drop = strings.TrimSpace(fmt.Sprint(p))
+			err = &Error{Name: "CompileError", Value: drop, Traceback: []string{"yaegi: " + drop}}
 		}
+		held.flush(logOut, drop)
 	}()
 	prog, err = s.in.CompileAST(node)
 	if err != nil {
 		return nil, compileError(err)
 	}
 	return prog, nil
+}
+
+// logBuffer holds the standard logger's output during a compile.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.lines = append(b.lines, string(p))
+	b.mu.Unlock()
+	return len(p), nil
+}
+
+// flush writes the held lines to w, except those that end with drop.
+func (b *logBuffer) flush(w io.Writer, drop string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.lines {
+		if drop != "" && strings.HasSuffix(strings.TrimRight(l, "\n"), drop) {
+			continue
+		}
+		io.WriteString(w, l)
+	}
+	b.lines = nil
 }
 
 func compileError(err error) *Error {
