@@ -276,11 +276,21 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 
 	// Input shards.
 	var shards []*shardJob
+	var bases []string
+	var lists [][]string
 	for _, spec := range p.Inputs {
 		files, base, err := expand(spec)
 		if err != nil {
 			return nil, fmt.Errorf("data: pipeline: %w", err)
 		}
+		bases = append(bases, base)
+		lists = append(lists, files)
+	}
+	// Sources (and so ids) are relative to the common directory of all inputs,
+	// so two inputs holding the same relative names still give distinct ids.
+	common := commonDir(bases)
+	for _, files := range lists {
+		base := common
 		for _, f := range files {
 			st, err := os.Stat(f)
 			if err != nil {
@@ -564,6 +574,34 @@ func safeProcess(s Step, d *Doc) (drop string, err error) {
 		}
 	}()
 	return s.Process(d)
+}
+
+// commonDir is the deepest directory containing every one of dirs.
+func commonDir(dirs []string) string {
+	if len(dirs) == 1 {
+		return dirs[0]
+	}
+	parts := func(d string) []string {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			abs = d
+		}
+		return strings.Split(filepath.ToSlash(abs), "/")
+	}
+	c := parts(dirs[0])
+	for _, d := range dirs[1:] {
+		p := parts(d)
+		n := 0
+		for n < len(c) && n < len(p) && c[n] == p[n] {
+			n++
+		}
+		c = c[:n]
+	}
+	out := filepath.FromSlash(strings.Join(c, "/"))
+	if out == "" {
+		out = "/"
+	}
+	return out
 }
 
 func markerPath(outDir, shardPath string) string {

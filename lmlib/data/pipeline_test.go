@@ -389,3 +389,28 @@ func TestPipelineErrorsAndFinisher(t *testing.T) {
 		t.Fatalf("bad format: %v", err)
 	}
 }
+
+func TestPipelineIDsUniqueAcrossInputs(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		writeFile(t, filepath.Join(root, d, "x.txt"), []byte("same name, "+d))
+	}
+	var ids []string
+	collect := &StepFunc{"collect", nil}
+	mu := make(chan struct{}, 1)
+	collect.Fn = func(d *Doc) (string, error) {
+		mu <- struct{}{}
+		ids = append(ids, d.ID)
+		<-mu
+		return "", nil
+	}
+	if _, err := (&Pipeline{Inputs: []string{filepath.Join(root, "a"), filepath.Join(root, "b")}, Steps: []Step{collect}, Quiet: true}).Run(nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, " ") != "a/x.txt b/x.txt" && strings.Join(ids, " ") != "b/x.txt a/x.txt" {
+		t.Fatalf("ids %v", ids)
+	}
+	if got := commonDir([]string{"/x/y/z", "/x/y/w/v", "/x/y"}); got != "/x/y" {
+		t.Fatalf("commonDir %s", got)
+	}
+}
