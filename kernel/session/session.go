@@ -72,11 +72,10 @@ type Session struct {
 	stderr *panicFilter
 	stdin  *stdinReader
 
-	mu      sync.Mutex // held while a cell runs
-	in      *interp.Interpreter
-	rt      *runtimeHooks
-	st      *cellState
-	running *cellRun // the cell now running, nil between cells
+	mu sync.Mutex // held while a cell runs
+	in *interp.Interpreter
+	rt *runtimeHooks
+	st *cellState
 
 	closed atomic.Bool
 }

@@ -611,7 +611,6 @@ var (
 	shimOnce  sync.Once
 	shimFuncs map[string]map[string]bool // package -> shimmed function names
 	shimIters map[string]bool            // shim functions that return an iterator ("slices.Values")
-	shimDecls map[string]string          // "slices.Sort" -> signature, for Inspect
 	shimGen   map[string]bool            // prelude functions that are generic
 )
 
@@ -624,7 +623,7 @@ func shimGeneric() map[string]bool {
 // shimTable parses the prelude once to learn which package functions it provides.
 func shimTable() (map[string]map[string]bool, map[string]bool) {
 	shimOnce.Do(func() {
-		shimFuncs, shimIters, shimDecls, shimGen = map[string]map[string]bool{}, map[string]bool{}, map[string]string{}, map[string]bool{}
+		shimFuncs, shimIters, shimGen = map[string]map[string]bool{}, map[string]bool{}, map[string]bool{}
 		f, err := parser.ParseFile(token.NewFileSet(), "", "package main\n"+shimPrelude, 0)
 		if err != nil {
 			panic("session: shim prelude does not parse: " + err.Error())
