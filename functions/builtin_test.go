@@ -13,6 +13,7 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/internal/assets"
 	"github.com/golem-lm/golem/lmlib/eval"
 	"github.com/golem-lm/golem/lmlib/hf"
 	"github.com/golem-lm/golem/lmlib/train"
@@ -194,5 +195,52 @@ func TestGenerateBuiltin(t *testing.T) {
 		if code != 400 || e.Field != tc.field {
 			t.Errorf("%s: %d %+v", tc.body, code, e)
 		}
+	}
+}
+
+// TestTrainBuiltin trains a small char-level model as a job, then serves it with
+// "generate".
+func TestTrainBuiltin(t *testing.T) {
+	path, err := assets.Opticks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b[20000:60000])
+	th := startHost(t, functions.Config{Workers: 1, ModelsDir: t.TempDir()})
+	in := functions.TrainInput{Model: "opticks", Text: text, Layers: 1, Heads: 2, Width: 32, ContextLen: 32, Batch: 8, MaxSteps: 60, LR: 3e-3, Seed: 1}
+	id, err := th.c.Submit("train", in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	j, err := th.c.WaitProgress(id, 2*time.Minute, func(j *api.Job) {
+		if j.Status == api.StatusRunning && j.Note != "" && (len(notes) == 0 || notes[len(notes)-1] != j.Note) {
+			notes = append(notes, j.Note)
+		}
+	})
+	if err != nil || j.Status != api.StatusSucceeded {
+		t.Fatalf("train job %+v %v", j, err)
+	}
+	var out functions.TrainOutput
+	if err := json.Unmarshal(j.Result, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Steps != 60 || !(out.Loss < out.FirstLoss-0.5) || out.Params == 0 {
+		t.Fatalf("training result %+v", out)
+	}
+	t.Logf("train: %+v; progress notes %v", out, notes)
+	var g functions.GenerateOutput
+	if err := th.c.Call("generate", functions.GenerateInput{Model: "opticks", Prompt: "The light", MaxTokens: 20}, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Tokens) == 0 || g.Text == "" {
+		t.Fatalf("generate from the trained model: %+v", g)
+	}
+	if e := hostErr(t, th.c.Call("train", in, nil)); e.Status != 400 || e.Body.Field != "model" {
+		t.Fatalf("training over an existing model: %v", e)
 	}
 }
