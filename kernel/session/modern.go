@@ -632,6 +632,10 @@ func ident(pos token.Pos, name string) *ast.Ident { return &ast.Ident{NamePos: p
 
 // rangeStmt rewrites range over an int or a function; nil leaves the loop alone.
 func (m *modernizer) rangeStmt(r *ast.RangeStmt, label *ast.LabeledStmt, inFunc bool) ast.Stmt {
+	if m.directRange(r) {
+		perIterationVars(r, m)
+		return nil
+	}
 	c := m.classify(r.X)
 	pos := r.For
 	wrapLabel := func(s ast.Stmt) ast.Stmt {
@@ -721,6 +725,75 @@ func makesClosure(n ast.Node) bool {
 func isBlankIdent(e ast.Expr) bool {
 	id, ok := e.(*ast.Ident)
 	return ok && id.Name == "_"
+}
+
+// directRange turns a range over a standard iterator of a slice, map or string
+// into the plain range it stands for (`for v := range slices.Values(s)` is
+// `for _, v := range s`), which yaegi runs at full speed instead of through a
+// pull loop (a goroutine handoff per element, about 5 µs).
+func (m *modernizer) directRange(r *ast.RangeStmt) bool {
+	call, ok := r.X.(*ast.CallExpr)
+	if !ok || call.Ellipsis.IsValid() {
+		return false
+	}
+	pkg, name := "", ""
+	switch fn := call.Fun.(type) {
+	case *ast.SelectorExpr:
+		id, ok := fn.X.(*ast.Ident)
+		if !ok || m.names[id.Name] != clUnknown || m.pkgs == nil {
+			return false
+		}
+		if pkg, ok = m.pkgs(id.Name); !ok {
+			return false
+		}
+		name = fn.Sel.Name
+	case *ast.Ident:
+		parts := strings.SplitN(strings.TrimPrefix(fn.Name, "_golem_"), "_", 2)
+		if len(parts) != 2 || !strings.HasPrefix(fn.Name, "_golem_") {
+			return false
+		}
+		pkg, name = parts[0], parts[1]
+	default:
+		return false
+	}
+	blank := func() ast.Expr { return ident(r.For, "_") }
+	valueOnly := func() { // for v := range f(x)  ->  for _, v := range x
+		if r.Key != nil {
+			r.Key, r.Value = blank(), r.Key
+		}
+	}
+	strs := func(fn string) { // for s := range strings.XSeq(…)  ->  for _, s := range strings.X(…)
+		r.X = &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(call.Pos(), "strings"), Sel: ident(call.Pos(), fn)},
+			Lparen: call.Lparen, Args: call.Args, Rparen: call.Rparen}
+		valueOnly()
+	}
+	switch pkg + "." + name {
+	case "slices.Values", "maps.Values":
+		if len(call.Args) != 1 || r.Value != nil {
+			return false
+		}
+		r.X = call.Args[0]
+		valueOnly()
+	case "slices.All", "maps.All", "maps.Keys":
+		if len(call.Args) != 1 || (name == "Keys" && r.Value != nil) {
+			return false
+		}
+		r.X = call.Args[0]
+	case "strings.SplitSeq", "strings.SplitAfterSeq", "strings.FieldsSeq", "strings.FieldsFuncSeq":
+		if r.Value != nil {
+			return false
+		}
+		strs(strings.TrimSuffix(name, "Seq"))
+	case "strings.Lines":
+		if r.Value != nil || len(call.Args) != 1 {
+			return false
+		}
+		r.X = &ast.CallExpr{Fun: ident(call.Pos(), "_golemLines"), Lparen: call.Lparen, Args: call.Args, Rparen: call.Rparen}
+		valueOnly()
+	default:
+		return false
+	}
+	return true
 }
 
 // rangeFunc rewrites `for k, v := range seq { body }` into a pull loop:

@@ -63,6 +63,9 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"for loop closures per iteration", "var hs []func() int\nfor i := 0; i < 3; i++ {\n\ths = append(hs, func() int { return i * 10 })\n}\nhs[0]() + hs[1]() + hs[2]()", "30", ""},
 	{"for loop goroutines per iteration", "import \"sync\"\nvar wg sync.WaitGroup\nres := make([]int, 4)\nfor i := 0; i < 4; i++ {\n\twg.Add(1)\n\tgo func() {\n\t\tdefer wg.Done()\n\t\tres[i] = i + 1\n\t}()\n}\nwg.Wait()\nres", "[1 2 3 4]", ""},
 	{"for loop closure with continue and body change", "var ks []func() int\nfor i := 0; i < 10; i++ {\n\tif i%2 == 0 {\n\t\tcontinue\n\t}\n\tks = append(ks, func() int { return i })\n\ti += 2\n}\nlen(ks)*100 + ks[0]() + ks[1]()", "310", ""},
+	{"maps.Keys range", "import \"maps\"\nn := 0\nfor k := range maps.Keys(map[string]int{\"ab\": 1, \"c\": 2}) {\n\tn += len(k)\n}\nn", "3", ""},
+	{"maps.Values range closures", "import \"maps\"\nvar fs []func() int\nfor v := range maps.Values(map[string]int{\"a\": 1}) {\n\tfs = append(fs, func() int { return v })\n}\nfs[0]()", "1", ""},
+	{"slices.Backward range", "import \"slices\"\nr := \"\"\nfor _, s := range slices.Backward([]string{\"a\", \"b\", \"c\"}) {\n\tr += s\n}\nr", `"cba"`, ""},
 	{"min of slice index loop", "xs := []int{5, 3, 8}\nlo := xs[0]\nfor _, x := range xs {\n\tlo = min(lo, x)\n}\nlo", "3", ""},
 }
 

@@ -550,6 +550,21 @@ func _golem_maps_Equal[K, V comparable](m1, m2 map[K]V) bool {
 	return true
 }
 
+// _golemLines is strings.Lines as a slice (for range loops over strings.Lines).
+func _golemLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line = s[:i+1]
+		}
+		s = s[len(line):]
+		out = append(out, line)
+	}
+	return out
+}
+
 func _golem_strings_Lines(s string) func(yield func(string) bool) {
 	return func(yield func(string) bool) {
 		for len(s) > 0 {
