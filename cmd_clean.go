@@ -20,7 +20,7 @@ func runClean(args []string) error {
 	out := fs.String("o", "", "output directory for the kept documents (\"\" discards them: a statistics pass)")
 	format := fs.String("format", data.OutJSONLZstd, "output format: jsonl, jsonl.gz, jsonl.zst or parquet")
 	html := fs.Bool("html", false, "the input text is raw HTML: extract the main text first")
-	langs := fs.String("lang", "en", "comma-separated ISO 639-1 languages to keep")
+	langs := fs.String("lang", "en", "comma-separated ISO 639-1 languages to keep (\"any\": every language, score threshold only)")
 	workers := fs.Int("workers", 0, "worker goroutines (default GOMAXPROCS)")
 	noMinHash := fs.Bool("no-minhash", false, "skip MinHash near-duplicate removal")
 	noPII := fs.Bool("no-pii", false, "skip e-mail and IP replacement")

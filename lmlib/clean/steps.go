@@ -361,7 +361,7 @@ func (s *SentenceDedup) Process(d *data.Doc) (string, error) {
 // FineWebOptions selects the optional parts of the FineWeb chain.
 type FineWebOptions struct {
 	HTML      bool           // start with HTML extraction (the input is raw HTML)
-	Languages []string       // languages to keep (["en"])
+	Languages []string       // languages to keep (["en"]); ["any"] keeps every language above the threshold
 	URLFilter *URLFilter     // block list; nil skips the URL filter
 	MinHash   *MinHashConfig // nil uses FineWeb's defaults
 	NoMinHash bool           // skip dedup (e.g. when a two-pass MinHashIndex runs separately)
@@ -379,7 +379,11 @@ func FineWebSteps(opts FineWebOptions) ([]data.Step, error) {
 	if opts.URLFilter != nil {
 		steps = append(steps, opts.URLFilter)
 	}
-	steps = append(steps, NewLanguageFilter(opts.Languages...), NewGopherRepetitionFilter(),
+	lang := NewLanguageFilter(opts.Languages...)
+	if len(opts.Languages) == 1 && opts.Languages[0] == "any" {
+		lang.Languages = nil
+	}
+	steps = append(steps, lang, NewGopherRepetitionFilter(),
 		NewGopherQualityFilter(), NewC4QualityFilter(), NewFineWebQualityFilter())
 	if !opts.NoMinHash {
 		cfg := DefaultMinHashConfig()

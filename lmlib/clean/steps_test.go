@@ -250,3 +250,14 @@ func TestFineWebSteps(t *testing.T) {
 		t.Errorf("FineWebSteps = %v, want %s", names, want)
 	}
 }
+
+func TestFineWebStepsAnyLanguage(t *testing.T) {
+	steps, err := FineWebSteps(FineWebOptions{Languages: []string{"any"}, NoMinHash: true, NoPII: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &data.Doc{Text: "Le vieil homme descendit lentement vers le port, où les bateaux attendaient la marée du matin."}
+	if drop, _ := steps[0].Process(d); drop != "" || d.Meta[data.MetaLanguage] != "fr" {
+		t.Errorf("any language: drop %q meta %v", drop, d.Meta)
+	}
+}
