@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -18,17 +20,47 @@ import (
 // Bad records (invalid UTF-8, malformed JSON, a missing or non-string text field,
 // a line over MaxDocBytes, a truncated compressed stream) are errors naming the
 // file, line and byte offset, or counted skips with ReadOptions.SkipBad.
+//
+// Lines are parsed on GOMAXPROCS goroutines in batches while one goroutine reads
+// them (and another decompresses), and are returned in file order.
 type JSONLReader struct {
 	path, source string
 	opts         ReadOptions
 	s            *stream
-	line         int64
-	done         bool
-	buf          []byte
 	textField    string
 	idField      string
-	jp           jsonParser
+	done         bool
+
+	started bool
+	order   chan *jsonlBatch // batches in file order, as they are cut
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	cur     *jsonlBatch
+	ci      int
 }
+
+// jsonlBatch is a run of lines, parsed by one goroutine.
+type jsonlBatch struct {
+	data    []byte // the lines, concatenated
+	ends    []int  // end of line i in data
+	lines   []int64
+	offs    []int64
+	tooLong []bool
+	readErr *RecordError // the stream failed after these lines
+	res     []jsonlResult
+	done    chan struct{}
+}
+
+type jsonlResult struct {
+	doc     *Doc
+	rerr    *RecordError
+	ignored bool
+}
+
+const (
+	jsonlBatchLines = 256
+	jsonlBatchBytes = 2 << 20
+)
 
 // NewJSONLReader opens a JSONL file.
 func NewJSONLReader(path string, opts ReadOptions) (*JSONLReader, error) {
@@ -42,62 +74,158 @@ func NewJSONLReader(path string, opts ReadOptions) (*JSONLReader, error) {
 
 func (j *JSONLReader) readStats() *ReadStats { return j.opts.Stats }
 
-// Next returns the next document or io.EOF.
-func (j *JSONLReader) Next() (*Doc, error) {
-	for !j.done {
-		line, off, tooLong, err := j.s.readLine(j.opts.maxDoc(), j.buf)
-		if err == io.EOF {
-			j.done = true
-			break
-		}
-		j.line++
-		if err != nil {
-			j.done = true // the stream cannot be resynchronised
-			reason := "read"
-			if truncated(err) {
-				reason = "truncated"
+func (j *JSONLReader) start() {
+	j.started = true
+	parsers := runtime.GOMAXPROCS(0)
+	j.order = make(chan *jsonlBatch, 2*parsers+2)
+	j.stop = make(chan struct{})
+	work := make(chan *jsonlBatch, 2*parsers+2)
+	j.wg.Add(1 + parsers)
+	go j.produce(work)
+	for i := 0; i < parsers; i++ {
+		go func() {
+			defer j.wg.Done()
+			var jp jsonParser
+			for b := range work {
+				j.parseBatch(&jp, b)
+				close(b.done)
 			}
-			if err := bad(&j.opts, &RecordError{File: j.path, Offset: j.s.off, Line: j.line, Reason: reason, Err: err}); err != nil {
-				return nil, err
-			}
-			break
-		}
-		j.buf = line[:0]
-		if tooLong {
-			if err := bad(&j.opts, &RecordError{File: j.path, Offset: off, Line: j.line, Reason: "too-large",
-				Err: fmt.Errorf("line longer than %d bytes", j.opts.maxDoc())}); err != nil {
-				j.done = true
-				return nil, err
-			}
-			continue
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			j.opts.Stats.addIgnored()
-			continue
-		}
-		d, rerr := j.parse(line, off)
-		if rerr != nil {
-			if err := bad(&j.opts, rerr); err != nil {
-				j.done = true
-				return nil, err
-			}
-			continue
-		}
-		j.opts.Stats.addDoc(d)
-		return d, nil
+		}()
 	}
-	return nil, io.EOF
 }
 
-func (j *JSONLReader) parse(line []byte, off int64) (*Doc, *RecordError) {
+// produce cuts the stream into batches of lines.
+func (j *JSONLReader) produce(work chan<- *jsonlBatch) {
+	defer j.wg.Done()
+	defer close(work)
+	defer close(j.order)
+	max := j.opts.maxDoc()
+	var scratch []byte
+	var lineNo int64
+	for eof := false; !eof; {
+		b := &jsonlBatch{done: make(chan struct{})}
+		for len(b.ends) < jsonlBatchLines && len(b.data) < jsonlBatchBytes {
+			line, off, tooLong, err := j.s.readLine(max, scratch)
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			lineNo++
+			if err != nil {
+				reason := "read"
+				if truncated(err) {
+					reason = "truncated"
+				}
+				b.readErr = &RecordError{File: j.path, Offset: j.s.off, Line: lineNo, Reason: reason, Err: err}
+				eof = true
+				break
+			}
+			scratch = line[:0]
+			b.data = append(b.data, line...)
+			b.ends = append(b.ends, len(b.data))
+			b.lines = append(b.lines, lineNo)
+			b.offs = append(b.offs, off)
+			b.tooLong = append(b.tooLong, tooLong)
+		}
+		if len(b.ends) == 0 && b.readErr == nil {
+			return
+		}
+		select {
+		case j.order <- b:
+		case <-j.stop:
+			return
+		}
+		select {
+		case work <- b:
+		case <-j.stop:
+			return
+		}
+	}
+}
+
+func (j *JSONLReader) parseBatch(jp *jsonParser, b *jsonlBatch) {
+	b.res = make([]jsonlResult, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		line := b.data[start:end]
+		start = end
+		switch {
+		case b.tooLong[i]:
+			b.res[i].rerr = &RecordError{File: j.path, Offset: b.offs[i], Line: b.lines[i], Reason: "too-large",
+				Err: fmt.Errorf("line longer than %d bytes", j.opts.maxDoc())}
+		case len(bytes.TrimSpace(line)) == 0:
+			b.res[i].ignored = true
+		default:
+			b.res[i].doc, b.res[i].rerr = j.parse(jp, line, b.lines[i], b.offs[i])
+		}
+	}
+}
+
+// Next returns the next document or io.EOF.
+func (j *JSONLReader) Next() (*Doc, error) {
+	if !j.started {
+		j.start()
+	}
+	for {
+		if b := j.cur; b != nil {
+			for j.ci < len(b.res) {
+				r := b.res[j.ci]
+				j.ci++
+				switch {
+				case r.ignored:
+					j.opts.Stats.addIgnored()
+				case r.rerr != nil:
+					if err := bad(&j.opts, r.rerr); err != nil {
+						j.done = true
+						j.cur = nil
+						return nil, err
+					}
+				default:
+					j.opts.Stats.addDoc(r.doc)
+					return r.doc, nil
+				}
+			}
+			j.cur = nil
+			if b.readErr != nil {
+				j.done = true // the stream cannot be resynchronised
+				if err := bad(&j.opts, b.readErr); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if j.done {
+			return nil, io.EOF
+		}
+		b, ok := <-j.order
+		if !ok {
+			j.done = true
+			return nil, io.EOF
+		}
+		<-b.done
+		j.cur, j.ci = b, 0
+	}
+}
+
+// Close stops the reading goroutines and closes the file.
+func (j *JSONLReader) Close() error {
+	if j.started {
+		j.started = false
+		close(j.stop)
+		j.wg.Wait()
+		j.done = true
+	}
+	return j.s.Close()
+}
+
+func (j *JSONLReader) parse(jp *jsonParser, line []byte, lineNo, off int64) (*Doc, *RecordError) {
 	fail := func(reason string, err error) *RecordError {
-		return &RecordError{File: j.path, Offset: off, Line: j.line, Reason: reason, Err: err}
+		return &RecordError{File: j.path, Offset: off, Line: lineNo, Reason: reason, Err: err}
 	}
 	if !utf8.Valid(line) {
 		i := firstInvalid(line)
 		return nil, fail("utf8", fmt.Errorf("invalid UTF-8 at byte %d of the line", i))
 	}
-	obj, err := j.jp.parse(line)
+	obj, err := jp.parse(line)
 	if err != nil {
 		return nil, fail("json", err)
 	}
@@ -122,7 +250,7 @@ func (j *JSONLReader) parse(line []byte, off int64) (*Doc, *RecordError) {
 		}
 		delete(obj, j.idField)
 	} else {
-		d.ID = j.source + "/" + strconv.FormatInt(j.line-1, 10)
+		d.ID = j.source + "/" + strconv.FormatInt(lineNo-1, 10)
 	}
 	meta := make(map[string]any, len(obj)+1)
 	if m, ok := obj["metadata"].(map[string]any); ok {
@@ -140,6 +268,3 @@ func (j *JSONLReader) parse(line []byte, off int64) (*Doc, *RecordError) {
 	d.Meta = meta
 	return d, nil
 }
-
-// Close closes the file.
-func (j *JSONLReader) Close() error { return j.s.Close() }
