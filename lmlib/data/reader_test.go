@@ -385,3 +385,61 @@ func TestForEachStopsOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGoSourceGlob reads Go source files through a ** glob and compares them with
+// the files on disk.
+func TestGoSourceGlob(t *testing.T) {
+	src := needAsset(t, assets.GoSource)
+	root := filepath.Join(src, "strings")
+	r := mustOpen(t, filepath.Join(root, "**", "*_test.go"), ReadOptions{})
+	want, _ := filepath.Glob(filepath.Join(root, "*_test.go"))
+	n := 0
+	err := ForEach(r, func(d *Doc) error {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(d.ID)))
+		if err != nil || string(b) != d.Text || !strings.Contains(d.Text, "package strings") {
+			return fmt.Errorf("doc %s differs from its file (%v)", d.ID, err)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != len(want) || n < 10 {
+		t.Fatalf("read %d files, glob %d: %v", n, len(want), err)
+	}
+}
+
+// TestWriterFailureLeavesNothing: a failed or aborted writer removes its
+// temporary file and never creates the final one.
+func TestWriterFailureLeavesNothing(t *testing.T) {
+	for _, format := range []string{OutJSONL, OutJSONLZstd, OutParquet} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "out."+format)
+		w, err := NewFileWriter(path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(&Doc{ID: "ok", Text: "fine"}); err != nil {
+			t.Fatal(err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 || !strings.HasPrefix(ents[0].Name(), "out."+format+".tmp-") {
+			t.Fatalf("%s: while writing, dir holds %v", format, ents)
+		}
+		// A value JSON cannot encode fails the write (for Parquet: at the metadata).
+		err = w.Write(&Doc{ID: "bad", Text: "x", Meta: map[string]any{"c": make(chan int)}})
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `"bad"`) {
+			t.Fatalf("%s: bad write: %v", format, err)
+		}
+		if err := w.Close(); err == nil {
+			t.Fatalf("%s: Close after a failed write succeeded", format)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("%s: failed writer left %v", format, ents)
+		}
+		// Abort discards too.
+		w, _ = NewFileWriter(path, "")
+		w.Write(&Doc{ID: "ok", Text: "fine"})
+		w.Abort()
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("%s: aborted writer left %v", format, ents)
+		}
+	}
+}
