@@ -261,3 +261,29 @@ func TestFineWebStepsAnyLanguage(t *testing.T) {
 		t.Errorf("any language: drop %q meta %v", drop, d.Meta)
 	}
 }
+
+func TestExtractCases(t *testing.T) {
+	e := NewExtractor()
+	tests := []struct{ name, page, want string }{
+		{"entities and inline (nbsp is whitespace)", `<p>Fish &amp; chips&nbsp;are <i>good</i>&#33;</p>`, "Fish & chips are good!"},
+		{"br splits paragraphs", `<p>line one<br>line two</p>`, "line one\n\nline two"},
+		{"nested lists", `<ul><li>alpha item<ul><li>beta item</li></ul></li></ul>`, "alpha item\n\nbeta item"},
+		{"table cells", `<table><tr><td>cell one here</td><td>cell two here</td></tr></table>`, "cell one here\n\ncell two here"},
+		{"link-dense block dropped", `<div><a href=1>One</a> <a href=2>Two</a> <a href=3>Three</a> and</div><p>Body text stays here.</p>`, "Body text stays here."},
+		{"link inside prose kept", `<p>See <a href=x>the manual</a> for the details of every option.</p>`, "See the manual for the details of every option."},
+		{"hidden and aria", `<p hidden>h1</p><p aria-hidden="true">h2</p><div role="navigation">nav</div><p>shown</p>`, "shown"},
+		{"comments and noscript", `<!-- c --><noscript>enable js</noscript><p>text</p>`, "text"},
+		{"empty page", `<html><head><title>t</title></head><body></body></html>`, ""},
+		{"plain text", `just some text`, "just some text"},
+	}
+	for _, tc := range tests {
+		got, err := e.Extract(tc.page)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: Extract = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+	d := &data.Doc{ID: "x", Text: "<script>only()</script>"}
+	if drop, err := e.Process(d); drop != "extract_empty" || err != nil {
+		t.Errorf("empty page: drop %q err %v", drop, err)
+	}
+}
