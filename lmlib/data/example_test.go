@@ -6,14 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/golem-lm/golem/internal/assets"
 	"github.com/golem-lm/golem/lmlib/data"
 )
 
 // Open a file, a directory or a glob and walk its documents. In a notebook cell,
-// give your own path or glob ("crawl/**/*.warc.gz").
+// give your own path or glob ("crawl/**/*.warc.gz"); data.Shipped names the texts
+// that ship with the tools.
 func ExampleOpen() {
-	path, _ := assets.Opticks()
+	path, _ := data.Shipped("opticks") // or your own file, directory or glob
 	r, err := data.Open(path, data.ReadOptions{TextSplit: data.SplitParagraph})
 	if err != nil {
 		fmt.Println(err)
@@ -65,7 +65,7 @@ func ExamplePipeline() {
 	out, _ := os.MkdirTemp("", "out")
 	defer os.RemoveAll(in)
 	defer os.RemoveAll(out)
-	brown, _ := assets.BrownCorpus()
+	brown, _ := data.Shipped("brown")
 	for _, name := range []string{"ca01", "ca02", "ca03"} { // three input shards
 		b, _ := os.ReadFile(filepath.Join(brown, name))
 		os.WriteFile(filepath.Join(in, name+".txt"), b, 0o644)
