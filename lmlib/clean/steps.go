@@ -218,7 +218,8 @@ func (f *LengthFilter) Process(d *data.Doc) (string, error) {
 
 // WordListFilter is C4's bad-words idea with a list the user supplies: a document
 // containing any listed word or phrase as a whole word (case-insensitive, flanked by
-// non-word characters, as C4 matches) is dropped ("word_list"). golem ships no list.
+// characters other than letters, digits and "_", as C4 matches) is dropped
+// ("word_list"). golem ships no list.
 type WordListFilter struct {
 	re *regexp.Regexp
 }
@@ -235,7 +236,8 @@ func NewWordListFilter(words []string) (*WordListFilter, error) {
 	if len(alts) == 0 {
 		return nil, fmt.Errorf("word list filter: the list is empty")
 	}
-	re, err := regexp.Compile(`(?:\PL|^)(?:` + strings.Join(alts, "|") + `)(?:\PL|$)`)
+	// C4's pattern: (?:\W|^)(words)(?:\W|$), \W being anything but a letter, digit or "_"
+	re, err := regexp.Compile(`(?:[^\pL\pN_]|^)(?:` + strings.Join(alts, "|") + `)(?:[^\pL\pN_]|$)`)
 	if err != nil {
 		return nil, fmt.Errorf("word list filter: %w", err)
 	}

@@ -200,7 +200,8 @@ func TestURLLengthWordList(t *testing.T) {
 	}
 	for _, c := range []struct{ text, want string }{
 		{"a Forbidden thing", "word_list"}, {"forbidden", "word_list"}, {"unforbiddenly", ""},
-		{"say two words now", "word_list"}, {"two wordsmiths", ""},
+		{"say two words now", "word_list"}, {"two wordsmiths", ""}, {"forbidden1", ""}, {"x_forbidden", ""},
+		{"(forbidden)", "word_list"}, {"ça forbidden!", "word_list"},
 	} {
 		if got, _ := w.Process(&data.Doc{Text: c.text}); got != c.want {
 			t.Errorf("WordListFilter(%q) = %q, want %q", c.text, got, c.want)
