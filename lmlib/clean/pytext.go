@@ -91,7 +91,7 @@ func isPyAlpha(r rune) bool {
 	return unicode.IsLetter(r)
 }
 
-// hasSuffixAny reports whether s ends with any of the given runes.
+// endsWithRune reports whether the last rune of s is in set.
 func endsWithRune(s string, set func(rune) bool) bool {
 	if s == "" {
 		return false

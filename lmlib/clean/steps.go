@@ -14,12 +14,14 @@ import (
 	"github.com/golem-lm/golem/lmlib/data"
 )
 
-// LanguageFilter identifies each document's language with whatlanggo (pure Go,
-// trigram profiles for 84 languages, nothing to download), records it in metadata
+// LanguageFilter identifies each document's language, records it in metadata
 // ("language": ISO 639-1, "language_score": confidence in [0,1]) and drops documents
-// not in Languages ("language") or scored at or below Threshold
-// ("language_score"), like datatrove's LanguageFilter (fastText lid.176 there, a
-// model download this machine cannot make; docs/clean.md compares accuracy instead).
+// not in Languages ("language") or scored at or below Threshold ("language_score"),
+// like datatrove's LanguageFilter. The identifier is pure Go and needs no download:
+// whatlanggo's trigram profiles (84 languages) on the first MaxChars characters, with
+// Chinese, Japanese and Korean decided by script (see Detect). datatrove uses the
+// fastText lid.176 model, a download this machine cannot make, so docs/clean.md
+// reports accuracy on held-out labelled text instead of agreement.
 type LanguageFilter struct {
 	Languages []string // ISO 639-1 codes to keep; empty keeps every language (default ["en"])
 	Threshold float64  // keep only scores above this (0.65, datatrove's default)
@@ -41,7 +43,7 @@ func NewLanguageFilter(langs ...string) *LanguageFilter {
 func (f *LanguageFilter) Name() string { return "language" }
 
 // Detect returns the ISO 639-1 code (or the ISO 639-3 code where there is none) and
-// the confidence for text.
+// the confidence for text ("" and 0 when it has no letters).
 func (f *LanguageFilter) Detect(text string) (string, float64) {
 	if f.MaxChars > 0 && len(text) > f.MaxChars {
 		cut := 0
