@@ -533,8 +533,22 @@ var mergeSpecials = map[string]bool{
 	"</3": true, "<33": true, ">:(": true, ">:o": true, "@_@": true, "\\\")": true,
 }
 
+// wholeSpecials is the union of abbreviations, oneTokenSpecials and mergeSpecials.
+var wholeSpecials = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range []map[string]bool{abbreviations, oneTokenSpecials, mergeSpecials} {
+		for k := range t {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
 func isAbbreviation(s string) bool {
-	if abbreviations[s] || oneTokenSpecials[s] || mergeSpecials[s] {
+	if len(s) > 9 {
+		return false
+	}
+	if wholeSpecials[s] {
 		return true
 	}
 	// single lower-case letter (or ä ö ü) followed by a period: "a." … "z."
