@@ -775,14 +775,7 @@ func (k *adamwTask) run(_, _, lo, hi int) {
 		if t.Decay {
 			decay = 1 - k.lr*k.wd
 		}
-		p, g, m, v := k.params[s:e], k.grads[s:e], k.m[s:e], k.v[s:e]
-		for i := range p {
-			gi := g[i]
-			mi := m[i] + (gi-m[i])*(1-k.b1)
-			vi := v[i]*k.b2 + gi*gi*(1-k.b2)
-			m[i], v[i] = mi, vi
-			p[i] = p[i]*decay - k.stepSize*mi/(sqrtf(vi)/k.bc2sqrt+k.eps)
-		}
+		adamwC(k.params[s:e], k.grads[s:e], k.m[s:e], k.v[s:e], decay, k.stepSize, k.b1, k.b2, k.bc2sqrt, k.eps)
 	}
 }
 

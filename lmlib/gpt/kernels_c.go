@@ -2,13 +2,16 @@ package gpt
 
 /*
 #cgo CFLAGS: -O3
-// no-trapping-math lets GCC if-convert the clamps and vectorise the loops. No
+#cgo LDFLAGS: -lm
+// no-trapping-math lets GCC if-convert the clamps and vectorise the loops, and
+// no-math-errno lets sqrtf become one instruction. No
 // reassociation is allowed (the exp's range reduction depends on evaluation order);
 // reductions use explicit partial sums instead.
-#pragma GCC optimize ("no-trapping-math")
+#pragma GCC optimize ("no-trapping-math", "no-math-errno")
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 // GELU (tanh approximation) as x·σ(2u), u = √(2/π)(x+0.044715x³), since
 // 0.5(1+tanh u) = σ(2u): no cancellation for negative x, where 1+tanh u loses all
@@ -104,6 +107,29 @@ static void golem_softmax_causal(float *P, ptrdiff_t T, ptrdiff_t r0, ptrdiff_t 
 	}
 }
 
+// One AdamW step over n parameters (PyTorch's torch.optim.AdamW formula):
+// p = p·decay − step·m/(√v/bc2sqrt + eps), m = m + (g − m)(1 − β1), v = β2·v + (1 − β2)g².
+#define ADAMW_BODY                                                       \
+	for (ptrdiff_t i = 0; i < n; i++) {                                  \
+		float g = gr[i];                                                 \
+		float mi = m[i] + (g - m[i]) * omb1;                             \
+		float vi = v[i] * b2 + g * g * omb2;                             \
+		m[i] = mi;                                                       \
+		v[i] = vi;                                                       \
+		p[i] = p[i] * decay - step * mi / (sqrtf(vi) / bc2sqrt + eps);   \
+	}
+
+#define ADAMW_ARGS float *restrict p, const float *restrict gr, float *restrict m, float *restrict v, \
+	ptrdiff_t n, float decay, float step, float omb1, float b2, float omb2, float bc2sqrt, float eps
+__attribute__((target("avx2,fma")))
+static void adamw_avx2(ADAMW_ARGS) { ADAMW_BODY }
+static void adamw_generic(ADAMW_ARGS) { ADAMW_BODY }
+
+static void golem_adamw(ADAMW_ARGS, int avx2) {
+	if (avx2) adamw_avx2(p, gr, m, v, n, decay, step, omb1, b2, omb2, bc2sqrt, eps);
+	else adamw_generic(p, gr, m, v, n, decay, step, omb1, b2, omb2, bc2sqrt, eps);
+}
+
 static int golem_has_avx2(void) {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -120,7 +146,7 @@ import "C"
 
 import "unsafe"
 
-// GELU and softmax are the elementwise ops written in C: Go does not vectorise, and
+// GELU, softmax and the AdamW update are the elementwise ops written in C: Go does not vectorise, and
 // their exponentials dominated as Go loops (the tanh-GELU over the (N,4C) MLP
 // activations was a third of a baby training step's CPU time); the C loops (AVX2
 // when the CPU has it, chosen at run time) are 5–10× faster.
@@ -158,4 +184,15 @@ func softmaxC(x []float32, mul float32) (sum, max float32) {
 // softmaxCausalC applies the causal softmax to rows [r0,r1) of the T×T matrix p.
 func softmaxCausalC(p []float32, T, r0, r1 int) {
 	C.golem_softmax_causal((*C.float)(unsafe.Pointer(&p[0])), C.ptrdiff_t(T), C.ptrdiff_t(r0), C.ptrdiff_t(r1), cBool(hasAVX2))
+}
+
+// adamwC applies one AdamW step to p, g, m, v (same length); see golem_adamw.
+func adamwC(p, g, m, v []float32, decay, step, beta1, beta2, bc2sqrt, eps float32) {
+	if len(p) == 0 {
+		return
+	}
+	C.golem_adamw((*C.float)(unsafe.Pointer(&p[0])), (*C.float)(unsafe.Pointer(&g[0])),
+		(*C.float)(unsafe.Pointer(&m[0])), (*C.float)(unsafe.Pointer(&v[0])), C.ptrdiff_t(len(p)),
+		C.float(decay), C.float(step), C.float(1-beta1), C.float(beta2), C.float(1-beta2), C.float(bc2sqrt), C.float(eps),
+		cBool(hasAVX2))
 }

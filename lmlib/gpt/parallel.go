@@ -17,22 +17,28 @@ type task interface {
 	run(w, c, lo, hi int)
 }
 
-type job struct {
-	t        task
-	w, n, nc int
-	wg       *sync.WaitGroup
-}
-
 // pool runs a task over a range cut into a fixed number of chunks that its workers
-// take in turn from a shared counter: a worker the OS deschedules (the machine is
-// shared) delays one chunk, not half the op. Chunk boundaries depend only on the
-// range and the worker count, so per-chunk partial sums, reduced in chunk order,
-// make every result deterministic. Worker 0 is the calling goroutine.
+// claim in turn from a shared counter. The caller works too and waits only for
+// chunks in flight, never for a worker to wake up: on a shared machine a worker
+// the OS has descheduled costs nothing (the caller takes its chunks) instead of a
+// scheduling latency per op. Chunk boundaries depend only on the range and the
+// worker count, so per-chunk partial sums, reduced in chunk order, make every
+// result deterministic. Worker 0 is the calling goroutine.
 type pool struct {
-	n    int
-	jobs []chan job
-	wg   sync.WaitGroup
-	next atomic.Int64
+	n int
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	epoch  uint32 // op counter, guarded by mu for the published op below
+	t      task
+	items  int
+	nc     int
+	closed bool
+
+	// claim holds epoch<<32 | next chunk index; a worker claims a chunk with a CAS
+	// that fails once the caller has moved on to another op.
+	claim atomic.Uint64
+	done  atomic.Int64 // chunks finished in the current op
 }
 
 func newPool(n int) *pool {
@@ -40,17 +46,29 @@ func newPool(n int) *pool {
 		n = 1
 	}
 	p := &pool{n: n}
-	for i := 1; i < n; i++ {
-		ch := make(chan job, 1)
-		p.jobs = append(p.jobs, ch)
-		go func() {
-			for j := range ch {
-				p.work(j.t, j.w, j.n, j.nc)
-				j.wg.Done()
-			}
-		}()
+	p.cond = sync.NewCond(&p.mu)
+	for w := 1; w < n; w++ {
+		go p.worker(w)
 	}
 	return p
+}
+
+func (p *pool) worker(w int) {
+	var seen uint32
+	for {
+		p.mu.Lock()
+		for p.epoch == seen && !p.closed {
+			p.cond.Wait()
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		seen = p.epoch
+		t, items, nc := p.t, p.items, p.nc
+		p.mu.Unlock()
+		p.work(t, w, items, nc, seen)
+	}
 }
 
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
@@ -73,39 +91,60 @@ func (p *pool) chunks(n int) int {
 	return nc
 }
 
-func (p *pool) work(t task, w, n, nc int) {
+// work claims and runs chunks of op epoch until none are left.
+func (p *pool) work(t task, w, n, nc int, epoch uint32) {
 	for {
-		c := int(p.next.Add(1)) - 1
-		if c >= nc {
+		v := p.claim.Load()
+		c := int(uint32(v))
+		if uint32(v>>32) != epoch || c >= nc {
 			return
+		}
+		if !p.claim.CompareAndSwap(v, v+1) {
+			continue
 		}
 		lo, hi := chunk(n, nc, c)
 		t.run(w, c, lo, hi)
+		p.done.Add(1)
 	}
 }
 
-// run executes t over [0,n) on up to p.n workers and waits for all of them.
+// run executes t over [0,n) and returns when every chunk is done.
 func (p *pool) run(t task, n int) {
 	nc := p.chunks(n)
 	if nc <= 0 {
 		return
 	}
-	nw := p.n
-	if nw > nc {
-		nw = nc
+	if p.n == 1 || nc == 1 {
+		for c := 0; c < nc; c++ {
+			lo, hi := chunk(n, nc, c)
+			t.run(0, c, lo, hi)
+		}
+		return
 	}
-	p.next.Store(0)
-	p.wg.Add(nw - 1)
-	for w := 1; w < nw; w++ {
-		p.jobs[w-1] <- job{t: t, w: w, n: n, nc: nc, wg: &p.wg}
+	p.mu.Lock()
+	p.epoch++
+	epoch := p.epoch
+	p.t, p.items, p.nc = t, n, nc
+	p.done.Store(0)
+	p.claim.Store(uint64(epoch) << 32)
+	p.mu.Unlock()
+	p.cond.Broadcast()
+	p.work(t, 0, n, nc, epoch)
+	for i := 0; p.done.Load() < int64(nc); i++ {
+		if i < 64 {
+			continue // a chunk in flight on another worker: spin briefly
+		}
+		runtime.Gosched()
 	}
-	p.work(t, 0, n, nc)
-	p.wg.Wait()
+	p.mu.Lock()
+	p.t = nil // let the task's buffers go
+	p.mu.Unlock()
 }
 
 // close stops the worker goroutines.
 func (p *pool) close() {
-	for _, ch := range p.jobs {
-		close(ch)
-	}
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cond.Broadcast()
 }
