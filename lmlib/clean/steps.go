@@ -10,6 +10,7 @@ import (
 
 	"github.com/abadojack/whatlanggo"
 	"github.com/cespare/xxhash/v2"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/golem-lm/golem/lmlib/data"
 )
@@ -120,45 +121,85 @@ func (f *LanguageFilter) Process(d *data.Doc) (string, error) {
 	return "", nil
 }
 
-// URLFilter drops documents whose metadata URL is on a user-supplied block list:
-// whole domains (with their subdomains), exact URLs, or substrings of the URL
-// (lower-cased). golem ships no list. Drop reasons: domain, subdomain, url,
-// blacklisted_subword (datatrove's names).
+// URLFilter drops documents whose metadata URL is on user-supplied block lists, with
+// datatrove's URLFilter semantics and reasons (golem ships no list):
+//
+//   - "domain": the registered domain (public suffix + 1 label, e.g. example.co.uk
+//     for news.example.co.uk) is in Domains;
+//   - "subdomain": the full host name is in Domains;
+//   - "url": the URL, exactly as given, is in URLs;
+//   - "hard_blacklisted": a word of the URL (split at non-alphanumerics) is in
+//     BannedWords;
+//   - "soft_blacklisted": at least SoftWordThreshold (2) distinct URL words are in
+//     SoftBannedWords;
+//   - "blacklisted_subword": an entry of BannedSubwords occurs in the URL with every
+//     non-alphanumeric character removed, lower-cased.
+//
+// Words and subwords are normalised the same way (non-alphanumerics removed, lower
+// case); URLs are compared as given, host names case-insensitively (datatrove
+// compares them as given, so it misses "http://EXAMPLE.com"). A document without a
+// URL is kept (datatrove stops with an assertion). Registered domains come from the Public
+// Suffix List in golang.org/x/net/publicsuffix, which treats an unknown top-level
+// domain as a suffix (tldextract finds no domain there, so it never blocks one).
 type URLFilter struct {
-	Domains    []string // "example.com" blocks example.com and *.example.com
-	URLs       []string // exact URLs (scheme and trailing slash ignored)
-	Substrings []string // blocked words anywhere in the URL
-	once       sync.Once
-	domains    map[string]bool
-	urls       map[string]bool
-	subs       []string
+	Domains           []string
+	URLs              []string
+	BannedWords       []string
+	SoftBannedWords   []string
+	SoftWordThreshold int // 0 means datatrove's 2
+	BannedSubwords    []string
+
+	once                      sync.Once
+	domains, urls, hard, soft map[string]bool
+	subs                      []string
 }
 
 // Name implements data.Step.
 func (f *URLFilter) Name() string { return "url" }
 
-func normURL(u string) string {
-	u = strings.ToLower(strings.TrimSpace(u))
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
+// normalizeURLWord is datatrove's normalize: non-alphanumerics removed, lower case.
+func normalizeURLWord(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c|0x20 >= 'a' && c|0x20 <= 'z') || (c >= '0' && c <= '9') {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
+		}
 	}
-	u = strings.TrimPrefix(u, "www.")
-	return strings.TrimRight(u, "/")
+	return b.String()
 }
 
-// Process implements data.Step. A document without a URL is kept.
+func listSet(xs []string, norm bool) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		if x == "" || x[0] == '#' {
+			continue
+		}
+		if norm {
+			x = normalizeURLWord(x)
+		} else {
+			x = strings.TrimSpace(x)
+		}
+		m[x] = true
+	}
+	return m
+}
+
+// Process implements data.Step.
 func (f *URLFilter) Process(d *data.Doc) (string, error) {
 	f.once.Do(func() {
-		f.domains = map[string]bool{}
-		for _, s := range f.Domains {
-			f.domains[strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "www.")] = true
+		f.domains, f.urls = listSet(f.Domains, false), listSet(f.URLs, false)
+		for d := range f.domains {
+			f.domains[strings.ToLower(d)] = true // host names are case-insensitive
 		}
-		f.urls = map[string]bool{}
-		for _, s := range f.URLs {
-			f.urls[normURL(s)] = true
-		}
-		for _, s := range f.Substrings {
-			f.subs = append(f.subs, strings.ToLower(s))
+		f.hard, f.soft = listSet(f.BannedWords, true), listSet(f.SoftBannedWords, true)
+		for w := range listSet(f.BannedSubwords, true) {
+			if w != "" {
+				f.subs = append(f.subs, w)
+			}
 		}
 	})
 	raw := d.MetaString(data.MetaURL)
@@ -171,27 +212,54 @@ func (f *URLFilter) Process(d *data.Doc) (string, error) {
 	} else if u, err := url.Parse("http://" + raw); err == nil {
 		host = strings.ToLower(u.Hostname())
 	}
-	host = strings.TrimPrefix(host, "www.")
-	if f.domains[host] {
-		return "domain", nil
-	}
-	for h := host; ; {
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			break
+	if host != "" {
+		if reg, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil && f.domains[reg] {
+			return "domain", nil
 		}
-		h = h[i+1:]
-		if f.domains[h] {
+		if f.domains[host] {
 			return "subdomain", nil
 		}
 	}
-	if f.urls[normURL(raw)] {
+	if f.urls[raw] {
 		return "url", nil
 	}
-	low := strings.ToLower(raw)
-	for _, s := range f.subs {
-		if strings.Contains(low, s) {
-			return "blacklisted_subword", nil
+	if len(f.hard) > 0 || len(f.soft) > 0 {
+		words := map[string]bool{}
+		start := -1
+		for i := 0; i <= len(raw); i++ {
+			alnum := i < len(raw) && ((raw[i]|0x20 >= 'a' && raw[i]|0x20 <= 'z') || (raw[i] >= '0' && raw[i] <= '9'))
+			if alnum && start < 0 {
+				start = i
+			} else if !alnum && start >= 0 {
+				words[raw[start:i]] = true // datatrove splits without lower-casing
+				start = -1
+			}
+		}
+		for w := range words {
+			if f.hard[w] {
+				return "hard_blacklisted", nil
+			}
+		}
+		th := f.SoftWordThreshold
+		if th == 0 {
+			th = 2
+		}
+		n := 0
+		for w := range words {
+			if f.soft[w] {
+				n++
+			}
+		}
+		if len(f.soft) > 0 && n >= th {
+			return "soft_blacklisted", nil
+		}
+	}
+	if len(f.subs) > 0 {
+		norm := normalizeURLWord(raw)
+		for _, s := range f.subs {
+			if strings.Contains(norm, s) {
+				return "blacklisted_subword", nil
+			}
 		}
 	}
 	return "", nil

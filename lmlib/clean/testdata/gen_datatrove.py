@@ -220,6 +220,33 @@ def sentence_dedup_corpus(rng):
     return docs
 
 
+URL_LISTS = {
+    "extra_domains": ["blocked-site.com", "news.other.co.uk"],
+    "extra_urls": ["https://ok.com/bad/page"],
+    "banned_words": ["casino"],
+    "soft_banned_words": ["free", "bet"],
+    "banned_subwords": ["xyzspam"],
+}
+
+
+def url_filter_cases():
+    """datatrove's URLFilter with user lists only (no integrated block lists)."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import URLFilter
+
+    f = URLFilter(use_integrated_lists=False, **URL_LISTS)
+    urls = ["https://blocked-site.com/x", "https://a.b.blocked-site.com/x", "http://BLOCKED-SITE.com",
+            "https://news.other.co.uk/a", "https://other.co.uk/a", "https://ok.com/bad/page",
+            "https://ok.com/bad/page/", "https://ok.com/online-casino", "https://ok.com/Casino",
+            "https://ok.com/free-bet-now", "https://ok.com/free", "https://ok.com/getXYZSpam",
+            "https://ok.com/a?q=bet&x=free", "https://www.blocked-site.com:8080/p"]
+    out = []
+    for u in urls:
+        r = f.filter(Document(text="x", id="u", metadata={"url": u}))
+        out.append({"url": u, "reason": "" if r is True else r[1]})
+    return {"lists": URL_LISTS, "cases": out}
+
+
 def write_gz(name, obj):
     path = os.path.join(HERE, name)
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
@@ -402,6 +429,7 @@ def main():
     write_gz("pii.json.gz", pii)
 
     write_gz("lang_samples.jsonl.gz", lang_samples(random.Random(5)))
+    write_gz("url_filter.json.gz", url_filter_cases())
 
 
 if __name__ == "__main__":
