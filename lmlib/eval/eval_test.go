@@ -288,3 +288,21 @@ func TestGenerateGreedyAndStop(t *testing.T) {
 		t.Fatalf("long prompt: %v %+v", err, g)
 	}
 }
+
+func TestEvaluateEdgeCases(t *testing.T) {
+	lm := &ModelLM{Model: newBigram(corpus, 64), Tok: byteTok{}}
+	if _, err := Evaluate(lm, []*Task{{Name: "empty", Kind: KindCloze}}, Options{}); err == nil || !strings.Contains(err.Error(), "no examples") {
+		t.Fatalf("empty task: %v", err)
+	}
+	// One example: the stderr is undefined and must still encode as JSON ("N/A").
+	r, err := Evaluate(lm, []*Task{{Name: "one", Kind: KindCloze, Examples: []Example{{Context: "the", Continuation: " cat"}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Results["one"]["acc_stderr,none"] != "N/A" {
+		t.Fatalf("stderr of one example: %v", r.Results["one"]["acc_stderr,none"])
+	}
+	if _, err := r.JSON(); err != nil {
+		t.Fatal(err)
+	}
+}

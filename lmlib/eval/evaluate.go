@@ -59,6 +59,9 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 	}
 	for _, t := range tasks {
 		exs := t.Examples
+		if len(exs) == 0 {
+			return nil, fmt.Errorf("eval task %s: no examples", t.Name)
+		}
 		if opts.Limit > 0 && len(exs) > opts.Limit {
 			exs = exs[:opts.Limit]
 		}
@@ -71,12 +74,8 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 		res := map[string]any{"alias": t.Name}
 		hib := map[string]bool{}
 		for name, m := range metrics {
-			res[name+",none"] = m.value
-			if math.IsNaN(m.stderr) {
-				res[name+"_stderr,none"] = "N/A"
-			} else {
-				res[name+"_stderr,none"] = m.stderr
-			}
+			res[name+",none"] = jsonNumber(m.value)
+			res[name+"_stderr,none"] = jsonNumber(m.stderr)
 			hib[name] = higherIsBetter[name]
 		}
 		r.Results[t.Name] = res
@@ -94,6 +93,15 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 }
 
 type metric struct{ value, stderr float64 }
+
+// jsonNumber keeps a metric JSON-encodable: NaN and ±Inf (a stderr of one example,
+// a perplexity that overflowed) become "N/A", as lm-eval writes them.
+func jsonNumber(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "N/A"
+	}
+	return x
+}
 
 func outputType(kind string) string {
 	switch kind {
@@ -239,8 +247,11 @@ func (r *Results) Rows() [][]string {
 			if v, ok := r.Results[t][m+"_stderr,none"].(float64); ok {
 				se = fmt.Sprintf("%.4f", v)
 			}
-			rows = append(rows, []string{t, fmt.Sprint(r.Versions[t]), fmt.Sprint(r.NShot[t]), m, dir,
-				fmt.Sprintf("%.4f", r.Results[t][m+",none"]), se})
+			val := "N/A"
+			if v, ok := r.Results[t][m+",none"].(float64); ok {
+				val = fmt.Sprintf("%.4f", v)
+			}
+			rows = append(rows, []string{t, fmt.Sprint(r.Versions[t]), fmt.Sprint(r.NShot[t]), m, dir, val, se})
 		}
 	}
 	return rows
@@ -250,3 +261,6 @@ func (r *Results) Rows() [][]string {
 func (r *Results) DisplayBundle() display.Bundle {
 	return display.Table([]string{"Task", "Version", "n-shot", "Metric", "", "Value", "Stderr"}, r.Rows())
 }
+
+// String is lm-eval's results table as text.
+func (r *Results) String() string { return r.DisplayBundle()["text/plain"].(string) }

@@ -114,3 +114,6 @@ func Texts(texts []string) func() (string, bool) {
 		return texts[i-1], true
 	}
 }
+
+// String is the report's table as text.
+func (r *LossReport) String() string { return r.DisplayBundle()["text/plain"].(string) }

@@ -16,3 +16,13 @@ import "reflect"
 var Symbols = map[string]map[string]reflect.Value{}
 
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/display
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/data
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/clean
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/tokenizer
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/shard
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/gpt
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/train
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/eval
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/finetune
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/hf
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/functions/client
