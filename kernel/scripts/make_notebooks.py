@@ -1,4 +1,5 @@
-"""Write the kernel area's notebooks (params, fail, quickstart) with nbformat.
+"""Write the kernel tests' notebooks (params, fail) with nbformat; the quick-start notebook
+has its own generator, notebooks/make_quickstart.py.
 
 Run: .venv/bin/python kernel/scripts/make_notebooks.py   (rewrites notebooks/*.ipynb)
 """
@@ -57,36 +58,7 @@ fail = nb([
     new_code_cell('fmt.Println("never printed")'),
 ])
 
-quickstart = nb([
-    new_markdown_cell(
-        "# golem quick start\n\n"
-        "Go in a live interpreter: values stay in memory from cell to cell, and the "
-        "`display` package shows rich output."
-    ),
-    new_code_cell('import (\n\t"fmt"\n\t"strings"\n\t"time"\n)\n\ngreeting := "hello from Go"\nwords := strings.Fields(greeting)'),
-    new_markdown_cell("`words` is still there: the last expression of a cell is its result."),
-    new_code_cell("len(words)"),
-    new_code_cell(
-        'display.HTML(fmt.Sprintf("<b>%s</b> has <i>%d</i> words", greeting, len(words)))'
-    ),
-    new_code_cell(
-        "rows := [][]string{}\n"
-        "for i, w := range words {\n"
-        '\trows = append(rows, []string{fmt.Sprint(i), w, strings.ToUpper(w)})\n'
-        "}\n"
-        'display.Show(display.Table([]string{"#", "word", "upper"}, rows))'
-    ),
-    new_code_cell(
-        'p := display.NewProgress("counting", 5)\n'
-        "for i := 0; i < 5; i++ {\n"
-        "\ttime.Sleep(50 * time.Millisecond)\n"
-        '\tp.Add(1, fmt.Sprintf("step %d", i+1))\n'
-        "}\n"
-        'p.Done("done")'
-    ),
-])
-
-for name, n in [("params", params), ("fail", fail), ("quickstart", quickstart)]:
+for name, n in [("params", params), ("fail", fail)]:
     nbformat.validate(n)
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nbformat.write(n, path)
