@@ -104,18 +104,27 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 		tmps = append(tmps, t)
 		ret = append(ret, ident(pos, t.Name))
 	}
+	// The types are reported by a compiled function called with the typed
+	// values: in an []any, yaegi keeps an interpreted value with methods wrapped.
+	typesOf := func() []ast.Expr {
+		out := make([]ast.Expr, len(ret))
+		for i, r := range ret {
+			out[i] = ident(pos, r.(*ast.Ident).Name)
+		}
+		return out
+	}
 	body := &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{
 		&ast.AssignStmt{Lhs: tmps, TokPos: pos, Tok: token.DEFINE, Rhs: d.rhs},
 		&ast.AssignStmt{Lhs: []ast.Expr{ident(pos, "_golemVals")}, TokPos: pos, Tok: token.ASSIGN,
 			Rhs: []ast.Expr{&ast.CompositeLit{Type: &ast.ArrayType{Lbrack: pos, Elt: ident(pos, "any")}, Lbrace: pos, Elts: ret, Rbrace: pos}}},
+		&ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Types")},
+			Lparen: pos, Args: typesOf(), Rparen: pos}},
 	}}
+	s.rt.takeTypes()
 	if err := s.runAsFunc(ctx, run, body); err != nil {
 		return err
 	}
-	vals := s.globals()["_golemVals"]
-	for vals.IsValid() && vals.Kind() == reflect.Interface {
-		vals = vals.Elem()
-	}
+	types := s.rt.takeTypes()
 	var lhs, rhs []string
 	k := 0
 	for _, n := range d.names {
@@ -123,18 +132,12 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 			continue
 		}
 		expr := fmt.Sprintf("_golemVals[%d]", k)
-		if vals.IsValid() && vals.Kind() == reflect.Slice && k < vals.Len() {
-			v := vals.Index(k)
-			for v.Kind() == reflect.Interface && !v.IsNil() {
-				v = v.Elem()
-			}
-			if v.IsValid() && v.Kind() != reflect.Interface {
-				if t := s.typeExpr(v.Type()); t != "" {
-					expr += ".(" + t + ")"
-				} else {
-					fmt.Fprintf(s.opts.Stderr, "golem: %s: %s holds a %s that golem cannot name; it has type any here\n",
-						s.in.FileSet().Position(pos), n.Name, v.Type())
-				}
+		if k < len(types) && types[k] != nil {
+			if t := s.typeExpr(types[k]); t != "" {
+				expr += ".(" + t + ")"
+			} else {
+				fmt.Fprintf(s.opts.Stderr, "golem: %s: %s holds a %s that golem cannot name; it has type any here\n",
+					s.in.FileSet().Position(pos), n.Name, types[k])
 			}
 		}
 		lhs, rhs = append(lhs, n.Name), append(rhs, expr)
@@ -274,25 +277,37 @@ func (s *Session) probeTypes() {
 	for _, n := range names {
 		elts = append(elts, "*new("+n+")")
 	}
-	if err := s.evalQuiet("_golemVals = []any{" + strings.Join(elts, ", ") + "}"); err != nil {
+	s.rt.takeTypes()
+	if err := s.runInternal("_golemrt.Types(" + strings.Join(elts, ", ") + ")"); err != nil {
 		return
 	}
-	vals := s.globals()["_golemVals"]
-	for vals.IsValid() && vals.Kind() == reflect.Interface {
-		vals = vals.Elem()
-	}
-	for i := 0; vals.IsValid() && vals.Kind() == reflect.Slice && i < vals.Len() && i < len(names); i++ {
-		v := vals.Index(i)
-		for v.Kind() == reflect.Interface && !v.IsNil() {
-			v = v.Elem()
-		}
-		if v.IsValid() {
-			if _, dup := s.st.rtypes[v.Type()]; !dup {
-				s.st.rtypes[v.Type()] = names[i]
+	for i, t := range s.rt.takeTypes() {
+		if i < len(names) && t != nil {
+			if _, dup := s.st.rtypes[t]; !dup {
+				s.st.rtypes[t] = names[i]
 			}
 		}
 	}
-	s.evalQuiet("_golemVals = nil")
+}
+
+// runInternal compiles and runs session-internal statements (under the cell's
+// file name, so they see the implicit imports), turning yaegi panics into errors.
+func (s *Session) runInternal(stmts string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	f, err := s.parseFile("package main\nfunc main() {\n" + stmts + "\n}\n")
+	if err != nil {
+		return err
+	}
+	prog, err := s.compile(f.Decls[0].(*ast.FuncDecl).Body)
+	if err != nil {
+		return err
+	}
+	_, err = s.in.Execute(prog)
+	return err
 }
 
 // evalQuiet evaluates session-internal code, turning a yaegi panic into an error.

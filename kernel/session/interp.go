@@ -34,6 +34,7 @@ type runtimeHooks struct {
 	running   *cellRun // the cell now running (nil between cells)
 	pending   []*Error // goroutine panics that happened between cells
 	result    display.Bundle
+	types     []reflect.Type
 	onGoPanic func(v any, where string)
 }
 
@@ -44,6 +45,26 @@ func (rt *runtimeHooks) setResult(b display.Bundle) {
 	rt.mu.Lock()
 	rt.result = b
 	rt.mu.Unlock()
+}
+
+// setTypes receives the dynamic types of values (nil for a nil interface).
+func (rt *runtimeHooks) setTypes(vals ...any) {
+	ts := make([]reflect.Type, len(vals))
+	for i, v := range vals {
+		ts[i] = reflect.TypeOf(v)
+	}
+	rt.mu.Lock()
+	rt.types = ts
+	rt.mu.Unlock()
+}
+
+// takeTypes returns and forgets the last reported types.
+func (rt *runtimeHooks) takeTypes() []reflect.Type {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	ts := rt.types
+	rt.types = nil
+	return ts
 }
 
 // takeResult returns and forgets the last result.
@@ -185,6 +206,7 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 		"Clear":   reflect.ValueOf(clearValue),
 		"Format":  reflect.ValueOf(formatValue),
 		"Result":  reflect.ValueOf(rt.setResult),
+		"Types":   reflect.ValueOf(rt.setTypes),
 	}}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}

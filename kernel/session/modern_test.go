@@ -66,6 +66,7 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"maps.Keys range", "import \"maps\"\nn := 0\nfor k := range maps.Keys(map[string]int{\"ab\": 1, \"c\": 2}) {\n\tn += len(k)\n}\nn", "3", ""},
 	{"maps.Values range closures", "import \"maps\"\nvar fs []func() int\nfor v := range maps.Values(map[string]int{\"a\": 1}) {\n\tfs = append(fs, func() int { return v })\n}\nfs[0]()", "1", ""},
 	{"slices.Backward range", "import \"slices\"\nr := \"\"\nfor _, s := range slices.Backward([]string{\"a\", \"b\", \"c\"}) {\n\tr += s\n}\nr", `"cba"`, ""},
+	{"generic result of a user struct type", "import (\n\t\"cmp\"\n\t\"slices\"\n)\ntype Person struct {\n\tName string\n\tAge  int\n}\nfunc (p Person) Hello() string { return \"hi \" + p.Name }\nps := []Person{{\"a\", 30}, {\"b\", 40}}\noldest := slices.MaxFunc(ps, func(x, y Person) int { return cmp.Compare(x.Age, y.Age) })\noldest.Hello()", `"hi b"`, ""},
 	{"min of slice index loop", "xs := []int{5, 3, 8}\nlo := xs[0]\nfor _, x := range xs {\n\tlo = min(lo, x)\n}\nlo", "3", ""},
 }
 
