@@ -47,7 +47,7 @@ func runServe(args []string) error {
 	memory := fs.Int64("memory", 1024, "default worker memory limit in MiB")
 	attempts := fs.Int("attempts", 3, "default attempts of a job before it is dead-lettered")
 	drain := fs.Duration("drain", 30*time.Second, "how long SIGTERM waits for running sync calls")
-	models := fs.String("models", "", "directory of checkpoints (one per subdirectory) the built-in generate serves by name")
+	models := fs.String("models", "", "directory of checkpoints (one per subdirectory) the built-in generate serves by name; default DATA/models")
 	verbose := fs.Bool("v", false, "debug logging (function output of sync calls too)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
 	"github.com/golem-lm/golem/lmlib/eval"
 	"github.com/golem-lm/golem/lmlib/train"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // GenerateInput is the input of the built-in function "generate": continue a
@@ -49,13 +52,11 @@ type loadedModel struct {
 	tok eval.Tokenizer
 }
 
-// model loads (once) the checkpoint name from the models directory.
+// model loads (once) the checkpoint name from the models directory, fetching it
+// from the shared object store first when another host trained it.
 func (h *Host) model(name string) (*loadedModel, error) {
-	if h.cfg.ModelsDir == "" {
-		return nil, &CallError{Kind: "input", Field: "model", Msg: "this host serves no models: start golem serve with --models DIR"}
-	}
 	if !validName.MatchString(name) {
-		return nil, &CallError{Kind: "input", Field: "model", Msg: fmt.Sprintf("input field \"model\": %q is not a model name (a directory under --models)", name)}
+		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": %q is not a model name (a directory under --models)", name)}
 	}
 	h.modelMu.Lock()
 	defer h.modelMu.Unlock()
@@ -64,7 +65,13 @@ func (h *Host) model(name string) (*loadedModel, error) {
 	}
 	dir := filepath.Join(h.cfg.ModelsDir, name)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": no model %q on this host", name)}
+		found, err := h.fetchModel(name, dir)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": no model %q on this host", name)}
+		}
 	}
 	m, err := train.LoadModel(dir)
 	if err != nil {
@@ -77,6 +84,75 @@ func (h *Host) model(name string) (*loadedModel, error) {
 	lm := &loadedModel{gpt: eval.NewGPT(m), tok: tok}
 	h.models[name] = lm
 	return lm, nil
+}
+
+// modelObjects lists the objects of a model in the shared store (name/file).
+func (h *Host) modelObjects(ctx context.Context, name string) ([]string, error) {
+	infos, err := h.objs.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	var out []string
+	for _, in := range infos {
+		if strings.HasPrefix(in.Name, name+"/") && !in.Deleted {
+			out = append(out, in.Name)
+		}
+	}
+	return out, nil
+}
+
+// publishModel copies a checkpoint directory into the shared object store.
+func (h *Host) publishModel(ctx context.Context, name, dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		_, err = h.objs.Put(ctx, jetstream.ObjectMeta{Name: name + "/" + e.Name()}, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("store model %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// fetchModel copies a model from the shared object store into dir (atomically:
+// a temporary directory renamed). It reports false when the store has no such model.
+func (h *Host) fetchModel(name, dir string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	objs, err := h.modelObjects(ctx, name)
+	if err != nil || len(objs) == 0 {
+		return false, err
+	}
+	if err := os.MkdirAll(h.cfg.ModelsDir, 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.MkdirTemp(h.cfg.ModelsDir, ".fetch-"+name+"-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, o := range objs {
+		if err := h.objs.GetFile(ctx, o, filepath.Join(tmp, strings.TrimPrefix(o, name+"/"))); err != nil {
+			return false, fmt.Errorf("fetch model %s: %w", name, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return false, fmt.Errorf("fetch model %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // Generate is the built-in "generate" (lmlib/eval.Generate with a KV cache). Progress

@@ -21,7 +21,7 @@ import (
 
 // TrainInput is the input of the built-in function "train": pretrain a
 // character-level GPT on the text in the request and store it under --models as
-// Model, where "generate" serves it. Zero fields take lmlib's defaults
+// Model and in the shared object store, where "generate" on any host finds it. Zero fields take lmlib's defaults
 // (gpt.DefaultConfig, train.Options).
 type TrainInput struct {
 	Model      string  `json:"model"` // name of the new checkpoint (must not exist)
@@ -55,15 +55,19 @@ func Train(ctx context.Context, in *TrainInput) (*TrainOutput, error) {
 	if h == nil {
 		return nil, errors.New("train runs on a function host")
 	}
-	if h.cfg.ModelsDir == "" {
-		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: "this host keeps no models: start golem serve with --models DIR"}
-	}
 	if !validName.MatchString(in.Model) {
 		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": %q is not a model name", in.Model)}
 	}
 	out := filepath.Join(h.cfg.ModelsDir, in.Model)
-	if _, err := os.Stat(out); err == nil {
+	shared, err := h.modelObjects(ctx, in.Model)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(out); err == nil || len(shared) > 0 {
 		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": model %q exists already", in.Model)}
+	}
+	if err := os.MkdirAll(h.cfg.ModelsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	cfg := gpt.DefaultConfig()
 	set := func(dst *int, v int) {
@@ -123,6 +127,9 @@ func Train(ctx context.Context, in *TrainInput) (*TrainOutput, error) {
 	runes, _ := json.Marshal(map[string]string{"runes": string(vocab.Runes)})
 	meta := map[string]string{"trained_by": "golem serve built-in train", "steps": strconv.Itoa(res.Steps)}
 	if err := train.SaveModel(m, out, res.Steps, meta, map[string][]byte{"charvocab.json": runes}); err != nil {
+		return nil, err
+	}
+	if err := h.publishModel(context.WithoutCancel(ctx), in.Model, out); err != nil {
 		return nil, err
 	}
 	o := &TrainOutput{Model: in.Model, Params: m.NumParams(), Steps: res.Steps, Loss: res.Loss, ValLoss: res.ValLoss,

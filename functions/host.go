@@ -75,7 +75,8 @@ type Config struct {
 	HostID string
 	// CallbackTimeout bounds one callback POST. Default 10s.
 	CallbackTimeout time.Duration
-	// ModelsDir holds checkpoint directories the built-in "generate" serves by name.
+	// ModelsDir holds checkpoint directories the built-in "generate" serves by name
+	// (and a local copy of models other hosts trained). Default DataDir/models.
 	ModelsDir string
 	// Logger receives the host's log; default slog.Default().
 	Logger *slog.Logger
@@ -92,6 +93,9 @@ func (c *Config) fill() error {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "golem-data"
+	}
+	if c.ModelsDir == "" {
+		c.ModelsDir = filepath.Join(c.DataDir, "models")
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -137,9 +141,10 @@ type Host struct {
 	ns      *server.Server // embedded NATS, nil with an external one
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	jobs    jetstream.KeyValue // job id -> api.Job
-	idem    jetstream.KeyValue // hashed idempotency key -> job id
-	fns     jetstream.KeyValue // function name -> stored spec
+	jobs    jetstream.KeyValue    // job id -> api.Job
+	idem    jetstream.KeyValue    // hashed idempotency key -> job id
+	fns     jetstream.KeyValue    // function name -> stored spec
+	objs    jetstream.ObjectStore // trained models, shared by the hosts
 	cons    jetstream.Consumer
 	pool    *pool // runs calls and jobs
 	aux     *pool // compiles deploys and checks job inputs, so they never wait behind jobs
@@ -180,6 +185,7 @@ const (
 	jobsBucket   = "golem_jobs"
 	idemBucket   = "golem_idempotency"
 	fnBucket     = "golem_functions"
+	modelBucket  = "golem_models"
 )
 
 // New starts (or connects to) NATS, sets up the streams and buckets, and starts the
@@ -269,6 +275,9 @@ func (h *Host) connect() error {
 	}
 	if h.fns, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: fnBucket, Storage: jetstream.FileStorage, History: 5}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", fnBucket, err)
+	}
+	if h.objs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: modelBucket, Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("create object store %s: %w", modelBucket, err)
 	}
 	if h.cons, err = js.CreateOrUpdateConsumer(ctx, jobStream, jetstream.ConsumerConfig{Durable: consumerName,
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: h.cfg.AckWait, MaxDeliver: -1, MaxAckPending: 10000}); err != nil {

@@ -58,7 +58,7 @@ func workerConfig(cfg *functions.Config) {
 func startHost(t testing.TB, cfg functions.Config) *testHost {
 	t.Helper()
 	workerConfig(&cfg)
-	if cfg.DataDir == "" && cfg.NatsURL == "" {
+	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
 	if len(cfg.APIKeys) == 0 && !cfg.NoAuth {

@@ -144,8 +144,8 @@ func (h *Host) updateJob(ctx context.Context, id string, change func(*api.Job) e
 		j.Updated = time.Now().UTC()
 		b, _ := json.Marshal(j)
 		if _, err := h.jobs.Update(ctx, id, b, e.Revision()); err != nil {
-			if strings.Contains(err.Error(), "wrong last sequence") {
-				continue
+			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || strings.Contains(err.Error(), "wrong last sequence") {
+				continue // a concurrent update: read again
 			}
 			return j, fmt.Errorf("update job %s: %w", id, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/client"
+	"github.com/golem-lm/golem/internal/assets"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -367,6 +368,24 @@ func TestScaleOut(t *testing.T) {
 		t.Fatalf("jobs per host %v; want both hosts to work", perHost)
 	}
 	t.Logf("jobs per host: %v", perHost)
+	// A model trained on one host is served by the other (shared object store).
+	path, err := assets.Opticks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr functions.TrainOutput
+	if err := a.c.Call("train", functions.TrainInput{Model: "shared", Text: string(text[20000:40000]), Layers: 1, Heads: 2, Width: 16,
+		ContextLen: 16, Batch: 4, MaxSteps: 10}, &tr); err != nil {
+		t.Fatal(err)
+	}
+	var g functions.GenerateOutput
+	if err := b.c.Call("generate", functions.GenerateInput{Model: "shared", Prompt: "Light", MaxTokens: 5}, &g); err != nil || len(g.Tokens) == 0 {
+		t.Fatalf("generate on the other host: %+v %v", g, err)
+	}
 	j, err := a.c.Wait(long, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
