@@ -2,6 +2,7 @@
 #
 #   make cuda-build   headers + link stub here (no GPU needed), PTX check, go vet/build -tags cuda ./...,
 #                     bin/golem-cuda (the golem binary with the tag) and bin/golem-gpucheck
+#   make cuda-emu-check  run every kernel of kernels.cu on the CPU (emulated threads) against numpy
 #   make cuda-ptx     recompile lmlib/gpt/cuda/kernels.cu to kernels.ptx with NVRTC (CPU only)
 #   make gpu-check    on the GPU machine (no Go there): tools/gpucheck/gpucheck.sh with the carried binary
 #
@@ -12,7 +13,7 @@
 # machine's driver library is loaded. cuBLAS is not linked at all: lmlib/gpt/cuda dlopens
 # libcublas.so.13 (or .12) at start-up. OpenBLAS (CPU engine) is linked statically so
 # the binary needs only libc (GLIBC ≤ 2.34) and libcuda.so.1.
-.PHONY: cuda-deps cuda-ptx cuda-ptx-check cuda-build gpu-check
+.PHONY: cuda-deps cuda-ptx cuda-ptx-check cuda-emu-check cuda-build gpu-check
 
 CUDA12        := $(CURDIR)/build/cuda12
 CUDA_WHEELS   := nvidia-cuda-runtime-cu12==12.9.79 nvidia-cuda-nvrtc-cu12==12.9.86
@@ -42,7 +43,11 @@ cuda-ptx: bin/ptxgen
 cuda-ptx-check: bin/ptxgen
 	$(CUDA_RUN_ENV) bin/ptxgen -arch compute_90 -check
 
-cuda-build: cuda-ptx-check
+# The kernels (not cuBLAS) on the CPU through tools/gpucheck/emu (g++ ≥ 12, numpy), against numpy.
+cuda-emu-check: peers
+	$(PY) tools/gpucheck/emu/check_kernels.py build/cuda-emu
+
+cuda-build: cuda-ptx-check cuda-emu-check
 	$(CUDA_ENV) $(GO) vet -tags cuda ./lmlib/gpt/cuda ./tools/gpucheck/...
 	$(CUDA_ENV) $(GO) build -tags cuda ./...
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "$(LDFLAGS)" -o bin/golem-cuda .
