@@ -41,3 +41,34 @@ func Example() {
 	fmt.Printf("%d parameters, loss fell: %v\n", m.NumParams(), last < first/2)
 	// Output: 6976 parameters, loss fell: true
 }
+
+// The default "baby" config: its size, training cost per token, and the tensor
+// names an export uses.
+func ExampleNew() {
+	m, err := gpt.New(gpt.DefaultConfig(), 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.NumParams(), "parameters,", m.FLOPsPerToken(), "FLOPs per token")
+	for _, t := range m.Tensors()[:4] {
+		fmt.Println(t.Name, t.Shape, "decay:", t.Decay)
+	}
+	// Output:
+	// 809856 parameters, 5203200 FLOPs per token
+	// wte [65 128] decay: true
+	// wpe [64 128] decay: true
+	// h.0.ln_1.weight [128] decay: false
+	// h.0.ln_1.bias [128] decay: false
+}
+
+// Bad input is an error naming what is wrong.
+func ExampleModel_Forward() {
+	m, _ := gpt.New(gpt.Config{VocabSize: 10, ContextLen: 4, Layers: 1, Heads: 1, Width: 8}, 1)
+	_, err := m.Forward([]int32{1, 2, 12, 3}, nil, 1, 4)
+	fmt.Println(err)
+	_, err = m.Forward(make([]int32, 10), nil, 2, 5)
+	fmt.Println(err)
+	// Output:
+	// gpt forward: token id 12 at batch row 0 position 2 is outside the vocabulary [0,10)
+	// gpt forward: sequence length T=5 exceeds the model's context length 4
+}
