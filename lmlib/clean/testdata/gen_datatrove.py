@@ -15,6 +15,7 @@ import glob
 import gettext
 import gzip
 import html
+import io
 import json
 import os
 import random
@@ -249,7 +250,9 @@ def url_filter_cases():
 
 def write_gz(name, obj):
     path = os.path.join(HERE, name)
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
+    # mtime=0: regenerating unchanged vectors gives byte-identical files
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8") as f:
         if isinstance(obj, list):
             for o in obj:
                 f.write(json.dumps(o, ensure_ascii=False) + "\n")
