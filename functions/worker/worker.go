@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/golem-lm/golem/functions/api"
@@ -109,11 +110,11 @@ func Main(in io.Reader, out io.Writer) error {
 
 // RunProcess is the body of `golem worker`: requests on stdin, responses on fd 3.
 func RunProcess() error {
-	out := os.NewFile(3, "golem-worker-responses")
-	if out == nil {
-		return errors.New("worker: file descriptor 3 (responses) is not open; golem worker is started by golem serve")
+	var st syscall.Stat_t
+	if err := syscall.Fstat(3, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return errors.New("file descriptor 3 is not the response pipe: golem worker is started by golem serve, not by hand")
 	}
-	return Main(os.Stdin, out)
+	return Main(os.Stdin, os.NewFile(3, "golem-worker-responses"))
 }
 
 type worker struct {
