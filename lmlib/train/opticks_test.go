@@ -151,7 +151,7 @@ func TestLearnsOpticksLikePyTorch(t *testing.T) {
 		}
 		d := math.Abs(ev[i][1] - ref.Evals[i][1])
 		worst = math.Max(worst, d)
-		t.Logf("step %4.0f  val loss golem %.4f  pytorch %.4f  diff %+.4f", ev[i][0], ev[i][1], ref.Evals[i][1], ev[i][1]-ref.Evals[i][1])
+		t.Logf("step %4.0f  val loss golem %.6f  pytorch %.6f  diff %+.1e", ev[i][0], ev[i][1], ref.Evals[i][1], ev[i][1]-ref.Evals[i][1])
 		if d > opticksTol {
 			t.Errorf("step %.0f: validation loss golem %.4f, PyTorch %.4f: differ by %.4f > %.2f", ev[i][0], ev[i][1], ref.Evals[i][1], d, opticksTol)
 		}
@@ -160,7 +160,7 @@ func TestLearnsOpticksLikePyTorch(t *testing.T) {
 	if uniform := math.Log(float64(m.Config.VocabSize)); float64(res.ValLoss) > uniform-1.5 {
 		t.Errorf("final validation loss %.3f is not far below ln(V) = %.3f", res.ValLoss, uniform)
 	}
-	t.Logf("largest validation-loss gap %.4f over %d evaluations; %s", worst, len(ev), res)
+	t.Logf("largest validation-loss gap %.1e over %d evaluations; %s", worst, len(ev), res)
 }
 
 // dumpReference writes what the PyTorch reference needs (initial weights, the
