@@ -201,7 +201,8 @@ func (m *Model) SetTrain(train bool, rng *RNG) {
 // ZeroGrad sets every gradient to zero.
 func (m *Model) ZeroGrad() { clear(m.Grads) }
 
-// resize (re)allocates the activations for a (B,T) batch.
+// resize lays out the activations for a (B,T) batch, reusing the buffer when it is
+// large enough (so alternating training and validation shapes does not allocate).
 func (m *Model) resize(B, T int) {
 	if m.B == B && m.T == T && m.actBuf != nil {
 		return
@@ -210,16 +211,19 @@ func (m *Model) resize(B, T int) {
 	N, C, V, L, NH := B*T, c.Width, c.VocabSize, c.Layers, c.Heads
 	perLayer := N*C*7 + N*4 + N*3*C + B*NH*T*T + N*4*C*2
 	total := N*C*2 + L*perLayer + N*2 + N*V + N + N*C*4 + N*3*C + N*4*C
-	m.actBuf = make([]float32, total)
-	m.extra = nil
-	buf := m.actBuf
+	if cap(m.actBuf) < total {
+		m.actBuf = make([]float32, total)
+	}
+	buf := m.actBuf[:total]
 	take := func(n int) []float32 {
 		s := buf[:n:n]
 		buf = buf[n:]
 		return s
 	}
 	m.encoded = take(N * C)
-	m.layers = make([]layerActs, L)
+	if len(m.layers) != L {
+		m.layers = make([]layerActs, L)
+	}
 	for l := range m.layers {
 		a := &m.layers[l]
 		a.ln1, a.ln1Mean, a.ln1Rstd = take(N*C), take(N), take(N)
@@ -237,8 +241,13 @@ func (m *Model) resize(B, T int) {
 	m.losses = take(N)
 	m.dres, m.dC, m.dC2 = take(N*C), take(N*C), take(N*C)
 	m.d3C, m.d4C = take(N*3*C), take(N*4*C)
-	m.tokens = make([]int32, N)
-	m.seeds = make([]uint64, 1+3*L)
+	if cap(m.tokens) < N {
+		m.tokens = make([]int32, N)
+	}
+	m.tokens = m.tokens[:N]
+	if len(m.seeds) != 1+3*L {
+		m.seeds = make([]uint64, 1+3*L)
+	}
 	m.B, m.T = B, T
 }
 
@@ -353,9 +362,10 @@ func (m *Model) Logits() []float32 {
 	}
 	c := m.Config
 	N := m.B * m.T
-	if m.extra == nil {
+	if cap(m.extra) < N*c.VocabSize {
 		m.extra = make([]float32, N*c.VocabSize)
 	}
+	m.extra = m.extra[:N*c.VocabSize]
 	m.be.ClassifierForward(m.extra, nil, m.lnf, m.p.wte, nil, N, c.Width, c.VocabSize, 0)
 	return m.extra
 }

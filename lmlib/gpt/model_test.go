@@ -329,4 +329,13 @@ func TestStepAllocations(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per training step", allocs)
 	}
+	// Alternating with a smaller validation batch reuses the activation buffer.
+	vtok, vtgt := batch(17, 8, 8)
+	allocs = testing.AllocsPerRun(5, func() {
+		m.Forward(vtok, vtgt, 1, 8)
+		m.Forward(tok, tgt, 2, 8)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations alternating batch shapes", allocs)
+	}
 }
