@@ -15,3 +15,5 @@ bench: bench-train
 # Regenerate lmlib/gpt/testdata (PyTorch parity vectors).
 gpt-torchref:
 	$(PY) tools/torchref/gpt_ref.py
+
+FUZZ_TARGETS += ./lmlib/gpt:FuzzForward
