@@ -14,3 +14,8 @@ bench-session: venv
 	  p=$$($(PY) kernel/session/bench/ipython_cells.py 1000); \
 	  echo "bench: session-trivial-cell golem=$$g cells/s ipython=$$p cells/s ratio=$$(awk "BEGIN {printf \"%.2f\", $$g/$$p}")"'
 FUZZ_TARGETS += ./kernel/session:FuzzCellTools
+
+# Byte-for-byte check of the symbol tables against a fresh `yaegi extract` (slow).
+.PHONY: symbols-check
+symbols-check:
+	GOLEM_SYMBOLS_FULL=1 $(GO) test -run TestSymbolsRegenerated -timeout 20m ./lmlib/symbols/
