@@ -29,7 +29,7 @@ func Example() {
 
 	cfg := gpt.DefaultConfig() // 4 layers, 4 heads, width 128, context 64
 	cfg.VocabSize = vocab.VocabSize()
-	cfg.Layers, cfg.Width = 2, 64 // smaller still, so the example runs in a second
+	cfg.Layers, cfg.Width = 2, 64 // smaller still, so the example runs in a second or two
 	model, err := gpt.New(cfg, 1)
 	if err != nil {
 		fmt.Println(err)
@@ -37,9 +37,9 @@ func Example() {
 	}
 	res, err := train.Train(model, trainData, valData, train.Options{
 		Context:   context.Background(), // in a notebook: the cell's context
-		MaxSteps:  100,
+		MaxSteps:  200,
 		LR:        3e-3,
-		EvalEvery: 50, EvalBatches: 4,
+		EvalEvery: 100, EvalBatches: 4,
 		Quiet: true, // leave out to see the progress
 	})
 	if err != nil {
@@ -47,10 +47,10 @@ func Example() {
 		return
 	}
 	fmt.Println("steps:", res.Steps, "tokens:", res.Tokens)
-	fmt.Printf("loss %.1f -> below 3: %v; validation measured %d times\n", res.History[0].Loss, res.Loss < 3, len(res.Evals))
+	fmt.Printf("loss %.1f at the start; validation loss below 3: %v (measured %d times)\n", res.History[0].Loss, res.ValLoss < 3, len(res.Evals))
 	// Output:
-	// steps: 100 tokens: 25600
-	// loss 4.5 -> below 3: true; validation measured 2 times
+	// steps: 200 tokens: 51200
+	// loss 4.5 at the start; validation loss below 3: true (measured 2 times)
 }
 
 // Checkpoint a run, then continue it from the checkpoint (after a crash, an
