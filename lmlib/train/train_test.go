@@ -137,6 +137,7 @@ func TestLossFallsAndIsReproducible(t *testing.T) {
 		if res.Steps != 60 || len(res.History) != 60 || len(res.Evals) != 3 || res.Tokens != 60*8*32 {
 			t.Fatalf("result %+v", res)
 		}
+		t.Logf("run %d: %v (first loss %.3f)", i, res, res.History[0].Loss)
 		if first, last := res.History[0].Loss, res.Loss; !(last < first-1) {
 			t.Errorf("loss did not fall: %v → %v", first, last)
 		}
@@ -165,6 +166,7 @@ func TestGradAccumulation(t *testing.T) {
 	for i := range params[0] {
 		maxDiff = math.Max(maxDiff, math.Abs(float64(params[0][i]-params[1][i])))
 	}
+	t.Logf("largest parameter difference %.2g", maxDiff)
 	if maxDiff > 1e-4 {
 		t.Errorf("accumulated and single-batch runs differ by %g", maxDiff)
 	}
@@ -185,6 +187,7 @@ func TestEarlyStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%v; evaluations %v", res, res.Evals)
 	if !res.EarlyStopped || res.Steps >= 300 || !strings.Contains(res.StopReason, "early stop") {
 		t.Errorf("not early stopped: %v", res)
 	}
