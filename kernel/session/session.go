@@ -124,6 +124,11 @@ func New(opts Options) (*Session, error) {
 func (s *Session) reset() error {
 	rt := &runtimeHooks{}
 	rt.onGoPanic = s.goroutinePanic
+	if s.rt != nil { // %reset inside a running cell: the cell keeps its registration
+		s.rt.mu.Lock()
+		rt.running, rt.pending = s.rt.running, s.rt.pending
+		s.rt.mu.Unlock()
+	}
 	in, err := newInterpreter(interp.Options{
 		Stdin:        s.stdin,
 		Stdout:       s.stdout,
