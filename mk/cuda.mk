@@ -3,6 +3,7 @@
 #   make cuda-build   headers + link stub here (no GPU needed), PTX check, go vet/build -tags cuda ./...,
 #                     bin/golem-cuda (the golem binary with the tag) and bin/golem-gpucheck
 #   make cuda-emu-check  run every kernel of kernels.cu on the CPU (emulated threads) against numpy
+#   make cuda-emu-parity  bin/golem-gpucheck parity on a host-memory fake driver + fake cuBLAS (no GPU)
 #   make cuda-ptx     recompile lmlib/gpt/cuda/kernels.cu to kernels.ptx with NVRTC (CPU only)
 #   make gpu-check    on the GPU machine (no Go there): tools/gpucheck/gpucheck.sh with the carried binary
 #
@@ -13,7 +14,7 @@
 # machine's driver library is loaded. cuBLAS is not linked at all: lmlib/gpt/cuda dlopens
 # libcublas.so.13 (or .12) at start-up. OpenBLAS (CPU engine) is linked statically so
 # the binary needs only libc (GLIBC ≤ 2.34) and libcuda.so.1.
-.PHONY: cuda-deps cuda-ptx cuda-ptx-check cuda-emu-check cuda-build gpu-check
+.PHONY: cuda-deps cuda-ptx cuda-ptx-check cuda-emu-check cuda-emu-parity cuda-build gpu-check
 
 CUDA12        := $(CURDIR)/build/cuda12
 CUDA_WHEELS   := nvidia-cuda-runtime-cu12==12.9.79 nvidia-cuda-nvrtc-cu12==12.9.86
@@ -46,6 +47,13 @@ cuda-ptx-check: bin/ptxgen
 # The kernels (not cuBLAS) on the CPU through tools/gpucheck/emu (g++ ≥ 12, numpy), against numpy.
 cuda-emu-check: peers
 	$(PY) tools/gpucheck/emu/check_kernels.py build/cuda-emu
+
+# The whole device model without a GPU: bin/golem-gpucheck parity against a host-memory
+# libcuda.so.1/libcublas.so.13 (tools/gpucheck/emu/fakedriver.cpp) that runs the emulated
+# kernels and naive GEMMs. About 5 minutes on 2 cores (thread-per-CUDA-thread emulation).
+cuda-emu-parity: cuda-build
+	python3 tools/gpucheck/emu/build.py build/cuda-emu $(CUDA12)/stubs/libcuda_stub.c
+	LD_LIBRARY_PATH=build/cuda-emu GOLEM_CUBLAS=$(CURDIR)/build/cuda-emu/libcublas.so.13 bin/golem-gpucheck parity
 
 cuda-build: cuda-ptx-check cuda-emu-check
 	$(CUDA_ENV) $(GO) vet -tags cuda ./lmlib/gpt/cuda ./tools/gpucheck/...
