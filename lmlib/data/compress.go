@@ -30,7 +30,8 @@ type stream struct {
 	f      *os.File
 	raw    *countingReader
 	dec    io.Reader
-	closer func()
+	closer func() // before the file is closed
+	after  func() // after the file is closed
 	codec  string
 	br     *bufio.Reader
 	off    int64 // decompressed bytes consumed through br
@@ -68,7 +69,8 @@ func openStream(path string) (*stream, error) {
 		// Decompress on another goroutine, so that it overlaps with parsing.
 		ar := newAsyncReader(zr, 256<<10, 4)
 		s.dec, s.codec = ar, CodecGzip
-		s.closer = func() { ar.Close(); zr.Close() }
+		s.closer = func() { ar.Close() }
+		s.after = func() { <-ar.exited; zr.Close() }
 	case bytes.HasPrefix(head, zstdMagic):
 		zr, err := zstd.NewReader(pre, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(1<<30))
 		if err != nil {
@@ -94,6 +96,9 @@ func (s *stream) Close() error {
 	}
 	err := s.f.Close()
 	s.f = nil
+	if s.after != nil {
+		s.after() // the read-ahead goroutine has stopped reading the file
+	}
 	return err
 }
 
@@ -173,13 +178,14 @@ func truncated(err error) bool {
 // asyncReader reads ahead from r on its own goroutine, in chunks of size bytes,
 // at most depth chunks ahead.
 type asyncReader struct {
-	ch   chan asyncChunk
-	free chan []byte
-	done chan struct{}
-	cur  []byte
-	buf  []byte
-	err  error
-	once sync.Once
+	ch     chan asyncChunk
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
+	cur    []byte
+	buf    []byte
+	err    error
+	once   sync.Once
 }
 
 type asyncChunk struct {
@@ -188,11 +194,13 @@ type asyncChunk struct {
 }
 
 func newAsyncReader(r io.Reader, size, depth int) *asyncReader {
-	a := &asyncReader{ch: make(chan asyncChunk, depth), free: make(chan []byte, depth+2), done: make(chan struct{})}
+	a := &asyncReader{ch: make(chan asyncChunk, depth), free: make(chan []byte, depth+2), done: make(chan struct{}),
+		exited: make(chan struct{})}
 	for i := 0; i < depth+2; i++ {
 		a.free <- make([]byte, size)
 	}
 	go func() {
+		defer close(a.exited)
 		defer close(a.ch)
 		for {
 			var b []byte

@@ -163,7 +163,7 @@ func (j *JSONLReader) parseBatch(jp *jsonParser, b *jsonlBatch) {
 
 // Next returns the next document or io.EOF.
 func (j *JSONLReader) Next() (*Doc, error) {
-	if !j.started {
+	if !j.started && !j.done {
 		j.start()
 	}
 	for {
@@ -212,8 +212,8 @@ func (j *JSONLReader) Close() error {
 		j.started = false
 		close(j.stop)
 		j.wg.Wait()
-		j.done = true
 	}
+	j.done, j.cur = true, nil
 	return j.s.Close()
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // Reader is a stream of documents. Next returns io.EOF after the last one. A Reader
-// is used by one goroutine at a time; Close releases its files.
+// is used by one goroutine at a time; Close releases its files and read-ahead
+// goroutines (ForEach and ReadAll close it), also when it is not read to the end.
 //
 // It is a plain interface (no generics, no range-over-func) so notebook cells
 // interpreted by yaegi can loop over it:
@@ -487,6 +488,7 @@ func (m *multiReader) Next() (*Doc, error) {
 }
 
 func (m *multiReader) Close() error {
+	m.i = len(m.files) // a closed reader stays at its end
 	if m.cur != nil {
 		err := m.cur.Close()
 		m.cur = nil

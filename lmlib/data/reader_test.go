@@ -443,3 +443,37 @@ func TestWriterFailureLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseMidStream closes readers of every compression after one document (the
+// read-ahead goroutines must stop; run with -race).
+func TestCloseMidStream(t *testing.T) {
+	dir := t.TempDir()
+	paras := mustReadAll(t, needAsset(t, assets.TomSawyer), ReadOptions{TextSplit: SplitParagraph})
+	for _, format := range []string{OutJSONL, OutJSONLGzip, OutJSONLZstd} {
+		path := filepath.Join(dir, "t."+format)
+		w, err := NewFileWriter(path, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range paras {
+			w.Write(d)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 20; i++ {
+			r := mustOpen(t, path, ReadOptions{})
+			for k := 0; k < i*50; k++ {
+				if _, err := r.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Fatalf("%s: close: %v", format, err)
+			}
+			if _, err := r.Next(); err != io.EOF {
+				t.Fatalf("%s: Next after Close: %v", format, err)
+			}
+		}
+	}
+}
