@@ -49,7 +49,7 @@ func (f *LanguageFilter) Detect(text string) (string, float64) {
 	if f.MaxChars > 0 && len(text) > f.MaxChars {
 		cut := 0
 		for i := range text {
-			if cut >= f.MaxChars && pyIsSpace(rune(text[i])) {
+			if (cut >= f.MaxChars && pyIsSpace(rune(text[i]))) || cut >= 2*f.MaxChars {
 				text = text[:i]
 				break
 			}
