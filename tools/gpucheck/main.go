@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -287,6 +288,8 @@ func bench(args []string) error {
 	warmup := fs.Int("warmup", 3, "untimed steps")
 	peak := fs.Float64("peak", 989.4e12, "peak FLOP/s for MFU (H100 SXM dense bf16, as llm.c)")
 	tf32 := fs.Bool("tf32", true, "TF32 tensor-core matrix products")
+	tiny := fs.Bool("tiny", false, "a tiny model instead of GPT-2 124M (smoke test of this command)")
+	profile := fs.Int("profile", 2, "after timing, profile this many steps per op (synchronised) on stderr; 0: skip")
 	fs.Parse(args)
 	dev, err := cuda.Open(cuda.Options{TF32: *tf32})
 	if err != nil {
@@ -294,6 +297,9 @@ func bench(args []string) error {
 	}
 	fmt.Fprintln(os.Stderr, "device:", dev)
 	cfg := gpt.GPT2Small()
+	if *tiny {
+		cfg = gpt.Config{VocabSize: 97, ContextLen: *T, Layers: 1, Heads: 2, Width: 32, Bias: true}
+	}
 	host, err := gpt.New(cfg, 1)
 	if err != nil {
 		return err
@@ -352,9 +358,35 @@ func bench(args []string) error {
 		return err
 	}
 	sec := time.Since(start).Seconds() / float64(*steps)
+	if *profile > 0 {
+		dev.SetProfile(true)
+		for i := 1; i <= *profile; i++ {
+			if err := step(*warmup + *steps + i); err != nil {
+				return err
+			}
+		}
+		printProfile(dev.Profile(), *profile, sec)
+		dev.SetProfile(false)
+	}
 	tps := float64(*B**T) / sec
 	flops := float64(host.FLOPsPerToken())
 	out := map[string]any{"device": dev.Name(), "B": *B, "T": *T, "tf32": *tf32, "step_ms": sec * 1e3,
 		"tokens_per_s": tps, "flops_per_token": flops, "mfu": flops * tps / *peak, "loss": loss}
 	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// printProfile writes the per-op times of n profiled steps to stderr, largest first.
+func printProfile(p map[string]cuda.OpTime, n int, stepSec float64) {
+	names := make([]string, 0, len(p))
+	total := 0.0
+	for k, v := range p {
+		names = append(names, k)
+		total += v.Seconds
+	}
+	sort.Slice(names, func(i, j int) bool { return p[names[i]].Seconds > p[names[j]].Seconds })
+	fmt.Fprintf(os.Stderr, "profile: %d synchronised steps, %.1f ms/step in ops (unprofiled step %.1f ms)\n", n, total*1e3/float64(n), stepSec*1e3)
+	for _, k := range names {
+		v := p[k]
+		fmt.Fprintf(os.Stderr, "profile: %-28s %8.2f ms/step %5.1f%% %6d calls/step\n", k, v.Seconds*1e3/float64(n), 100*v.Seconds/total, v.Calls/n)
+	}
 }

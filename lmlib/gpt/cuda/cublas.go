@@ -168,3 +168,15 @@ func (b *blas) gemmBatched(transA, transB bool, M, N, K int, alpha float32, A cu
 	}
 	return nil
 }
+
+// gemm is blas.gemm, timed under "gemm" when profiling.
+func (d *Device) gemm(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda int, B cu.DevicePtr, ldb int, beta float32, Cm cu.DevicePtr, ldc int) error {
+	return d.timed("gemm", func() error { return d.blas.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) })
+}
+
+// gemmBatched is blas.gemmBatched, timed under "gemm batched (attention)" when profiling.
+func (d *Device) gemmBatched(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda, sA int, B cu.DevicePtr, ldb, sB int, beta float32, Cm cu.DevicePtr, ldc, sC, count int) error {
+	return d.timed("gemm batched (attention)", func() error {
+		return d.blas.gemmBatched(transA, transB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, Cm, ldc, sC, count)
+	})
+}

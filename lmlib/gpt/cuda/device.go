@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -47,6 +48,55 @@ type Device struct {
 	SMs   int
 	tf32  bool
 	bytes int64 // device memory allocated by golem
+
+	prof map[string]*OpTime // per-op timing when profiling (SetProfile)
+}
+
+// OpTime is the accumulated wall time and call count of one kernel or GEMM kind.
+type OpTime struct {
+	Calls   int
+	Seconds float64
+}
+
+// SetProfile switches per-op timing on (a synchronisation before and after every
+// kernel and GEMM, so it slows the step down) and clears what was gathered.
+func (d *Device) SetProfile(on bool) {
+	d.prof = nil
+	if on {
+		d.prof = map[string]*OpTime{}
+	}
+}
+
+// Profile returns the per-op times gathered since SetProfile(true).
+func (d *Device) Profile() map[string]OpTime {
+	out := make(map[string]OpTime, len(d.prof))
+	for k, v := range d.prof {
+		out[k] = *v
+	}
+	return out
+}
+
+// timed runs f, accumulating its synchronised wall time under name when profiling.
+func (d *Device) timed(name string, f func() error) error {
+	if d.prof == nil {
+		return f()
+	}
+	if err := cu.Synchronize(); err != nil {
+		return err
+	}
+	start := time.Now()
+	err := f()
+	if serr := cu.Synchronize(); err == nil {
+		err = serr
+	}
+	t := d.prof[name]
+	if t == nil {
+		t = &OpTime{}
+		d.prof[name] = t
+	}
+	t.Calls++
+	t.Seconds += time.Since(start).Seconds()
+	return err
 }
 
 // Open initialises GPU opts.Ordinal: retains its primary context, loads the kernels
@@ -199,7 +249,7 @@ func (d *Device) launch(name string, grid, block, shared int, args ...uint64) er
 	for i := range args {
 		ptrs[i] = unsafe.Pointer(&args[i])
 	}
-	if err := fn.Launch(grid, 1, 1, block, 1, 1, shared, cu.Stream{}, ptrs); err != nil {
+	if err := d.timed(name, func() error { return fn.Launch(grid, 1, 1, block, 1, 1, shared, cu.Stream{}, ptrs) }); err != nil {
 		return fmt.Errorf("cuda: launch %s (grid %d, block %d): %w", name, grid, block, err)
 	}
 	return nil
@@ -215,7 +265,7 @@ func (d *Device) launch2(name string, gx, gy, block int, args ...uint64) error {
 	for i := range args {
 		ptrs[i] = unsafe.Pointer(&args[i])
 	}
-	if err := fn.Launch(gx, gy, 1, block, 1, 1, 0, cu.Stream{}, ptrs); err != nil {
+	if err := d.timed(name, func() error { return fn.Launch(gx, gy, 1, block, 1, 1, 0, cu.Stream{}, ptrs) }); err != nil {
 		return fmt.Errorf("cuda: launch %s (grid %dx%d, block %d): %w", name, gx, gy, block, err)
 	}
 	return nil

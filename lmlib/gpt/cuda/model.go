@@ -328,7 +328,7 @@ func (m *Model) layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd cu.Devi
 
 // matmul: out (N,OC) = inp (N,C) @ w (C,OC) + bias.
 func (m *Model) matmul(out, inp, w, bias cu.DevicePtr, N, C, OC int) error {
-	if err := m.dev.blas.gemm(false, false, N, OC, C, 1, inp, C, w, OC, 0, out, OC); err != nil {
+	if err := m.dev.gemm(false, false, N, OC, C, 1, inp, C, w, OC, 0, out, OC); err != nil {
 		return err
 	}
 	if bias == 0 {
@@ -339,11 +339,10 @@ func (m *Model) matmul(out, inp, w, bias cu.DevicePtr, N, C, OC int) error {
 
 // matmulBackward: dinp = dout @ wᵀ; dw += inpᵀ @ dout; dbias += Σ dout.
 func (m *Model) matmulBackward(dinp, dw, dbias, dout, inp, w cu.DevicePtr, N, C, OC int) error {
-	b := m.dev.blas
-	if err := b.gemm(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dinp, C); err != nil {
+	if err := m.dev.gemm(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dinp, C); err != nil {
 		return err
 	}
-	if err := b.gemm(true, false, C, OC, N, 1, inp, C, dout, OC, 1, dw, OC); err != nil {
+	if err := m.dev.gemm(true, false, C, OC, N, 1, inp, C, dout, OC, 1, dw, OC); err != nil {
 		return err
 	}
 	if dbias == 0 {
@@ -356,18 +355,18 @@ func (m *Model) attention(out, att, qkv cu.DevicePtr, B, T int) error {
 	c := m.Config
 	NH, hs := c.Heads, c.Width/c.Heads
 	n := B * NH * T * hs
-	d, b := m.dev, m.dev.blas
+	d := m.dev
 	if err := d.launch("attn_permute", ceilDiv(n, 256), 256, 0, pArg(m.q.ptr), pArg(m.k.ptr), pArg(m.v.ptr), pArg(qkv), iArg(B), iArg(T), iArg(NH), iArg(hs)); err != nil {
 		return err
 	}
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	if err := b.gemmBatched(false, true, T, T, hs, scale, m.q.ptr, hs, T*hs, m.k.ptr, hs, T*hs, 0, att, T, T*T, B*NH); err != nil {
+	if err := d.gemmBatched(false, true, T, T, hs, scale, m.q.ptr, hs, T*hs, m.k.ptr, hs, T*hs, 0, att, T, T*T, B*NH); err != nil {
 		return err
 	}
 	if err := d.launch("attn_softmax", B*NH*T, min(256, ceilDiv(T, 32)*32), 0, pArg(att), iArg(T)); err != nil {
 		return err
 	}
-	if err := b.gemmBatched(false, false, T, hs, T, 1, att, T, T*T, m.v.ptr, hs, T*hs, 0, m.y.ptr, hs, T*hs, B*NH); err != nil {
+	if err := d.gemmBatched(false, false, T, hs, T, 1, att, T, T*T, m.v.ptr, hs, T*hs, 0, m.y.ptr, hs, T*hs, B*NH); err != nil {
 		return err
 	}
 	return d.launch("attn_unpermute", ceilDiv(n, 256), 256, 0, pArg(out), pArg(m.y.ptr), iArg(B), iArg(T), iArg(NH), iArg(hs), iArg(1))
@@ -377,17 +376,17 @@ func (m *Model) attentionBackward(dqkv, dout, qkv, att cu.DevicePtr, B, T int) e
 	c := m.Config
 	NH, hs := c.Heads, c.Width/c.Heads
 	n := B * NH * T * hs
-	d, b := m.dev, m.dev.blas
+	d := m.dev
 	var errs []error
 	do := func(err error) { errs = append(errs, err) }
 	do(d.launch("attn_unpermute", ceilDiv(n, 256), 256, 0, pArg(dout), pArg(m.y.ptr), iArg(B), iArg(T), iArg(NH), iArg(hs), iArg(0)))
 	do(d.launch("attn_permute", ceilDiv(n, 256), 256, 0, pArg(m.q.ptr), pArg(m.k.ptr), pArg(m.v.ptr), pArg(qkv), iArg(B), iArg(T), iArg(NH), iArg(hs)))
-	do(b.gemmBatched(false, true, T, T, hs, 1, m.y.ptr, hs, T*hs, m.v.ptr, hs, T*hs, 0, m.datt.ptr, T, T*T, B*NH))
-	do(b.gemmBatched(true, false, T, hs, T, 1, att, T, T*T, m.y.ptr, hs, T*hs, 0, m.dv.ptr, hs, T*hs, B*NH))
+	do(d.gemmBatched(false, true, T, T, hs, 1, m.y.ptr, hs, T*hs, m.v.ptr, hs, T*hs, 0, m.datt.ptr, T, T*T, B*NH))
+	do(d.gemmBatched(true, false, T, hs, T, 1, att, T, T*T, m.y.ptr, hs, T*hs, 0, m.dv.ptr, hs, T*hs, B*NH))
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	do(d.launch("attn_softmax_backward", B*NH*T, min(256, ceilDiv(T, 32)*32), 0, pArg(m.datt.ptr), pArg(att), iArg(T), fArg(scale)))
-	do(b.gemmBatched(false, false, T, hs, T, 1, m.datt.ptr, T, T*T, m.k.ptr, hs, T*hs, 0, m.dq.ptr, hs, T*hs, B*NH))
-	do(b.gemmBatched(true, false, T, hs, T, 1, m.datt.ptr, T, T*T, m.q.ptr, hs, T*hs, 0, m.dk.ptr, hs, T*hs, B*NH))
+	do(d.gemmBatched(false, false, T, hs, T, 1, m.datt.ptr, T, T*T, m.k.ptr, hs, T*hs, 0, m.dq.ptr, hs, T*hs, B*NH))
+	do(d.gemmBatched(true, false, T, hs, T, 1, m.datt.ptr, T, T*T, m.q.ptr, hs, T*hs, 0, m.dk.ptr, hs, T*hs, B*NH))
 	do(d.launch("attn_permute_backward", ceilDiv(n, 256), 256, 0, pArg(dqkv), pArg(m.dq.ptr), pArg(m.dk.ptr), pArg(m.dv.ptr), iArg(B), iArg(T), iArg(NH), iArg(hs)))
 	return errors.Join(errs...)
 }
@@ -397,7 +396,7 @@ func (m *Model) attentionBackward(dqkv, dout, qkv, att cu.DevicePtr, B, T int) e
 func (m *Model) classifier(dscale float32) error {
 	c := m.Config
 	N, C, V := m.B*m.T, c.Width, c.VocabSize
-	if err := m.dev.blas.gemm(false, true, N, V, C, 1, m.lnf.ptr, C, m.p.wte, C, 0, m.logits.ptr, V); err != nil {
+	if err := m.dev.gemm(false, true, N, V, C, 1, m.lnf.ptr, C, m.p.wte, C, 0, m.logits.ptr, V); err != nil {
 		return err
 	}
 	if dscale == 0 {
@@ -423,7 +422,7 @@ func (m *Model) Logits() ([]float32, error) {
 			return nil, err
 		}
 		defer m.dev.free(&tmp)
-		if err := m.dev.blas.gemm(false, true, N, c.VocabSize, c.Width, 1, m.lnf.ptr, c.Width, m.p.wte, c.Width, 0, tmp.ptr, c.VocabSize); err != nil {
+		if err := m.dev.gemm(false, true, N, c.VocabSize, c.Width, 1, m.lnf.ptr, c.Width, m.p.wte, c.Width, 0, tmp.ptr, c.VocabSize); err != nil {
 			return nil, err
 		}
 		return out, toHost(out, tmp.ptr)
@@ -445,8 +444,8 @@ func (m *Model) Backward() error {
 	var errs []error
 	do := func(err error) { errs = append(errs, err) }
 	// Classifier: dC = dlogits @ wte; dwte += dlogitsᵀ @ lnf.
-	do(d.blas.gemm(false, false, N, C, V, 1, m.logits.ptr, V, p.wte, C, 0, m.dC.ptr, C))
-	do(d.blas.gemm(true, false, V, C, N, 1, m.logits.ptr, V, m.lnf.ptr, C, 1, g.wte, C))
+	do(d.gemm(false, false, N, C, V, 1, m.logits.ptr, V, p.wte, C, 0, m.dC.ptr, C))
+	do(d.gemm(true, false, V, C, N, 1, m.logits.ptr, V, m.lnf.ptr, C, 1, g.wte, C))
 	do(d.zero(m.dres))
 	last := m.layers[len(m.layers)-1].res3.ptr
 	do(m.layernormBackward(m.dres.ptr, g.lnfw, g.lnfb, m.dC.ptr, last, p.lnfw, m.lnfMean.ptr, m.lnfRstd.ptr, N))
