@@ -1,7 +1,7 @@
 # area "cuda": the GPU backend lmlib/gpt/cuda (build tag cuda), see docs/cuda.md.
 #
 #   make cuda-build   headers + link stub here (no GPU needed), PTX check, go vet/build -tags cuda ./...,
-#                     bin/golem-cuda (the golem binary with the tag) and bin/golem-gpucheck
+#                     bin/golem-cuda (the golem binary with the tag), bin/golem-gpucheck, bin/cuda.test
 #   make cuda-emu-check  run every kernel of kernels.cu on the CPU (emulated threads) against numpy
 #   make cuda-emu-parity  bin/golem-gpucheck parity on a host-memory fake driver + fake cuBLAS (no GPU)
 #   make cuda-ptx     recompile lmlib/gpt/cuda/kernels.cu to kernels.ptx with NVRTC (CPU only)
@@ -53,6 +53,7 @@ cuda-emu-check: peers
 # kernels and naive GEMMs. About 5 minutes on 2 cores (thread-per-CUDA-thread emulation).
 cuda-emu-parity: cuda-build
 	python3 tools/gpucheck/emu/build.py build/cuda-emu $(CUDA12)/stubs/libcuda_stub.c
+	LD_LIBRARY_PATH=build/cuda-emu GOLEM_CUBLAS=$(CURDIR)/build/cuda-emu/libcublas.so.13 bin/cuda.test -test.v
 	LD_LIBRARY_PATH=build/cuda-emu GOLEM_CUBLAS=$(CURDIR)/build/cuda-emu/libcublas.so.13 bin/golem-gpucheck parity
 
 cuda-build: cuda-ptx-check cuda-emu-check
@@ -60,6 +61,7 @@ cuda-build: cuda-ptx-check cuda-emu-check
 	$(CUDA_ENV) $(GO) build -tags cuda ./...
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "$(LDFLAGS)" -o bin/golem-cuda .
 	$(CUDA_ENV) $(GO) build -tags cuda -o bin/golem-gpucheck ./tools/gpucheck
+	$(CUDA_ENV) $(GO) test -c -tags cuda -o bin/cuda.test ./lmlib/gpt/cuda
 	@ldd bin/golem-gpucheck | sed 's/^/  /'
 	@echo "cuda-build: ok; on the GPU machine run: bash tools/gpucheck/gpucheck.sh (carry bin/golem-gpucheck)"
 

@@ -39,6 +39,11 @@ if ldd "$BIN" | grep -q "not found"; then
   ldd "$BIN"; echo "gpucheck: a shared library of $BIN is missing (libcuda.so.1 comes with the NVIDIA driver)"; exit 2
 fi
 
+if [ -x bin/cuda.test ]; then
+  say "0/3 lmlib/gpt/cuda unit tests (bin/cuda.test, if carried)"
+  timeout 60 bin/cuda.test -test.v 2>&1 | tail -20 | tee "$OUT/unit.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "unit tests FAILED"; }
+fi
+
 say "1/3 parity with the CPU engine (fp32)"
 timeout 150 "$BIN" parity 2>&1 | tee "$OUT/parity.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "parity FAILED"; }
 
