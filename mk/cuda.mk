@@ -60,8 +60,8 @@ cuda-build: cuda-ptx-check cuda-emu-check
 	$(CUDA_ENV) $(GO) vet -tags cuda ./lmlib/gpt/cuda ./tools/gpucheck/...
 	$(CUDA_ENV) $(GO) build -tags cuda ./...
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "$(LDFLAGS)" -o bin/golem-cuda .
-	$(CUDA_ENV) $(GO) build -tags cuda -o bin/golem-gpucheck ./tools/gpucheck
-	$(CUDA_ENV) $(GO) test -c -tags cuda -o bin/cuda.test ./lmlib/gpt/cuda
+	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "-s -w" -o bin/golem-gpucheck ./tools/gpucheck
+	$(CUDA_ENV) $(GO) test -c -tags cuda -ldflags "-s -w" -o bin/cuda.test ./lmlib/gpt/cuda
 	@ldd bin/golem-gpucheck | sed 's/^/  /'
 	@echo "cuda-build: ok; on the GPU machine run: bash tools/gpucheck/gpucheck.sh (carry bin/golem-gpucheck)"
 
