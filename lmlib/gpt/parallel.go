@@ -38,14 +38,15 @@ type pool struct {
 	// claim holds epoch<<32 | next chunk index; a worker claims a chunk with a CAS
 	// that fails once the caller has moved on to another op.
 	claim atomic.Uint64
-	done  atomic.Int64 // chunks finished in the current op
+	done  atomic.Int64  // chunks finished in the current op
+	fin   chan struct{} // one token per op, sent by whoever finishes its last chunk
 }
 
 func newPool(n int) *pool {
 	if n < 1 {
 		n = 1
 	}
-	p := &pool{n: n}
+	p := &pool{n: n, fin: make(chan struct{}, 1)}
 	p.cond = sync.NewCond(&p.mu)
 	for w := 1; w < n; w++ {
 		go p.worker(w)
@@ -104,7 +105,9 @@ func (p *pool) work(t task, w, n, nc int, epoch uint32) {
 		}
 		lo, hi := chunk(n, nc, c)
 		t.run(w, c, lo, hi)
-		p.done.Add(1)
+		if p.done.Add(1) == int64(nc) {
+			p.fin <- struct{}{}
+		}
 	}
 }
 
@@ -130,12 +133,7 @@ func (p *pool) run(t task, n int) {
 	p.mu.Unlock()
 	p.cond.Broadcast()
 	p.work(t, 0, n, nc, epoch)
-	for i := 0; p.done.Load() < int64(nc); i++ {
-		if i < 64 {
-			continue // a chunk in flight on another worker: spin briefly
-		}
-		runtime.Gosched()
-	}
+	<-p.fin // blocks (without spinning) only while another worker finishes a chunk
 	p.mu.Lock()
 	p.t = nil // let the task's buffers go
 	p.mu.Unlock()
