@@ -47,11 +47,17 @@ fi
 say "1/3 parity with the CPU engine (fp32)"
 timeout 120 "$BIN" parity 2>&1 | tee "$OUT/parity.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "parity FAILED"; }
 
-say "2/3 short training run (TF32)"
-timeout 90 "$BIN" train 2>&1 | tee "$OUT/train.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "train FAILED"; }
+say "1/3 parity with bf16 matrix products (sanity, 5e-2)"
+timeout 60 "$BIN" parity -bf16 -tol 5e-2 2>&1 | tee "$OUT/parity-bf16.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "bf16 parity FAILED"; }
 
-say "3/3 GPT-2 124M training step, T=1024, B=$B: golem (fp32 storage, TF32 matmuls)"
-timeout 120 "$BIN" bench -B "$B" > "$OUT/golem.json" 2> "$OUT/golem.err"; grc=$?
+say "2/3 short training run (bf16 matrix products)"
+timeout 90 "$BIN" train -bf16 2>&1 | tee "$OUT/train.txt"; [ "${PIPESTATUS[0]}" = 0 ] || { fail=1; say "train FAILED"; }
+
+say "3/3 GPT-2 124M training step, T=1024, B=$B: golem, fp32 storage, TF32 matmuls"
+timeout 120 "$BIN" bench -B "$B" > "$OUT/golem-tf32.json" 2> "$OUT/golem-tf32.err"; grc32=$?
+cat "$OUT/golem-tf32.err" "$OUT/golem-tf32.json"; [ $grc32 = 0 ] || { fail=1; say "golem TF32 bench FAILED"; }
+say "3/3 the same with bf16 matmul operands (fp32 master weights)"
+timeout 120 "$BIN" bench -B "$B" -bf16 > "$OUT/golem.json" 2> "$OUT/golem.err"; grc=$?
 cat "$OUT/golem.err" "$OUT/golem.json"
 say "3/3 the same on PyTorch (nanoGPT-style, bf16 autocast, torch.compile)"
 timeout 200 "$PY" tools/gpucheck/torch_gpt2_bench.py --B "$B" > "$OUT/torch.json" 2> "$OUT/torch.err"; trc=$?
@@ -61,13 +67,16 @@ if [ $trc != 0 ]; then
 fi
 tail -5 "$OUT/torch.err"; cat "$OUT/torch.json"
 if [ $grc = 0 ] && [ $trc = 0 ]; then
-  "$PY" - "$OUT/golem.json" "$OUT/torch.json" <<'PYEOF'
-import json, sys
-g = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
-t = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
-print(f"bench: train-gpu-gpt2 golem={g['tokens_per_s']:.0f}tok/s pytorch={t['tokens_per_s']:.0f}tok/s "
-      f"ratio={g['tokens_per_s']/t['tokens_per_s']:.3f} mfu={g['mfu']*100:.1f}% pytorch_mfu={t['mfu']*100:.1f}% "
-      f"device=\"{g['device']}\" B={g['B']} T={g['T']} torch_compiled={t['compiled']}")
+  "$PY" - "$OUT/golem.json" "$OUT/torch.json" "$OUT/golem-tf32.json" <<'PYEOF'
+import json, os, sys
+def last(p):
+    return json.loads(open(p).read().strip().splitlines()[-1]) if os.path.getsize(p) else None
+g, t, g32 = last(sys.argv[1]), last(sys.argv[2]), last(sys.argv[3])
+for name, x in (("train-gpu-gpt2", g), ("train-gpu-gpt2-tf32", g32)):
+    if x:
+        print(f"bench: {name} golem={x['tokens_per_s']:.0f}tok/s pytorch={t['tokens_per_s']:.0f}tok/s "
+              f"ratio={x['tokens_per_s']/t['tokens_per_s']:.3f} mfu={x['mfu']*100:.1f}% pytorch_mfu={t['mfu']*100:.1f}% "
+              f"device=\"{x['device']}\" B={x['B']} T={x['T']} torch_compiled={t['compiled']}")
 PYEOF
 else
   say "bench incomplete (golem rc=$grc, pytorch rc=$trc)"; fail=1

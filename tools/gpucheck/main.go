@@ -4,9 +4,9 @@
 // machine. It is built on the CPU machine (`make cuda-build`) and carried to the
 // GPU machine, where tools/gpucheck/gpucheck.sh runs it (`make gpu-check`):
 //
-//	golem-gpucheck parity   # CPU vs GPU: loss, logits, every gradient, parameters after AdamW (fp32, ≤ 1e-3 relative)
-//	golem-gpucheck train    # a short GPU training run whose loss must fall
-//	golem-gpucheck bench    # GPT-2 124M training step at T=1024: one JSON line (tokens/s, MFU)
+//	golem-gpucheck parity [-bf16 -tol 5e-2]  # CPU vs GPU: loss, logits, every gradient, parameters after AdamW (fp32, ≤ 1e-3 relative)
+//	golem-gpucheck train [-bf16]             # a short GPU training run whose loss must fall
+//	golem-gpucheck bench [-bf16] [-tiny]     # GPT-2 124M training step at T=1024: one JSON line (tokens/s, MFU), op profile on stderr
 //
 // Each prints what it compares and exits non-zero on failure.
 package main
@@ -82,8 +82,9 @@ func relErr(a, b []float32) float64 {
 func parity(args []string) error {
 	fs := flag.NewFlagSet("parity", flag.ExitOnError)
 	tol := fs.Float64("tol", 1e-3, "relative tolerance")
+	bf16 := fs.Bool("bf16", false, "bf16 matrix-product operands (a sanity check: use a looser -tol)")
 	fs.Parse(args)
-	dev, err := cuda.Open(cuda.Options{})
+	dev, err := cuda.Open(cuda.Options{BF16: *bf16})
 	if err != nil {
 		return err
 	}
@@ -219,8 +220,9 @@ func parity(args []string) error {
 func train(args []string) error {
 	fs := flag.NewFlagSet("train", flag.ExitOnError)
 	steps := fs.Int("steps", 300, "optimizer steps")
+	bf16 := fs.Bool("bf16", false, "bf16 matrix-product operands instead of TF32")
 	fs.Parse(args)
-	dev, err := cuda.Open(cuda.Options{TF32: true})
+	dev, err := cuda.Open(cuda.Options{TF32: true, BF16: *bf16})
 	if err != nil {
 		return err
 	}
@@ -288,10 +290,11 @@ func bench(args []string) error {
 	warmup := fs.Int("warmup", 3, "untimed steps")
 	peak := fs.Float64("peak", 989.4e12, "peak FLOP/s for MFU (H100 SXM dense bf16, as llm.c)")
 	tf32 := fs.Bool("tf32", true, "TF32 tensor-core matrix products")
+	bf16 := fs.Bool("bf16", false, "bf16 matrix-product operands (overrides -tf32)")
 	tiny := fs.Bool("tiny", false, "a tiny model instead of GPT-2 124M (smoke test of this command)")
 	profile := fs.Int("profile", 2, "after timing, profile this many steps per op (synchronised) on stderr; 0: skip")
 	fs.Parse(args)
-	dev, err := cuda.Open(cuda.Options{TF32: *tf32})
+	dev, err := cuda.Open(cuda.Options{TF32: *tf32, BF16: *bf16})
 	if err != nil {
 		return err
 	}
@@ -370,7 +373,7 @@ func bench(args []string) error {
 	}
 	tps := float64(*B**T) / sec
 	flops := float64(host.FLOPsPerToken())
-	out := map[string]any{"device": dev.Name(), "B": *B, "T": *T, "tf32": *tf32, "step_ms": sec * 1e3,
+	out := map[string]any{"device": dev.Name(), "B": *B, "T": *T, "tf32": *tf32 && !*bf16, "bf16": *bf16, "step_ms": sec * 1e3,
 		"tokens_per_s": tps, "flops_per_token": flops, "mfu": flops * tps / *peak, "loss": loss}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }

@@ -12,7 +12,7 @@ package cuda
 // CUDA toolkit header is needed: the values are those of cublas_api.h and
 // library_types.h, unchanged from CUDA 11 to 13.
 typedef void* cublasHandle_t;
-enum { GOLEM_OP_N = 0, GOLEM_OP_T = 1, GOLEM_R_32F = 0, GOLEM_COMPUTE_32F = 68,
+enum { GOLEM_OP_N = 0, GOLEM_OP_T = 1, GOLEM_R_32F = 0, GOLEM_R_16BF = 14, GOLEM_COMPUTE_32F = 68,
        GOLEM_COMPUTE_32F_FAST_TF32 = 77, GOLEM_GEMM_DEFAULT = -1,
        GOLEM_DEFAULT_MATH = 0, GOLEM_TF32_TENSOR_OP_MATH = 3 };
 typedef int (*create_fn)(cublasHandle_t*);
@@ -62,20 +62,25 @@ static int golem_cublas_version(uintptr_t handle) {
 	return v;
 }
 
-// Column-major SGEMM with fp32 storage: C = alpha·op(A)·op(B) + beta·C.
+// Column-major GEMM, C fp32: C = alpha·op(A)·op(B) + beta·C. A and B are fp32, or
+// bf16 when bf16 is set (fp32 accumulation); tf32 lets fp32 inputs round to TF32.
 static int golem_sgemm(uintptr_t handle, int ta, int tb, int m, int n, int k, float alpha,
-		uintptr_t A, int lda, uintptr_t B, int ldb, float beta, uintptr_t C, int ldc, int tf32) {
+		uintptr_t A, int lda, uintptr_t B, int ldb, float beta, uintptr_t C, int ldc, int tf32, int bf16) {
+	int ab = bf16 ? GOLEM_R_16BF : GOLEM_R_32F;
+	int compute = tf32 && !bf16 ? GOLEM_COMPUTE_32F_FAST_TF32 : GOLEM_COMPUTE_32F;
 	return golem_gemm_ex((cublasHandle_t)handle, ta ? GOLEM_OP_T : GOLEM_OP_N, tb ? GOLEM_OP_T : GOLEM_OP_N,
-		m, n, k, &alpha, (const void*)A, GOLEM_R_32F, lda, (const void*)B, GOLEM_R_32F, ldb, &beta,
-		(void*)C, GOLEM_R_32F, ldc, tf32 ? GOLEM_COMPUTE_32F_FAST_TF32 : GOLEM_COMPUTE_32F, GOLEM_GEMM_DEFAULT);
+		m, n, k, &alpha, (const void*)A, ab, lda, (const void*)B, ab, ldb, &beta,
+		(void*)C, GOLEM_R_32F, ldc, compute, GOLEM_GEMM_DEFAULT);
 }
 
 static int golem_sgemm_batched(uintptr_t handle, int ta, int tb, int m, int n, int k, float alpha,
 		uintptr_t A, int lda, long long sA, uintptr_t B, int ldb, long long sB, float beta,
-		uintptr_t C, int ldc, long long sC, int count, int tf32) {
+		uintptr_t C, int ldc, long long sC, int count, int tf32, int bf16) {
+	int ab = bf16 ? GOLEM_R_16BF : GOLEM_R_32F;
+	int compute = tf32 && !bf16 ? GOLEM_COMPUTE_32F_FAST_TF32 : GOLEM_COMPUTE_32F;
 	return golem_gemm_strided((cublasHandle_t)handle, ta ? GOLEM_OP_T : GOLEM_OP_N, tb ? GOLEM_OP_T : GOLEM_OP_N,
-		m, n, k, &alpha, (const void*)A, GOLEM_R_32F, lda, sA, (const void*)B, GOLEM_R_32F, ldb, sB, &beta,
-		(void*)C, GOLEM_R_32F, ldc, sC, count, tf32 ? GOLEM_COMPUTE_32F_FAST_TF32 : GOLEM_COMPUTE_32F, GOLEM_GEMM_DEFAULT);
+		m, n, k, &alpha, (const void*)A, ab, lda, sA, (const void*)B, ab, ldb, sB, &beta,
+		(void*)C, GOLEM_R_32F, ldc, sC, count, compute, GOLEM_GEMM_DEFAULT);
 }
 */
 import "C"
@@ -149,9 +154,10 @@ func boolInt(v bool) C.int {
 // gemm computes the row-major product C (M,N) = alpha·op(A)·op(B) + beta·C, where
 // op(A) is (M,K) and op(B) is (K,N), lda/ldb/ldc the row strides. cuBLAS is
 // column-major, so it is asked for Cᵀ = op(B)ᵀ·op(A)ᵀ with the operands swapped.
-func (b *blas) gemm(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda int, B cu.DevicePtr, ldb int, beta float32, Cm cu.DevicePtr, ldc int) error {
+// With bf16, A and B hold bf16 values (C stays fp32).
+func (b *blas) gemm(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda int, B cu.DevicePtr, ldb int, beta float32, Cm cu.DevicePtr, ldc int, bf16 bool) error {
 	st := C.golem_sgemm(b.h, boolInt(transB), boolInt(transA), C.int(N), C.int(M), C.int(K), C.float(alpha),
-		C.uintptr_t(B), C.int(ldb), C.uintptr_t(A), C.int(lda), C.float(beta), C.uintptr_t(Cm), C.int(ldc), boolInt(b.tf32))
+		C.uintptr_t(B), C.int(ldb), C.uintptr_t(A), C.int(lda), C.float(beta), C.uintptr_t(Cm), C.int(ldc), boolInt(b.tf32), boolInt(bf16))
 	if st != 0 {
 		return fmt.Errorf("cuda: cublasGemmEx %dx%dx%d (transA %v, transB %v): status %d", M, N, K, transA, transB, int(st))
 	}
@@ -159,24 +165,73 @@ func (b *blas) gemm(transA, transB bool, M, N, K int, alpha float32, A cu.Device
 }
 
 // gemmBatched is gemm over count matrices at strides sA, sB, sC (elements).
-func (b *blas) gemmBatched(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda, sA int, B cu.DevicePtr, ldb, sB int, beta float32, Cm cu.DevicePtr, ldc, sC, count int) error {
+func (b *blas) gemmBatched(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda, sA int, B cu.DevicePtr, ldb, sB int, beta float32, Cm cu.DevicePtr, ldc, sC, count int, bf16 bool) error {
 	st := C.golem_sgemm_batched(b.h, boolInt(transB), boolInt(transA), C.int(N), C.int(M), C.int(K), C.float(alpha),
 		C.uintptr_t(B), C.int(ldb), C.longlong(sB), C.uintptr_t(A), C.int(lda), C.longlong(sA), C.float(beta),
-		C.uintptr_t(Cm), C.int(ldc), C.longlong(sC), C.int(count), boolInt(b.tf32))
+		C.uintptr_t(Cm), C.int(ldc), C.longlong(sC), C.int(count), boolInt(b.tf32), boolInt(bf16))
 	if st != 0 {
 		return fmt.Errorf("cuda: cublasGemmStridedBatchedEx %dx%dx%d ×%d: status %d", M, N, K, count, int(st))
 	}
 	return nil
 }
 
-// gemm is blas.gemm, timed under "gemm" when profiling.
+// gemm is blas.gemm on fp32 operands, timed under "gemm" when profiling. With
+// Options.BF16 the operands are first rounded to bf16 copies (autocast-style: the
+// fp32 buffers stay the masters) and the product accumulates in fp32.
 func (d *Device) gemm(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda int, B cu.DevicePtr, ldb int, beta float32, Cm cu.DevicePtr, ldc int) error {
-	return d.timed("gemm", func() error { return d.blas.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) })
+	if !d.bf16 {
+		return d.timed("gemm", func() error { return d.blas.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc, false) })
+	}
+	rowsA, rowsB := M, K
+	if transA {
+		rowsA = K
+	}
+	if transB {
+		rowsB = N
+	}
+	a, b, err := d.toBF16(A, rowsA*lda, B, rowsB*ldb)
+	if err != nil {
+		return err
+	}
+	return d.timed("gemm (bf16)", func() error { return d.blas.gemm(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, Cm, ldc, true) })
 }
 
 // gemmBatched is blas.gemmBatched, timed under "gemm batched (attention)" when profiling.
 func (d *Device) gemmBatched(transA, transB bool, M, N, K int, alpha float32, A cu.DevicePtr, lda, sA int, B cu.DevicePtr, ldb, sB int, beta float32, Cm cu.DevicePtr, ldc, sC, count int) error {
-	return d.timed("gemm batched (attention)", func() error {
-		return d.blas.gemmBatched(transA, transB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, Cm, ldc, sC, count)
+	if !d.bf16 {
+		return d.timed("gemm batched (attention)", func() error {
+			return d.blas.gemmBatched(transA, transB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, Cm, ldc, sC, count, false)
+		})
+	}
+	a, b, err := d.toBF16(A, count*sA, B, count*sB)
+	if err != nil {
+		return err
+	}
+	return d.timed("gemm batched (attention, bf16)", func() error {
+		return d.blas.gemmBatched(transA, transB, M, N, K, alpha, a, lda, sA, b, ldb, sB, beta, Cm, ldc, sC, count, true)
 	})
+}
+
+// toBF16 rounds nA floats at A and nB at B into the device's bf16 scratch buffers
+// (grown on demand) and returns their addresses.
+func (d *Device) toBF16(A cu.DevicePtr, nA int, B cu.DevicePtr, nB int) (cu.DevicePtr, cu.DevicePtr, error) {
+	for _, s := range []struct {
+		buf *buffer
+		n   int
+	}{{&d.bfA, nA}, {&d.bfB, nB}} {
+		if s.buf.n*2 < s.n {
+			d.free(s.buf)
+			var err error
+			if *s.buf, err = d.alloc(ceilDiv(s.n, 2), "bf16 matrix-product operands"); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if err := d.launch("f32_to_bf16", ceilDiv(nA, 256), 256, 0, pArg(d.bfA.ptr), pArg(A), iArg(nA)); err != nil {
+		return 0, 0, err
+	}
+	if err := d.launch("f32_to_bf16", ceilDiv(nB, 256), 256, 0, pArg(d.bfB.ptr), pArg(B), iArg(nB)); err != nil {
+		return 0, 0, err
+	}
+	return d.bfA.ptr, d.bfB.ptr, nil
 }

@@ -23,13 +23,17 @@ var kernelNames = []string{
 	"encoder_forward", "encoder_backward_wte", "encoder_backward_wpe",
 	"layernorm_forward", "layernorm_backward", "add_bias", "bias_backward",
 	"attn_permute", "attn_permute_backward", "attn_unpermute", "attn_softmax", "attn_softmax_backward",
-	"gelu_forward", "gelu_backward", "crossentropy_softmax", "adamw", "sum_squares", "scale",
+	"gelu_forward", "gelu_backward", "crossentropy_softmax", "adamw", "sum_squares", "scale", "f32_to_bf16",
 }
 
 // Options configure a Device.
 type Options struct {
 	Ordinal int  // GPU index (0: the first)
 	TF32    bool // let cuBLAS round matrix-product inputs to TF32 on tensor cores (faster, ~1e-3 relative)
+	// BF16 rounds both operands of every matrix product to bf16 (fp32 accumulation and
+	// output, fp32 master weights, gradients and optimizer state: mixed precision as
+	// torch.autocast does for matmuls). Everything else stays fp32. Overrides TF32.
+	BF16 bool
 }
 
 // Device is one GPU: its primary context, golem's kernels loaded from PTX, and a
@@ -47,7 +51,10 @@ type Device struct {
 	cc    [2]int
 	SMs   int
 	tf32  bool
+	bf16  bool
 	bytes int64 // device memory allocated by golem
+
+	bfA, bfB buffer // bf16 operand scratch (Options.BF16)
 
 	prof map[string]*OpTime // per-op timing when profiling (SetProfile)
 }
@@ -111,7 +118,7 @@ func Open(opts Options) (*Device, error) {
 	if opts.Ordinal < 0 || opts.Ordinal >= n {
 		return nil, fmt.Errorf("cuda: GPU %d requested, %d present", opts.Ordinal, n)
 	}
-	d := &Device{fn: map[string]cu.Function{}, tf32: opts.TF32}
+	d := &Device{fn: map[string]cu.Function{}, tf32: opts.TF32 && !opts.BF16, bf16: opts.BF16}
 	if d.dev, err = cu.GetDevice(opts.Ordinal); err != nil {
 		return nil, fmt.Errorf("cuda: device %d: %w", opts.Ordinal, err)
 	}
@@ -150,13 +157,17 @@ func Open(opts Options) (*Device, error) {
 	return d, nil
 }
 
-// String names the device: "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, driver 13000, cuBLAS 130000, TF32 on)".
+// String names the device and precision: "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs,
+// driver 13000, cuBLAS 130000 from libcublas.so.13, matmuls TF32)".
 func (d *Device) String() string {
-	tf := "off"
-	if d.tf32 {
-		tf = "on"
+	mm := "fp32"
+	switch {
+	case d.bf16:
+		mm = "bf16 operands, fp32 accumulation"
+	case d.tf32:
+		mm = "TF32"
 	}
-	return fmt.Sprintf("%s (sm_%d%d, %d SMs, driver %d, cuBLAS %d from %s, TF32 %s)", d.name, d.cc[0], d.cc[1], d.SMs, cu.Version(), d.blas.version(), cublasPath, tf)
+	return fmt.Sprintf("%s (sm_%d%d, %d SMs, driver %d, cuBLAS %d from %s, matmuls %s)", d.name, d.cc[0], d.cc[1], d.SMs, cu.Version(), d.blas.version(), cublasPath, mm)
 }
 
 // Name returns the GPU's name.

@@ -327,6 +327,20 @@ __global__ void sum_squares(double* out, const float* x, long long n) {
     }
 }
 
+// out (bf16 bits) = in rounded to nearest even; NaN stays NaN. The operands of the
+// bf16 matrix products (Options.BF16) go through this.
+__global__ void f32_to_bf16(unsigned short* out, const float* in, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned int u = __float_as_uint(in[i]);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        out[i] = (unsigned short)((u >> 16) | 0x40u);
+        return;
+    }
+    u += 0x7fffu + ((u >> 16) & 1u);
+    out[i] = (unsigned short)(u >> 16);
+}
+
 __global__ void scale(float* x, float s, long long n) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) x[i] *= s;

@@ -211,6 +211,19 @@ want = xs * 0.25
 run("scale", cdiv(5000, 64), 64, P(xs), F(0.25), L(5000))
 check("scale", xs, want)
 
+# f32 → bf16, round to nearest even (numpy reference on the bit patterns), NaN kept
+xb = np.concatenate([f32(997) * 100, np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.00390625, 1.01171875], np.float32)])
+ob = np.zeros(len(xb), np.uint16)
+run("f32_to_bf16", cdiv(len(xb), 64), 64, P(ob), P(xb), L(len(xb)))
+u = xb.view(np.uint32).astype(np.uint64)
+want = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+nan = np.isnan(xb)
+back = (ob.astype(np.uint32) << 16).view(np.float32)
+ok = np.array_equal(ob[~nan], want[~nan]) and bool(np.isnan(back[nan]).all())
+print(f"emu {'f32_to_bf16 (bit-exact, RNE)':34s} {'ok' if ok else 'FAIL'}")
+if not ok:
+    fails.append("f32_to_bf16")
+
 if fails:
     sys.exit(f"emu: {len(fails)} kernel checks failed: {fails}")
 print("emu: all kernel checks passed")

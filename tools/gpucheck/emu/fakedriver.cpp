@@ -46,15 +46,25 @@ int cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
     return emu_dispatch((const char*)fn, gx, gy, bx, shared, params);
 }
 
-// cuBLAS: column-major C = alpha·op(A)·op(B) + beta·C, fp32 data (type 0) only.
-static int gemm1(int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
-                 float beta, float* C, int ldc) {
+// cuBLAS: column-major C = alpha·op(A)·op(B) + beta·C; A and B fp32 (type 0) or bf16
+// (type 14), C fp32.
+static float ld(const void* p, int type, long i) {
+    if (type == 14) {
+        unsigned u = (unsigned)((const unsigned short*)p)[i] << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    return ((const float*)p)[i];
+}
+static int gemm1(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt,
+                 int ldb, float beta, float* C, int ldc) {
     for (int j = 0; j < n; j++)
         for (int i = 0; i < m; i++) {
             double s = 0;
             for (int p = 0; p < k; p++) {
-                float a = ta ? A[p + (long)i * lda] : A[i + (long)p * lda];
-                float b = tb ? B[j + (long)p * ldb] : B[p + (long)j * ldb];
+                float a = ta ? ld(A, at, p + (long)i * lda) : ld(A, at, i + (long)p * lda);
+                float b = tb ? ld(B, bt, j + (long)p * ldb) : ld(B, bt, p + (long)j * ldb);
                 s += (double)a * b;
             }
             float c = beta == 0 ? 0 : beta * C[i + (long)j * ldc];
@@ -67,17 +77,17 @@ int cublasSetMathMode(void*, int) { return 0; }
 int cublasGetVersion_v2(void*, int* v) { *v = 0; return 0; }
 int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const void* alpha, const void* A, int at, int lda,
                  const void* B, int bt, int ldb, const void* beta, void* C, int ct, int ldc, int, int) {
-    if (at || bt || ct) return 7;
-    return gemm1(ta, tb, m, n, k, *(const float*)alpha, (const float*)A, lda, (const float*)B, ldb,
-                 *(const float*)beta, (float*)C, ldc);
+    if ((at != 0 && at != 14) || bt != at || ct) return 7;
+    return gemm1(ta, tb, m, n, k, *(const float*)alpha, A, at, lda, B, bt, ldb, *(const float*)beta, (float*)C, ldc);
 }
 int cublasGemmStridedBatchedEx(void*, int ta, int tb, int m, int n, int k, const void* alpha, const void* A, int at,
                                int lda, long long sA, const void* B, int bt, int ldb, long long sB, const void* beta,
                                void* C, int ct, int ldc, long long sC, int count, int, int) {
-    if (at || bt || ct) return 7;
+    if ((at != 0 && at != 14) || bt != at || ct) return 7;
+    int es = at == 14 ? 2 : 4;
     for (int i = 0; i < count; i++)
-        gemm1(ta, tb, m, n, k, *(const float*)alpha, (const float*)A + i * sA, lda, (const float*)B + i * sB, ldb,
-              *(const float*)beta, (float*)C + i * sC, ldc);
+        gemm1(ta, tb, m, n, k, *(const float*)alpha, (const char*)A + i * sA * es, at, lda, (const char*)B + i * sB * es,
+              bt, ldb, *(const float*)beta, (float*)C + i * sC, ldc);
     return 0;
 }
 }
