@@ -400,7 +400,8 @@ func (s *Session) IsComplete(code string) (status, indent string) {
 
 // Inspect describes the symbol under the cursor: for a package member its
 // signature and documentation (go/doc over $GOROOT/src, cached), for a value in
-// scope its type and value, for a function or type declared in a cell its source.
+// scope its type and value, for a function declared in a cell its signature
+// (detail > 0: its whole source), for a type its declaration.
 func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool) {
 	off := byteOffset(code, cursor)
 	// extend to the end of the identifier under the cursor
@@ -447,6 +448,9 @@ func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool
 			text = ti.decl
 		} else if d, ok := s.st.funcs[word]; ok {
 			text = d
+			if full, ok := s.st.funcSrc[word]; ok && detail > 0 {
+				text = full
+			}
 		} else if path, ok := s.packagePath(word); ok {
 			text = packageDoc(path, "")
 		} else {

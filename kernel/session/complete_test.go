@@ -75,6 +75,9 @@ func TestInspect(t *testing.T) {
 			}
 		}
 	}
+	if b, found := s.Inspect("area(2, 3)", 2, 1); !found || !strings.Contains(b["text/plain"].(string), "return w * h") {
+		t.Errorf("Inspect detail 1 of a cell function: %v", b)
+	}
 	if _, found := s.Inspect("   ", 1, 0); found {
 		t.Error("Inspect of blanks found something")
 	}

@@ -446,6 +446,10 @@ func (s *Session) recordDecls(f *ast.File, fset *token.FileSet) {
 			body := d.Body
 			d.Body = nil
 			s.st.funcs[d.Name.Name] = src(d)
+			if body != nil {
+				d.Body = body
+				s.st.funcSrc[d.Name.Name] = src(d)
+			}
 			d.Body = body
 		case *ast.GenDecl:
 			for _, sp := range d.Specs {

@@ -88,6 +88,7 @@ type cellState struct {
 	names    map[string]bool      // package-level names the user declared
 	types    map[string]*typeInfo // declared types (fields, methods, source)
 	funcs    map[string]string    // declared functions -> source of the signature
+	funcSrc  map[string]string    // declared functions -> whole source (Inspect with detail)
 	results  map[string]int       // result counts of declared functions (".M" for methods)
 	// resultClass: what the rewriter knows of declared functions' results
 	resultClass map[string]class
@@ -96,7 +97,7 @@ type cellState struct {
 
 func newCellState() *cellState {
 	return &cellState{typeVer: map[string]int{}, generics: map[string]bool{}, imports: map[string]string{},
-		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{}}
+		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, funcSrc: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{}}
 }
 
 // cellRun is the bookkeeping of the cell being executed.
