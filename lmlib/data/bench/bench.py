@@ -17,7 +17,9 @@ best-of filters out other jobs' bursts):
                            tasks=4, workers=cores)
 
 MB/s are of uncompressed input. Prints `bench: NAME golem=… datatrove=… ratio=…`
-(ratio > 1: golem is faster).
+(ratio > 1: golem is faster); for the two readers also NAME-cpu: MB per CPU-second
+of the process (golem: all goroutines; datatrove: the one Python process), the
+steadier figure when other jobs share the cores.
 """
 import os
 import re
@@ -36,12 +38,18 @@ rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 env = dict(os.environ, GOLEM_BENCH_DIR=d)
 
 
+cpu = {}  # golem cpuMB/s and datatrove MB per CPU-second, best of rounds
+
+
 def golem(bench):
     out = subprocess.run([testbin, "-test.run", "^$", "-test.bench", f"^Benchmark{bench}$", "-test.benchtime", "1x"],
                          env=env, capture_output=True, text=True, check=True).stdout
     m = re.search(rf"Benchmark{bench}(-\d+)?\s+\d+\s+\d+ ns/op\s+([\d.]+) MB/s", out)
     if not m:
         sys.exit(f"no result for {bench}:\n{out}")
+    c = re.search(r"([\d.]+) cpuMB/s", out)
+    if c:
+        cpu[("golem", bench)] = max(cpu.get(("golem", bench), 0.0), float(c.group(1)))
     return float(m.group(2))
 
 
@@ -50,9 +58,11 @@ def size(name):
 
 
 def dt_read(reader, name):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(1 for _ in reader.read_file(name))
     assert n > 0
+    c = size(name) / (time.process_time() - c0) / 1e6
+    cpu[("datatrove", name)] = max(cpu.get(("datatrove", name), 0.0), c)
     return size(name) / (time.perf_counter() - t0) / 1e6
 
 
@@ -88,3 +98,7 @@ for name, bench, peer in cases:
         g = max(g, golem(bench))
         p = max(p, peer())
     print(f"bench: {name} golem={g:.1f}MB/s datatrove={p:.1f}MB/s ratio={g / p:.2f}", flush=True)
+    fname = {"ReadJSONLZstd": "bench.jsonl.zst", "ReadWARCGzip": "bench.warc.gz"}.get(bench)
+    if fname and ("golem", bench) in cpu:
+        gc, pc = cpu[("golem", bench)], cpu[("datatrove", fname)]
+        print(f"bench: {name}-cpu golem={gc:.1f}MB/cpu-s datatrove={pc:.1f}MB/cpu-s ratio={gc / pc:.2f}", flush=True)
