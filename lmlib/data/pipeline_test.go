@@ -414,3 +414,22 @@ func TestPipelineIDsUniqueAcrossInputs(t *testing.T) {
 		t.Fatalf("commonDir %s", got)
 	}
 }
+
+// TestPipelineEmptyShards: an empty input and an input whose documents are all
+// dropped still give complete, readable (empty) output shards in every format.
+func TestPipelineEmptyShards(t *testing.T) {
+	in := t.TempDir()
+	writeFile(t, filepath.Join(in, "a.jsonl"), nil)
+	writeFile(t, filepath.Join(in, "b.jsonl"), []byte(`{"text":"dropped"}`+"\n"))
+	dropAll := StepFunc{"drop", func(*Doc) (string, error) { return "all", nil }}
+	for _, format := range []string{OutJSONL, OutJSONLGzip, OutJSONLZstd, OutParquet} {
+		out := filepath.Join(t.TempDir(), "out")
+		st, err := (&Pipeline{Inputs: []string{in}, Steps: []Step{dropAll}, Output: out, Format: format, Quiet: true}).Run(nil)
+		if err != nil || len(st.Outputs) != 2 || st.Written != 0 || st.Steps[0].Dropped["all"] != 1 {
+			t.Fatalf("%s: %v %+v", format, err, st)
+		}
+		if docs := mustReadAll(t, out, ReadOptions{}); len(docs) != 0 {
+			t.Fatalf("%s: read %d docs", format, len(docs))
+		}
+	}
+}
