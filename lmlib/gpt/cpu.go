@@ -158,74 +158,28 @@ type layernormFwd struct {
 
 func (k *layernormFwd) run(_, _, lo, hi int) {
 	C := k.C
+	if !k.fused {
+		layernormRowsC(nil, k.out[lo*C:hi*C], k.mean[lo:hi], k.rstd[lo:hi], nil, k.a[lo*C:hi*C], k.w, k.b, hi-lo, C)
+		return
+	}
+	if !k.drop.Active() {
+		layernormRowsC(k.res[lo*C:hi*C], k.out[lo*C:hi*C], k.mean[lo:hi], k.rstd[lo:hi], k.a[lo*C:hi*C], k.x[lo*C:hi*C], k.w, k.b, hi-lo, C)
+		return
+	}
 	thr, sc := k.drop.threshold(), k.drop.scale()
-	for i := lo; i < hi; i++ {
-		var x []float32
-		if k.fused {
-			r := k.res[i*C : (i+1)*C]
-			a := k.a[i*C : (i+1)*C]
-			b := k.x[i*C : (i+1)*C]
-			if k.drop.Active() {
-				for j := range r {
-					if keep(k.drop.Seed, i*C+j, thr) {
-						r[j] = a[j] + b[j]*sc
-					} else {
-						r[j] = a[j]
-					}
-				}
+	for i := lo; i < hi; i++ { // res = a + drop(x), then LayerNorm of res
+		r := k.res[i*C : (i+1)*C]
+		a := k.a[i*C : (i+1)*C]
+		b := k.x[i*C : (i+1)*C]
+		for j := range r {
+			if keep(k.drop.Seed, i*C+j, thr) {
+				r[j] = a[j] + b[j]*sc
 			} else {
-				for j := range r {
-					r[j] = a[j] + b[j]
-				}
-			}
-			x = r
-		} else {
-			x = k.a[i*C : (i+1)*C]
-		}
-		m := sum(x) / float32(C)
-		var v0, v1 float32
-		j := 0
-		for ; j+1 < len(x); j += 2 {
-			d0, d1 := x[j]-m, x[j+1]-m
-			v0 += d0 * d0
-			v1 += d1 * d1
-		}
-		for ; j < len(x); j++ {
-			d := x[j] - m
-			v0 += d * d
-		}
-		v := (v0 + v1) / float32(C)
-		s := 1 / sqrtf(v+lnEps)
-		o := k.out[i*C : (i+1)*C]
-		w := k.w[:C]
-		if k.b != nil {
-			b := k.b[:C]
-			for j := range o {
-				o[j] = (x[j]-m)*s*w[j] + b[j]
-			}
-		} else {
-			for j := range o {
-				o[j] = (x[j] - m) * s * w[j]
+				r[j] = a[j]
 			}
 		}
-		k.mean[i] = m
-		k.rstd[i] = s
 	}
-}
-
-func sum(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	j := 0
-	for ; j+3 < len(x); j += 4 {
-		s0 += x[j]
-		s1 += x[j+1]
-		s2 += x[j+2]
-		s3 += x[j+3]
-	}
-	for ; j < len(x); j++ {
-		s0 += x[j]
-	}
-	return (s0 + s1) + (s2 + s3)
+	layernormRowsC(nil, k.out[lo*C:hi*C], k.mean[lo:hi], k.rstd[lo:hi], nil, k.res[lo*C:hi*C], k.w, k.b, hi-lo, C)
 }
 
 // LayernormForward implements Backend.
@@ -250,32 +204,9 @@ func (k *layernormBwd) run(_, ch, lo, hi int) {
 	C := k.C
 	pdw := k.partials[ch*2*C : ch*2*C+C]
 	pdb := k.partials[ch*2*C+C : ch*2*C+2*C]
-	for j := range pdw {
-		pdw[j] = 0
-		pdb[j] = 0
-	}
-	w := k.w[:C]
-	for i := lo; i < hi; i++ {
-		d := k.dout[i*C : (i+1)*C]
-		x := k.inp[i*C : (i+1)*C]
-		di := k.dinp[i*C : (i+1)*C]
-		m, s := k.mean[i], k.rstd[i]
-		var dnMean, dnnMean float32
-		for j := range d {
-			n := (x[j] - m) * s
-			dn := w[j] * d[j]
-			dnMean += dn
-			dnnMean += dn * n
-			pdb[j] += d[j]
-			pdw[j] += n * d[j]
-		}
-		dnMean /= float32(C)
-		dnnMean /= float32(C)
-		for j := range d {
-			n := (x[j] - m) * s
-			di[j] += (w[j]*d[j] - dnMean - n*dnnMean) * s
-		}
-	}
+	clear(pdw)
+	clear(pdb)
+	layernormBackwardRowsC(k.dinp[lo*C:hi*C], pdw, pdb, k.dout[lo*C:hi*C], k.inp[lo*C:hi*C], k.w, k.mean[lo:hi], k.rstd[lo:hi], hi-lo, C)
 }
 
 // LayernormBackward implements Backend.

@@ -130,6 +130,82 @@ static void golem_adamw(ADAMW_ARGS, int avx2) {
 	else adamw_generic(p, gr, m, v, n, decay, step, omb1, b2, omb2, bc2sqrt, eps);
 }
 
+// LayerNorm over rows [0,rows) of width C (ε = 1e-5). With a != NULL the input is
+// the residual sum res = a + xb, written to res first (fused residual add). Sums use
+// eight partial accumulators so they vectorise without reassociation flags.
+#define SUM8(expr, out)                                                   \
+	{                                                                     \
+		float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                          \
+		ptrdiff_t j = 0;                                                  \
+		for (; j + 8 <= C; j += 8)                                        \
+			for (int k = 0; k < 8; k++) { ptrdiff_t jj = j + k; acc[k] += (expr); } \
+		float t = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+		for (; j < C; j++) { ptrdiff_t jj = j; t += (expr); }             \
+		out = t;                                                          \
+	}
+
+#define LN_FWD_BODY                                                       \
+	for (ptrdiff_t i = 0; i < rows; i++) {                                \
+		const float *x;                                                   \
+		if (a) {                                                          \
+			float *r = res + i * C;                                       \
+			const float *ai = a + i * C, *bi = xb + i * C;                \
+			for (ptrdiff_t j = 0; j < C; j++) r[j] = ai[j] + bi[j];       \
+			x = r;                                                        \
+		} else {                                                          \
+			x = xb + i * C;                                               \
+		}                                                                 \
+		float m, v;                                                       \
+		SUM8(x[jj], m);                                                   \
+		m /= (float)C;                                                    \
+		SUM8((x[jj] - m) * (x[jj] - m), v);                               \
+		v /= (float)C;                                                    \
+		float s = 1.0f / sqrtf(v + 1e-5f);                                \
+		float *o = out + i * C;                                           \
+		if (b) for (ptrdiff_t j = 0; j < C; j++) o[j] = (x[j] - m) * s * w[j] + b[j]; \
+		else for (ptrdiff_t j = 0; j < C; j++) o[j] = (x[j] - m) * s * w[j]; \
+		mean[i] = m;                                                      \
+		rstd[i] = s;                                                      \
+	}
+
+#define LN_FWD_ARGS float *res, float *out, float *mean, float *rstd, const float *a, const float *xb, \
+	const float *w, const float *b, ptrdiff_t rows, ptrdiff_t C
+__attribute__((target("avx2,fma")))
+static void ln_fwd_avx2(LN_FWD_ARGS) { LN_FWD_BODY }
+static void ln_fwd_generic(LN_FWD_ARGS) { LN_FWD_BODY }
+static void golem_ln_fwd(LN_FWD_ARGS, int avx2) {
+	if (avx2) ln_fwd_avx2(res, out, mean, rstd, a, xb, w, b, rows, C);
+	else ln_fwd_generic(res, out, mean, rstd, a, xb, w, b, rows, C);
+}
+
+// LayerNorm backward over rows: dinp += ∂, pdw += Σ n·dout, pdb += Σ dout.
+#define LN_BWD_BODY                                                       \
+	for (ptrdiff_t i = 0; i < rows; i++) {                                \
+		const float *d = dout + i * C, *x = inp + i * C;                  \
+		float *di = dinp + i * C;                                         \
+		float m = mean[i], s = rstd[i], dm, dnm;                          \
+		SUM8(w[jj] * d[jj], dm);                                          \
+		SUM8(w[jj] * d[jj] * ((x[jj] - m) * s), dnm);                     \
+		dm /= (float)C;                                                   \
+		dnm /= (float)C;                                                  \
+		for (ptrdiff_t j = 0; j < C; j++) {                               \
+			float n = (x[j] - m) * s;                                     \
+			pdb[j] += d[j];                                               \
+			pdw[j] += n * d[j];                                           \
+			di[j] += (w[j] * d[j] - dm - n * dnm) * s;                    \
+		}                                                                 \
+	}
+
+#define LN_BWD_ARGS float *dinp, float *pdw, float *pdb, const float *dout, const float *inp, \
+	const float *w, const float *mean, const float *rstd, ptrdiff_t rows, ptrdiff_t C
+__attribute__((target("avx2,fma")))
+static void ln_bwd_avx2(LN_BWD_ARGS) { LN_BWD_BODY }
+static void ln_bwd_generic(LN_BWD_ARGS) { LN_BWD_BODY }
+static void golem_ln_bwd(LN_BWD_ARGS, int avx2) {
+	if (avx2) ln_bwd_avx2(dinp, pdw, pdb, dout, inp, w, mean, rstd, rows, C);
+	else ln_bwd_generic(dinp, pdw, pdb, dout, inp, w, mean, rstd, rows, C);
+}
+
 static int golem_has_avx2(void) {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -146,7 +222,7 @@ import "C"
 
 import "unsafe"
 
-// GELU, softmax and the AdamW update are the elementwise ops written in C: Go does not vectorise, and
+// GELU, softmax, LayerNorm and the AdamW update are the row/elementwise ops written in C: Go does not vectorise, and
 // their exponentials dominated as Go loops (the tanh-GELU over the (N,4C) MLP
 // activations was a third of a baby training step's CPU time); the C loops (AVX2
 // when the CPU has it, chosen at run time) are 5–10× faster.
@@ -195,4 +271,30 @@ func adamwC(p, g, m, v []float32, decay, step, beta1, beta2, bc2sqrt, eps float3
 		(*C.float)(unsafe.Pointer(&m[0])), (*C.float)(unsafe.Pointer(&v[0])), C.ptrdiff_t(len(p)),
 		C.float(decay), C.float(step), C.float(1-beta1), C.float(beta2), C.float(1-beta2), C.float(bc2sqrt), C.float(eps),
 		cBool(hasAVX2))
+}
+
+func fptr(x []float32) *C.float {
+	if x == nil {
+		return nil
+	}
+	return (*C.float)(unsafe.Pointer(&x[0]))
+}
+
+// layernormRowsC: LayerNorm of rows (each C wide) of xb, or of res = a + xb (written
+// to res) when a is not nil; b may be nil.
+func layernormRowsC(res, out, mean, rstd, a, xb, w, b []float32, rows, width int) {
+	if rows == 0 {
+		return
+	}
+	C.golem_ln_fwd(fptr(res), fptr(out), fptr(mean), fptr(rstd), fptr(a), fptr(xb), fptr(w), fptr(b),
+		C.ptrdiff_t(rows), C.ptrdiff_t(width), cBool(hasAVX2))
+}
+
+// layernormBackwardRowsC: dinp += LayerNorm backward; pdw, pdb (width) accumulate.
+func layernormBackwardRowsC(dinp, pdw, pdb, dout, inp, w, mean, rstd []float32, rows, width int) {
+	if rows == 0 {
+		return
+	}
+	C.golem_ln_bwd(fptr(dinp), fptr(pdw), fptr(pdb), fptr(dout), fptr(inp), fptr(w), fptr(mean), fptr(rstd),
+		C.ptrdiff_t(rows), C.ptrdiff_t(width), cBool(hasAVX2))
 }

@@ -89,3 +89,63 @@ func TestSoftmaxC(t *testing.T) {
 		}
 	}
 }
+
+// The C LayerNorm (both paths, widths that are and are not multiples of 8) matches
+// a float64 LayerNorm and its analytic backward.
+func TestLayernormC(t *testing.T) {
+	saved := hasAVX2
+	defer func() { hasAVX2 = saved }()
+	r := NewRNG(5)
+	for _, avx := range []bool{false, saved} {
+		hasAVX2 = avx
+		for _, C := range []int{5, 13, 32} {
+			const rows = 3
+			a, x, w, b := randn(r, rows*C, 1), randn(r, rows*C, 1), randn(r, C, 1), randn(r, C, 1)
+			dout := randn(r, rows*C, 1)
+			res, out, mean, rstd := make([]float32, rows*C), make([]float32, rows*C), make([]float32, rows), make([]float32, rows)
+			layernormRowsC(res, out, mean, rstd, a, x, w, b, rows, C)
+			dinp, pdw, pdb := make([]float32, rows*C), make([]float32, C), make([]float32, C)
+			layernormBackwardRowsC(dinp, pdw, pdb, dout, res, w, mean, rstd, rows, C)
+			wdw, wdb := make([]float64, C), make([]float64, C)
+			for i := 0; i < rows; i++ {
+				var m, v float64
+				for j := 0; j < C; j++ {
+					m += float64(a[i*C+j]) + float64(x[i*C+j])
+				}
+				m /= float64(C)
+				for j := 0; j < C; j++ {
+					d := float64(a[i*C+j]) + float64(x[i*C+j]) - m
+					v += d * d
+				}
+				s := 1 / math.Sqrt(v/float64(C)+1e-5)
+				var dm, dnm float64
+				n := make([]float64, C)
+				for j := 0; j < C; j++ {
+					n[j] = (float64(a[i*C+j]) + float64(x[i*C+j]) - m) * s
+					want := n[j]*float64(w[j]) + float64(b[j])
+					if math.Abs(float64(out[i*C+j])-want) > 1e-5 {
+						t.Fatalf("avx2=%v C=%d: out[%d][%d] = %v, want %v", avx, C, i, j, out[i*C+j], want)
+					}
+					dn := float64(w[j]) * float64(dout[i*C+j])
+					dm += dn
+					dnm += dn * n[j]
+					wdw[j] += n[j] * float64(dout[i*C+j])
+					wdb[j] += float64(dout[i*C+j])
+				}
+				dm /= float64(C)
+				dnm /= float64(C)
+				for j := 0; j < C; j++ {
+					want := (float64(w[j])*float64(dout[i*C+j]) - dm - n[j]*dnm) * s
+					if math.Abs(float64(dinp[i*C+j])-want) > 1e-4*math.Max(1, math.Abs(want)) {
+						t.Fatalf("avx2=%v C=%d: dinp[%d][%d] = %v, want %v", avx, C, i, j, dinp[i*C+j], want)
+					}
+				}
+			}
+			for j := 0; j < C; j++ {
+				if math.Abs(float64(pdw[j])-wdw[j]) > 1e-4 || math.Abs(float64(pdb[j])-wdb[j]) > 1e-4 {
+					t.Fatalf("avx2=%v C=%d: dw/db[%d] = %v/%v, want %v/%v", avx, C, j, pdw[j], pdb[j], wdw[j], wdb[j])
+				}
+			}
+		}
+	}
+}
