@@ -105,19 +105,24 @@ func (s *stream) Close() error {
 // readLine returns the next line without its "\n" (and "\r"), the offset of its
 // start, and whether it was longer than max (its content then is dropped but the
 // stream stays in sync). At the end it returns io.EOF; a final line without "\n"
-// is returned normally.
+// is returned normally. The line is built in buf's storage.
 func (s *stream) readLine(max int, buf []byte) (line []byte, start int64, tooLong bool, err error) {
+	return s.appendLine(max, buf[:0])
+}
+
+// appendLine is readLine appending the line to dst; out[len(dst):] is the line.
+func (s *stream) appendLine(max int, dst []byte) (out []byte, start int64, tooLong bool, err error) {
+	base := len(dst)
 	start = s.off
-	line = buf[:0]
 	for {
 		chunk, err := s.br.ReadSlice('\n')
 		s.off += int64(len(chunk))
 		if !tooLong {
-			if len(line)+len(chunk) > max+1 {
+			if len(dst)-base+len(chunk) > max+1 {
 				tooLong = true
-				line = line[:0]
+				dst = dst[:base]
 			} else {
-				line = append(line, chunk...)
+				dst = append(dst, chunk...)
 			}
 		}
 		if err == bufio.ErrBufferFull {
@@ -125,14 +130,14 @@ func (s *stream) readLine(max int, buf []byte) (line []byte, start int64, tooLon
 		}
 		if err == io.EOF {
 			if s.off == start {
-				return nil, start, false, io.EOF
+				return dst[:base], start, false, io.EOF
 			}
-			return trimEOL(line), start, tooLong, nil
+			return dst[:base+len(trimEOL(dst[base:]))], start, tooLong, nil
 		}
 		if err != nil {
-			return nil, start, tooLong, err
+			return dst[:base], start, tooLong, err
 		}
-		return trimEOL(line), start, tooLong, nil
+		return dst[:base+len(trimEOL(dst[base:]))], start, tooLong, nil
 	}
 }
 

@@ -100,12 +100,11 @@ func (j *JSONLReader) produce(work chan<- *jsonlBatch) {
 	defer close(work)
 	defer close(j.order)
 	max := j.opts.maxDoc()
-	var scratch []byte
 	var lineNo int64
 	for eof := false; !eof; {
-		b := &jsonlBatch{done: make(chan struct{})}
+		b := &jsonlBatch{done: make(chan struct{}), data: make([]byte, 0, jsonlBatchBytes+64<<10)}
 		for len(b.ends) < jsonlBatchLines && len(b.data) < jsonlBatchBytes {
-			line, off, tooLong, err := j.s.readLine(max, scratch)
+			data, off, tooLong, err := j.s.appendLine(max, b.data)
 			if err == io.EOF {
 				eof = true
 				break
@@ -120,8 +119,7 @@ func (j *JSONLReader) produce(work chan<- *jsonlBatch) {
 				eof = true
 				break
 			}
-			scratch = line[:0]
-			b.data = append(b.data, line...)
+			b.data = data
 			b.ends = append(b.ends, len(b.data))
 			b.lines = append(b.lines, lineNo)
 			b.offs = append(b.offs, off)
@@ -252,15 +250,15 @@ func (j *JSONLReader) parse(jp *jsonParser, line []byte, lineNo, off int64) (*Do
 	} else {
 		d.ID = j.source + "/" + strconv.FormatInt(lineNo-1, 10)
 	}
-	meta := make(map[string]any, len(obj)+1)
+	// Meta is the "metadata" object's map (or the line's own map), with the other
+	// top-level fields over it: no second map per document.
+	meta := obj
 	if m, ok := obj["metadata"].(map[string]any); ok {
-		for k, v := range m {
-			meta[k] = v
-		}
 		delete(obj, "metadata")
-	}
-	for k, v := range obj {
-		meta[k] = v
+		for k, v := range obj {
+			m[k] = v
+		}
+		meta = m
 	}
 	if _, ok := meta[MetaSource]; !ok {
 		meta[MetaSource] = j.source
