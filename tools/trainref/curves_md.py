@@ -1,6 +1,6 @@
 """Print the validation (and smoothed training) curves of golem and PyTorch from a
 reference JSON written by train_ref.py as a Markdown table, for docs/train.md.
-usage: python curves_md.py CURVE.json [EVERY]"""
+usage: python curves_md.py CURVE.json [EVERY]   (rows: the first evaluation, every EVERY steps, the last)"""
 import json
 import sys
 
@@ -20,7 +20,7 @@ print("| step | tokens | val loss golem | val loss PyTorch | diff | train loss g
 print("|---:|---:|---:|---:|---:|---:|---:|")
 steps = sorted(tv)
 for i, s in enumerate(steps):
-    if i % every and s != steps[-1]:
+    if i > 0 and s % every and s != steps[-1]:
         continue
     s = int(s)
     tokens = s * r["b"] * r["t"] * r["options"]["grad_accum"]
