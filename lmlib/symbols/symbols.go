@@ -26,3 +26,5 @@ var Symbols = map[string]map[string]reflect.Value{}
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/finetune
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/hf
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/functions/client
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/functions/api
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/functions/fn
