@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/display"
+	"github.com/golem-lm/golem/lmlib/data"
 )
 
 // Options controls Evaluate.
@@ -221,7 +222,7 @@ func (r *Results) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return data.WriteFileAtomic(path, append(b, '\n'))
 }
 
 // Rows returns lm-eval's table: task, version, n-shot, metric, direction, value, stderr.
