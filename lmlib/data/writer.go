@@ -88,7 +88,7 @@ func (a *atomicFile) commit() error {
 		os.Remove(a.tmp)
 		return fmt.Errorf("data: rename %s to %s: %w", a.tmp, a.final, err)
 	}
-	syncDir(filepath.Dir(a.final))
+	SyncDir(filepath.Dir(a.final))
 	return nil
 }
 
@@ -97,7 +97,8 @@ func (a *atomicFile) abort() {
 	os.Remove(a.tmp)
 }
 
-func syncDir(dir string) {
+// SyncDir fsyncs a directory so a rename inside it is durable (best effort).
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

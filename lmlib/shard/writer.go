@@ -387,7 +387,7 @@ func (s *splitWriter) finish() error {
 	for _, d := range s.docs {
 		idx = binary.LittleEndian.AppendUint64(idx, uint64(d))
 	}
-	if err := writeFileAtomic(IndexPath(path), idx); err != nil {
+	if err := data.WriteFileAtomic(IndexPath(path), idx); err != nil {
 		return fail(err)
 	}
 	if err := s.f.Sync(); err != nil {
@@ -402,7 +402,7 @@ func (s *splitWriter) finish() error {
 		os.Remove(tmp)
 		return fmt.Errorf("write shard %s: %w", path, err)
 	}
-	syncDir(s.w.dir)
+	data.SyncDir(s.w.dir)
 	*s.paths = append(*s.paths, path)
 	s.index++
 	return nil
@@ -414,36 +414,5 @@ func (s *splitWriter) abort() {
 		s.f.Close()
 		os.Remove(name)
 		s.f = nil
-	}
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 }

@@ -51,6 +51,7 @@ func init() {
 		"SplitFile":          reflect.ValueOf(constant.MakeFromLiteral("\"file\"", token.STRING, 0)),
 		"SplitLine":          reflect.ValueOf(constant.MakeFromLiteral("\"line\"", token.STRING, 0)),
 		"SplitParagraph":     reflect.ValueOf(constant.MakeFromLiteral("\"paragraph\"", token.STRING, 0)),
+		"SyncDir":            reflect.ValueOf(data.SyncDir),
 		"WriteFileAtomic":    reflect.ValueOf(data.WriteFileAtomic),
 
 		// type definitions

@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	loader "github.com/pkoukk/tiktoken-go-loader/assets"
+
+	"github.com/golem-lm/golem/lmlib/data"
 )
 
 // builtin describes one of tiktoken's encodings; the rank files come embedded in the Go
@@ -249,27 +251,12 @@ func (t *Tokenizer) SaveTiktoken(path string) error {
 // writeAtomic writes a file through a temporary file and a rename, so a crash never
 // leaves a half-written vocabulary.
 func writeAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
 		return fmt.Errorf("tokenizer: write %s: %w", path, err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Close()
-	} else {
-		f.Close()
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("tokenizer: write %s: %w", path, err)
+	if err := data.WriteFileAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
 	}
 	return nil
 }

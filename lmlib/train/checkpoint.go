@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golem-lm/golem/lmlib/data"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
 )
@@ -118,10 +119,10 @@ func (r *run) save() error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(filepath.Join(tmp, "state.json"), js); err != nil {
+	if err := data.WriteFileAtomic(filepath.Join(tmp, "state.json"), js); err != nil {
 		return fail(err)
 	}
-	syncDir(tmp)
+	data.SyncDir(tmp)
 	if _, err := os.Stat(final); err == nil { // the same step saved again (e.g. resumed and stopped at once)
 		old := final + ".old"
 		os.RemoveAll(old)
@@ -133,16 +134,9 @@ func (r *run) save() error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fail(err)
 	}
-	syncDir(dir)
+	data.SyncDir(dir)
 	r.res.Checkpoint = final
 	return pruneCheckpoints(dir, r.o.KeepCheckpoints)
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // Checkpoints lists the complete checkpoint directories under dir, oldest first.

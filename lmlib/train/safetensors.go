@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strconv"
+
+	"github.com/golem-lm/golem/lmlib/data"
 )
 
 // NamedTensor is one float32 tensor for a safetensors file.
@@ -86,7 +88,7 @@ func WriteSafetensors(path string, tensors []NamedTensor, metadata map[string]st
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
-	if err := writeFileAtomic(path, buf); err != nil {
+	if err := data.WriteFileAtomic(path, buf); err != nil {
 		return fmt.Errorf("write safetensors %s: %w", path, err)
 	}
 	return nil
@@ -182,36 +184,4 @@ func ParseSafetensors(b []byte, path string) (*Safetensors, error) {
 		return s.Names[i] < s.Names[j]
 	})
 	return s, nil
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(dirOf(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' || path[i] == os.PathSeparator {
-			return path[:i+1]
-		}
-	}
-	return "."
 }

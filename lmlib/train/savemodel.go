@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/golem-lm/golem/lmlib/data"
 	"github.com/golem-lm/golem/lmlib/gpt"
 )
 
@@ -45,21 +46,21 @@ func SaveModel(m *gpt.Model, dir string, step int, meta map[string]string, extra
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(filepath.Join(tmp, "state.json"), js); err != nil {
+	if err := data.WriteFileAtomic(filepath.Join(tmp, "state.json"), js); err != nil {
 		return fail(err)
 	}
 	for name, b := range extra {
 		if name != filepath.Base(name) || name == "state.json" || name == "model.safetensors" {
 			return fail(fmt.Errorf("extra file name %q is not allowed", name))
 		}
-		if err := writeFileAtomic(filepath.Join(tmp, name), b); err != nil {
+		if err := data.WriteFileAtomic(filepath.Join(tmp, name), b); err != nil {
 			return fail(err)
 		}
 	}
-	syncDir(tmp)
+	data.SyncDir(tmp)
 	if err := os.Rename(tmp, dir); err != nil {
 		return fail(err)
 	}
-	syncDir(filepath.Dir(dir))
+	data.SyncDir(filepath.Dir(dir))
 	return nil
 }
