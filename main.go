@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/golem-lm/golem/internal/version"
+	"github.com/golem-lm/golem/lmlib/gpt"
 )
 
 // command is one golem subcommand.
@@ -39,6 +40,12 @@ func register(c command) {
 func init() {
 	register(command{name: "version", summary: "print the golem version", run: func([]string) error {
 		fmt.Println("golem", version.String())
+		// The CPU trainer's matrix library and kernel set (the biggest factor in its speed).
+		if desc, err := gpt.BLAS(); err != nil {
+			fmt.Println("blas: not available:", err)
+		} else {
+			fmt.Println("blas:", desc)
+		}
 		return nil
 	}})
 }

@@ -39,6 +39,7 @@ type CPU struct {
 }
 
 // NewCPU returns a CPU backend with the given number of workers (≤ 0: GOMAXPROCS).
+// It loads OpenBLAS on first use (see BLAS) and panics with the reason when that fails.
 func NewCPU(workers int) *CPU {
 	blasInit()
 	if workers <= 0 {

@@ -96,6 +96,9 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 		return nil, err
 	}
 	if be == nil {
+		if err := loadBLAS(); err != nil {
+			return nil, err
+		}
 		be = NewCPU(0)
 	}
 	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D)}

@@ -4,12 +4,16 @@ package symbols
 
 import (
 	"github.com/golem-lm/golem/lmlib/gpt"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
 func init() {
 	Symbols["github.com/golem-lm/golem/lmlib/gpt/gpt"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"BLAS":           reflect.ValueOf(gpt.BLAS),
+		"BLASCoreEnv":    reflect.ValueOf(constant.MakeFromLiteral("\"GOLEM_BLAS_CORE\"", token.STRING, 0)),
 		"CheckFinite":    reflect.ValueOf(gpt.CheckFinite),
 		"DefaultConfig":  reflect.ValueOf(gpt.DefaultConfig),
 		"ErrNonFinite":   reflect.ValueOf(&gpt.ErrNonFinite).Elem(),

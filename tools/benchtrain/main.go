@@ -125,6 +125,9 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		out["sgemm_flops"] = gpt.SgemmFLOPS(sgemmN, 10, 2)
 		out["sgemm_flops_1t"] = gpt.SgemmFLOPS(sgemmN, 5, 1)
 	}
+	if desc, err := gpt.BLAS(); err == nil {
+		out["blas"] = desc
+	}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
 

@@ -173,6 +173,10 @@ def main():
         env_default = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
         tws = {"default": Worker(tcmd, env_default),
                "passive": Worker(tcmd, dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))}
+        # Wait until every process has imported and warmed up ("steps 0" answers only then):
+        # otherwise the first timed round of one side runs beside the start-up of the others.
+        for w in [g, *tws.values()]:
+            w.ask("steps 0")
         # Rounds alternate golem, PyTorch and the reference sgemm, so load from other
         # processes on a shared machine falls on both sides alike.
         sg, gcpu, tcpu = [], 0.0, {k: 0.0 for k in tws}
@@ -206,7 +210,7 @@ def main():
               f"({gs['flops_per_token'] / 1e6:.1f} MFLOP/token); OpenBLAS sgemm 2048x2048 on 2 threads (best of OpenBLAS threading and 2 goroutines): median "
               f"{sgemm / 1e9:.1f} GFLOP/s (min {min(sg) / 1e9:.1f}, max {max(sg) / 1e9:.1f}); "
               f"torch {ts['torch']}, fused AdamW {ts['fused_adamw']}, OpenMP wait policy {policy} "
-              f"(the other policy: {other:.0f} tok/s)", flush=True)
+              f"(the other policy: {other:.0f} tok/s); golem's BLAS: {gs.get('blas', '?')}", flush=True)
 
 
 if __name__ == "__main__":
