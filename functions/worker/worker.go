@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
 	"github.com/golem-lm/golem/kernel/session"
@@ -397,7 +398,9 @@ func (w *worker) handle(req *Request) Response {
 		debug.SetMemoryLimit(req.MemoryMB << 20 * 9 / 10)
 	}
 	before := runtime.NumGoroutine()
+	restore := display.SetContext(ctx) // lmlib calls without a context of their own stop with the call
 	resp := c.call(args)
+	restore()
 	resp.Recycle = len(w.cache) > maxCached || leftGoroutines(before)
 	return resp
 }

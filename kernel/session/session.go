@@ -460,13 +460,17 @@ func (s *Session) compileRun(ctx context.Context, run *cellRun, node ast.Node) (
 // runs ends the cell too.
 func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (res reflect.Value, err error) {
 	s.stderr.begin()
-	type result struct {
-		v   reflect.Value
-		err error
-	}
 	done := make(chan result, 1)
-	ectx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Two contexts: the cell's, which lmlib's long calls watch (display.Context), and
+	// yaegi's. An interrupt cancels the cell's first, so that training, pipelines,
+	// evaluation and generation stop at their next step and the cell runs to its end;
+	// only a cell still running after that is stopped in yaegi, which is a last resort:
+	// yaegi's stop also disables every func literal created before it.
+	cellCtx, cancelCell := context.WithCancel(context.Background())
+	defer cancelCell()
+	yctx, stopInterp := context.WithCancel(context.Background())
+	defer stopInterp()
+	defer display.SetContext(cellCtx)()
 	go func() {
 		var r result
 		defer func() {
@@ -475,18 +479,34 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			}
 			done <- r
 		}()
-		r.v, r.err = s.in.ExecuteWithContext(ectx, prog)
+		r.v, r.err = s.in.ExecuteWithContext(yctx, prog)
 	}()
 	var r result
+	interrupted, hard := false, false
 	select {
 	case r = <-done:
 	case gp := <-run.goPanic:
-		cancel() // stop the cell: one error per cell
+		cancelCell()
+		stopInterp() // stop the cell: one error per cell
 		waitBriefly(done)
 		s.stderr.end()
 		return res, gp
+	case <-ctx.Done():
+		interrupted = true
+		cancelCell()
+		r, hard = s.finishInterrupted(done, stopInterp)
 	}
 	frames := s.stderr.end()
+	if interrupted || errors.Is(r.err, context.Canceled) {
+		tb := []string{"Interrupted: execution stopped by the user"}
+		if hard {
+			tb = append(tb, "the interpreter was stopped: functions created from func literals (f := func(…) {…}) before this point no longer run; re-run the cells that create them")
+			if !display.WaitCalls(interruptWait) {
+				tb = append(tb, fmt.Sprintf("a golem library call of the cell is still running after %v and finishes in the background", interruptWait))
+			}
+		}
+		return res, &Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: tb}
+	}
 	if r.err == nil {
 		select { // a goroutine that panicked while the cell was finishing
 		case gp := <-run.goPanic:
@@ -494,10 +514,6 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 		default:
 		}
 		return r.v, nil
-	}
-	if ctx.Err() != nil || errors.Is(r.err, context.Canceled) {
-		waitBriefly(done)
-		return res, &Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: []string{"Interrupted: execution stopped by the user"}}
 	}
 	var p interp.Panic
 	if errors.As(r.err, &p) {
@@ -526,12 +542,53 @@ func panicError(v any, frames []string) *Error {
 
 // waitBriefly gives a stopped cell a moment to unwind (yaegi stops interpreted code
 // at the next step; a native call keeps running until it returns).
+// result is what running a cell's program gave.
+type result struct {
+	v   reflect.Value
+	err error
+}
+
+// finishInterrupted lets an interrupted cell end by itself: lmlib's long calls in it
+// (display.Call) return at their next step, up to interruptWait, and the cell's own
+// code then has interruptGrace to finish. A cell still running after that is
+// stopped in yaegi (hard). It returns the cell's result.
+func (s *Session) finishInterrupted(done <-chan result, stop func()) (r result, hard bool) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	grace := start.Add(interruptGrace)
+	for {
+		select {
+		case r = <-done:
+			return r, false
+		case now := <-tick.C:
+			if display.CallsRunning() && now.Sub(start) < interruptWait {
+				grace = now.Add(interruptGrace) // a library call is finishing its step
+			}
+			if now.After(grace) {
+				stop()
+				return <-done, true
+			}
+		}
+	}
+}
+
+// interruptGrace is how long an interrupted cell's own code may run on before
+// yaegi stops it.
+var interruptGrace = time.Second
+
 func waitBriefly[T any](done <-chan T) {
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
 }
+
+// interruptWait is how long an interrupted cell waits for lmlib's long calls to
+// return at their next step boundary (a training step of a large model on CPU can
+// take seconds); after that the cell is stopped and the error says they finish in
+// the background.
+var interruptWait = 10 * time.Second
 
 // compile runs yaegi's compiler on node, turning its errors and log.Panic reports
 // into *Error.

@@ -426,6 +426,7 @@ func TestInterruptNativeCall(t *testing.T) {
 	if !errors.As(err, &e) || e.Name != "Interrupted" || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
+
 	if got := s.exec(t, "7"); got != "7" {
 		t.Fatalf("after interrupt: %q", got)
 	}
@@ -535,5 +536,87 @@ func TestGoroutineInDeclaredFunc(t *testing.T) {
 	e := s.fail(t, "func worker() {\n\tgo func() { panic(\"in worker\") }()\n}\nworker()\ntime.Sleep(5 * time.Second)")
 	if e.Name != "GoroutinePanic" || !strings.Contains(e.Traceback[0], "cell:2:2") {
 		t.Fatalf("got %+v", e)
+	}
+}
+
+// TestInterruptTraining: Jupyter's interrupt stops train.Train at a step boundary
+// (it watches the cell's context through display.Context); the rest of the cell then
+// runs (here it prints the interrupted Result), the cell reports Interrupted, the
+// trained model stays in memory, nothing writes it any more, and func literals made
+// before keep working (yaegi is not stopped).
+func TestInterruptTraining(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, `import (
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+	"github.com/golem-lm/golem/lmlib/train"
+)
+m, err := gpt.New(gpt.Config{VocabSize: 64, ContextLen: 128, Layers: 4, Heads: 4, Width: 256, Bias: true}, 1)
+if err != nil {
+	panic(err)
+}
+toks := make([]int32, 1<<16)
+for i := range toks {
+	toks[i] = int32(i*7%61)
+}
+l, err := shard.NewSliceLoader(toks, shard.LoaderOptions{B: 8, T: 128})
+if err != nil {
+	panic(err)
+}
+clone := func(p []float32) []float32 { return append([]float32(nil), p...) }
+equal := func(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+initial := clone(m.Params)`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := s.Execute(ctx, "res, err := train.Train(m, l, nil, train.Options{MaxSteps: 1000000, Quiet: true})\nfmt.Println(\"after Train:\", res.Interrupted, err)")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 12*time.Second {
+		t.Fatalf("interrupt took %v", d)
+	}
+	if tb := strings.Join(e.Traceback, "\n"); strings.Contains(tb, "func literals") {
+		t.Fatalf("the interpreter was stopped: %s", tb)
+	}
+	if got := s.out.String(); !strings.Contains(got, "after Train: true <nil>") {
+		t.Fatalf("the cell did not finish after Train returned: %q", got)
+	}
+	s.exec(t, "after := clone(m.Params)")
+	time.Sleep(500 * time.Millisecond)
+	if got := s.exec(t, "equal(after, m.Params)"); got != "true" {
+		t.Fatalf("weights still changing after the interrupt returned")
+	}
+	if got := s.exec(t, "equal(initial, m.Params)"); got != "false" {
+		t.Fatalf("no training happened before the interrupt")
+	}
+}
+
+// TestInterruptHardStop: a cell that does not end after an interrupt (an
+// interpreted loop) is stopped in yaegi, and the error says what that costs.
+func TestInterruptHardStop(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "double := func(x int) int { return 2 * x }\nfunc named(x int) int { return 3 * x }")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := s.Execute(ctx, "for {\n}")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" || !strings.Contains(strings.Join(e.Traceback, "\n"), "func literals") {
+		t.Fatalf("got %#v", err)
+	}
+	if got := s.exec(t, "named(2)"); got != "6" {
+		t.Fatalf("named function after a hard stop: %q", got)
+	}
+	// yaegi v0.16.1: a func literal made before the stop returns zero values.
+	if got := s.exec(t, "double = func(x int) int { return 2 * x }\ndouble(2)"); got != "4" {
+		t.Fatalf("a func literal made again after a hard stop: %q", got)
 	}
 }

@@ -232,14 +232,14 @@ type batch struct {
 	steps []StepStats
 }
 
-// Run executes the pipeline; ctx may be nil. It returns the stats also when it
-// fails (what completed before the error). Cancelling ctx stops the run after
+// Run executes the pipeline; ctx may be nil (display.Context(): in a notebook, the
+// cell's context, which Jupyter's interrupt cancels). It returns the stats also when
+// it fails (what completed before the error). Cancelling ctx stops the run after
 // the shards already complete; a later Run with Resume continues from there.
 func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 	start := time.Now()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, end := display.Call(ctx)
+	defer end()
 	workers := p.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

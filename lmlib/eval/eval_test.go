@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -304,5 +306,25 @@ func TestEvaluateEdgeCases(t *testing.T) {
 	}
 	if _, err := r.JSON(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A cancelled context stops generation: the text so far, StopReason "interrupted",
+// and the context's error.
+func TestGenerateInterrupted(t *testing.T) {
+	m := newBigram(corpus, 32)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	g, err := Generate(m, byteTok{}, "the c", GenerateOptions{MaxTokens: 50, Context: ctx, OnText: func(string) {
+		if n++; n == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || g == nil || g.StopReason != "interrupted" || len(g.Tokens) != 3 {
+		t.Fatalf("got %+v, %v", g, err)
+	}
+	lm := &ModelLM{Model: m, Tok: byteTok{}, Context: ctx}
+	if _, err := lm.Loglikelihood([]Request{{Context: "the", Continuation: " cat"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("loglikelihood after cancel: %v", err)
 	}
 }

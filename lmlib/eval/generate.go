@@ -1,9 +1,12 @@
 package eval
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // Stepper extends one sequence a token at a time, keeping a KV cache so a step
@@ -30,6 +33,10 @@ type GenerateOptions struct {
 	// OnText, when set, receives the generated text piece by piece as it is
 	// produced (whole UTF-8 characters only), for streaming into a notebook cell.
 	OnText func(piece string)
+	// Context stops generation between tokens when cancelled: Generate returns the
+	// text so far (StopReason "interrupted") with the context's error.
+	// [display.Context(): in a notebook, the cell's, which Jupyter's interrupt cancels]
+	Context context.Context
 }
 
 // Generation is the result of Generate.
@@ -37,7 +44,7 @@ type Generation struct {
 	Text         string  // generated text (without the prompt, cut at a stop string)
 	Tokens       []int32 // generated token ids
 	PromptTokens int     // prompt tokens used (after left truncation to the context)
-	StopReason   string  // "stop", "max_tokens" or "eot"
+	StopReason   string  // "stop", "max_tokens", "eot" or "interrupted"
 }
 
 // Generate continues prompt with model. A prompt longer than the model's context is
@@ -54,6 +61,8 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 	if opts.MaxTokens < 0 {
 		return nil, fmt.Errorf("generate: max tokens %d must be positive", opts.MaxTokens)
 	}
+	ctx, end := display.Call(opts.Context)
+	defer end()
 	n := model.ContextLen()
 	seq := toInt32(tok.EncodeOrdinary(prompt))
 	if len(seq) == 0 {
@@ -98,6 +107,11 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 	sampler := opts.Sampler
 	emitted := 0
 	for len(g.Tokens) < opts.MaxTokens {
+		if err := ctx.Err(); err != nil {
+			g.StopReason = "interrupted"
+			emit(opts.OnText, g.Text, &emitted, true)
+			return g, fmt.Errorf("generate: interrupted after %d tokens: %w", len(g.Tokens), err)
+		}
 		t := sampler.Sample(append([]float32(nil), logits...), seq)
 		if int(t) == tok.EOT() {
 			g.StopReason = "eot"

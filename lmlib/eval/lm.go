@@ -1,10 +1,13 @@
 package eval
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // LM is a language model as lm-evaluation-harness sees it: its three request types.
@@ -99,6 +102,17 @@ func RollingWindows(tokens []int32, prefix int32, maxLen, contextLen int) ([]Win
 type ModelLM struct {
 	Model TokenModel
 	Tok   Tokenizer
+	// Context stops the requests between two of them when cancelled (an error).
+	// [display.Context(): in a notebook, the cell's, which Jupyter's interrupt cancels]
+	Context context.Context
+}
+
+// check returns an error once ctx is cancelled, naming the request reached.
+func check(ctx context.Context, i int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("eval: interrupted at request %d: %w", i, err)
+	}
+	return nil
 }
 
 // ErrEmptyContinuation is returned when a continuation encodes to no tokens.
@@ -179,7 +193,12 @@ func logSoftmaxAt(row []float32, i int) (float64, int) {
 func (lm *ModelLM) Loglikelihood(reqs []Request) ([]LoglikelihoodResult, error) {
 	out := make([]LoglikelihoodResult, len(reqs))
 	n := lm.Model.ContextLen()
+	watch, end := display.Call(lm.Context)
+	defer end()
 	for i, r := range reqs {
+		if err := check(watch, i); err != nil {
+			return nil, err
+		}
 		ctx, cont, err := lm.encodePair(r.Context, r.Continuation)
 		if err != nil {
 			return nil, fmt.Errorf("request %d: %w", i, err)
@@ -203,7 +222,12 @@ func (lm *ModelLM) Loglikelihood(reqs []Request) ([]LoglikelihoodResult, error) 
 // LoglikelihoodRolling implements LM with lm-eval's windows (contextLen 1).
 func (lm *ModelLM) LoglikelihoodRolling(texts []string) ([]float64, error) {
 	out := make([]float64, len(texts))
+	ctx, end := display.Call(lm.Context)
+	defer end()
 	for i, text := range texts {
+		if err := check(ctx, i); err != nil {
+			return nil, err
+		}
 		ws, err := RollingWindows(toInt32(lm.Tok.EncodeOrdinary(text)), int32(lm.Tok.EOT()), lm.Model.ContextLen(), 1)
 		if err != nil {
 			return nil, err
@@ -222,8 +246,13 @@ func (lm *ModelLM) LoglikelihoodRolling(texts []string) ([]float64, error) {
 // GenerateUntil implements LM with greedy decoding.
 func (lm *ModelLM) GenerateUntil(reqs []GenerateRequest) ([]string, error) {
 	out := make([]string, len(reqs))
+	ctx, end := display.Call(lm.Context)
+	defer end()
 	for i, r := range reqs {
-		g, err := Generate(lm.Model, lm.Tok, r.Context, GenerateOptions{MaxTokens: r.MaxTokens, Stop: r.Until})
+		if err := check(ctx, i); err != nil {
+			return nil, err
+		}
+		g, err := Generate(lm.Model, lm.Tok, r.Context, GenerateOptions{MaxTokens: r.MaxTokens, Stop: r.Until, Context: ctx})
 		if err != nil {
 			return nil, fmt.Errorf("request %d: %w", i, err)
 		}

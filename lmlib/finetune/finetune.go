@@ -71,7 +71,7 @@ func ReadExamples(path string) ([]Example, error) {
 
 // Options configures FineTune. Zero values take the defaults in brackets.
 type Options struct {
-	Context     context.Context // cancel to stop at the next step boundary
+	Context     context.Context // cancel to stop at the next step boundary [display.Context(): the cell's, in a notebook]
 	Steps       int             // optimizer steps [200]
 	BatchSize   int             // examples per step [8]
 	LR          float32         // peak learning rate [1e-4: far below pretraining's]
@@ -86,7 +86,7 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Context == nil {
-		o.Context = context.Background()
+		o.Context = display.Context()
 	}
 	if o.Steps == 0 {
 		o.Steps = 200
@@ -243,6 +243,9 @@ func encodeAll(tok eval.Tokenizer, exs []Example, n int) ([]encoded, error) {
 // heldOut (may be empty) every EvalEvery steps. The model keeps the weights of the
 // last completed step when the context is cancelled.
 func FineTune(m *gpt.Model, tok eval.Tokenizer, trainSet, heldOut []Example, opts Options) (*Result, error) {
+	var end func()
+	opts.Context, end = display.Call(opts.Context)
+	defer end()
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

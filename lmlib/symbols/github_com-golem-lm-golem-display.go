@@ -12,7 +12,10 @@ func init() {
 		// function, constant and variable definitions
 		"Active":         reflect.ValueOf(display.Active),
 		"BundleOf":       reflect.ValueOf(display.BundleOf),
+		"Call":           reflect.ValueOf(display.Call),
+		"CallsRunning":   reflect.ValueOf(display.CallsRunning),
 		"ClearOutput":    reflect.ValueOf(display.ClearOutput),
+		"Context":        reflect.ValueOf(display.Context),
 		"HTML":           reflect.ValueOf(display.HTML),
 		"HTMLBundle":     reflect.ValueOf(display.HTMLBundle),
 		"JPEG":           reflect.ValueOf(display.JPEG),
@@ -22,6 +25,7 @@ func init() {
 		"NewProgress":    reflect.ValueOf(display.NewProgress),
 		"PNG":            reflect.ValueOf(display.PNG),
 		"SVG":            reflect.ValueOf(display.SVG),
+		"SetContext":     reflect.ValueOf(display.SetContext),
 		"SetPublisher":   reflect.ValueOf(display.SetPublisher),
 		"Show":           reflect.ValueOf(display.Show),
 		"Table":          reflect.ValueOf(display.Table),
@@ -29,6 +33,7 @@ func init() {
 		"Value":          reflect.ValueOf(display.Value),
 		"VegaLite":       reflect.ValueOf(display.VegaLite),
 		"VegaLiteBundle": reflect.ValueOf(display.VegaLiteBundle),
+		"WaitCalls":      reflect.ValueOf(display.WaitCalls),
 
 		// type definitions
 		"Bundle":    reflect.ValueOf((*display.Bundle)(nil)),

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,9 @@ type TrainOptions struct {
 	Progress bool
 	// Workers is the number of counting goroutines (default GOMAXPROCS).
 	Workers int
+	// Context stops training when cancelled (an error, no vocabulary).
+	// [display.Context(): in a notebook, the cell's, which Jupyter's interrupt cancels]
+	Context context.Context
 }
 
 // Train learns a byte-level BPE vocabulary from texts. See TrainFunc.
@@ -105,11 +109,26 @@ func TrainFunc(next func() (string, bool), opts TrainOptions) (*Tokenizer, error
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	var end func()
+	opts.Context, end = display.Call(opts.Context)
+	defer end()
+	ctx := opts.Context
+	// Reading stops at the first document after a cancel; the check below reports it.
+	source := next
+	next = func() (string, bool) {
+		if ctx.Err() != nil {
+			return "", false
+		}
+		return source()
+	}
 	var prog *display.Progress
 	if opts.Progress {
 		prog = display.NewProgress("BPE: count pieces", 0)
 	}
 	counts := countPieces(next, split, workers, prog)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("tokenizer: train: interrupted while counting: %w", err)
+	}
 	if prog != nil {
 		prog.Done(fmt.Sprintf("%d distinct pieces", len(counts)))
 		prog = display.NewProgress("BPE: merges", int64(opts.VocabSize-base))
@@ -287,6 +306,9 @@ func learnMerges(counts map[string]int, opts TrainOptions, prog *display.Progres
 	var merges [][2]int
 	var changes []pairChange
 	for len(tokToID)+nSpecial < opts.VocabSize && q.Len() > 0 {
+		if err := opts.Context.Err(); err != nil {
+			return nil, fmt.Errorf("tokenizer: train: interrupted after %d merges: %w", len(merges), err)
+		}
 		top := heap.Pop(&q).(*trainMerge)
 		if c := pairCounts[top.pair]; top.count != c {
 			top.count = c

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -97,6 +98,8 @@ func TestTrainMatchesHF(t *testing.T) {
 }
 
 func TestTrainOptions(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	docs := []string{"low lower lowest", "low low newer newest", "wider wide"}
 	tests := []struct {
 		name    string
@@ -106,6 +109,7 @@ func TestTrainOptions(t *testing.T) {
 	}{
 		{"too small", TrainOptions{VocabSize: 100}, "below 256", nil},
 		{"bad pattern", TrainOptions{VocabSize: 300, Pattern: "bert"}, "unknown pattern", nil},
+		{"interrupted", TrainOptions{VocabSize: 300, Context: cancelled}, "interrupted", nil},
 		{"repeated special", TrainOptions{VocabSize: 300, SpecialTokens: []string{"<a>", "<a>"}}, "repeated", nil},
 		{"specials first", TrainOptions{VocabSize: 270, SpecialTokens: []string{"<|endoftext|>", "<pad>"}}, "", func(t *testing.T, tok *Tokenizer) {
 			if tok.EOT() != 0 || tok.SpecialTokens()["<pad>"] != 1 || tok.VocabSize() != 270 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/lmlib/data"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
@@ -316,6 +317,9 @@ func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 	if opts.CheckpointDir == "" {
 		opts.CheckpointDir = filepath.Dir(ck)
 	}
+	var end func()
+	opts.Context, end = display.Call(opts.Context)
+	defer end()
 	r, err := newRun(m, trainLoader, valLoader, opts)
 	if err != nil {
 		return nil, err

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // Options configures Train. Zero values take the defaults in brackets, chosen so
 // that Train(model, trainLoader, valLoader, Options{}) on the default baby GPT
 // and a char-level text runs for about two minutes on two cores and learns.
 type Options struct {
-	// Context stops training at the next step boundary when cancelled (the
-	// golem kernel cancels a cell's context on interrupt). [context.Background()]
+	// Context stops training at the next step boundary when cancelled.
+	// [display.Context(): in a notebook, the cell's context, which Jupyter's
+	// interrupt cancels; context.Background() elsewhere]
 	Context context.Context
 
 	MaxSteps  int   // optimizer steps to run, counted from step 1 [1000]
@@ -43,8 +46,8 @@ type Options struct {
 
 // withDefaults fills zero fields and validates.
 func (o Options) withDefaults() (Options, error) {
-	if o.Context == nil {
-		o.Context = context.Background()
+	if o.Context == nil { // Train and Resume set it; display.Context covers other callers
+		o.Context = display.Context()
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = 1000

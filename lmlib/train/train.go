@@ -19,6 +19,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
 )
@@ -83,6 +84,9 @@ type run struct {
 // naming the step; the last checkpoint written before it is kept. The Result is
 // returned with the error when there is one.
 func Train(m *gpt.Model, trainLoader, valLoader *shard.Loader, opts Options) (*Result, error) {
+	var end func()
+	opts.Context, end = display.Call(opts.Context)
+	defer end()
 	r, err := newRun(m, trainLoader, valLoader, opts)
 	if err != nil {
 		return nil, err

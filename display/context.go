@@ -1,0 +1,102 @@
+package display
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+var (
+	ctxMu   sync.RWMutex
+	cellCtx context.Context
+
+	callsMu   sync.Mutex
+	calls     int           // long calls in progress (Call)
+	callsIdle chan struct{} // closed when calls drops to 0; nil while 0
+)
+
+// Context returns the context of the notebook cell that is running: the kernel
+// cancels it when the user interrupts the cell. Long-running lmlib calls (training,
+// fine-tuning, pipelines, evaluation, generation, tokenizer training) use it when they
+// are given no context of their own, so that Jupyter's interrupt stops them at the
+// next step boundary with their results so far kept. Outside a kernel it is
+// context.Background(), which is never cancelled.
+func Context() context.Context {
+	ctxMu.RLock()
+	defer ctxMu.RUnlock()
+	if cellCtx == nil {
+		return context.Background()
+	}
+	return cellCtx
+}
+
+// SetContext installs ctx as the running cell's context (nil: none) and returns a
+// function that puts the previous one back. The kernel calls it around every cell;
+// hosts that run notebook code in other ways (the function host's workers) call it
+// around every call.
+func SetContext(ctx context.Context) (restore func()) {
+	ctxMu.Lock()
+	prev := cellCtx
+	cellCtx = ctx
+	ctxMu.Unlock()
+	return func() {
+		ctxMu.Lock()
+		cellCtx = prev
+		ctxMu.Unlock()
+	}
+}
+
+// Call marks the start of a long library call (training, a pipeline, evaluation,
+// generation) and returns the context it watches, ctx or, when ctx is nil, the
+// cell's (Context). The call runs end when it returns. An interrupted cell waits
+// for the calls in progress to return (WaitCalls) before the kernel runs the next
+// cell, so that nothing still writes the model the next cell reads.
+func Call(ctx context.Context) (watch context.Context, end func()) {
+	if ctx == nil {
+		ctx = Context()
+	}
+	callsMu.Lock()
+	calls++
+	if calls == 1 {
+		callsIdle = make(chan struct{})
+	}
+	callsMu.Unlock()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			callsMu.Lock()
+			calls--
+			if calls == 0 {
+				close(callsIdle)
+				callsIdle = nil
+			}
+			callsMu.Unlock()
+		})
+	}
+}
+
+// CallsRunning reports whether a call marked with Call is in progress.
+func CallsRunning() bool {
+	callsMu.Lock()
+	defer callsMu.Unlock()
+	return calls > 0
+}
+
+// WaitCalls waits up to d for every call marked with Call to return and reports
+// whether they did.
+func WaitCalls(d time.Duration) bool {
+	callsMu.Lock()
+	idle := callsIdle
+	callsMu.Unlock()
+	if idle == nil {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-t.C:
+		return false
+	}
+}
