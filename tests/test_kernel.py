@@ -150,6 +150,46 @@ def test_interrupt_busy_loop(kernel):
     assert outs[-1]["content"]["data"]["text/plain"] == "42"
 
 
+def test_interrupt_training(kernel):
+    """Jupyter's interrupt stops train.Train at a step boundary; the model keeps its
+    trained weights and the session (func literals included) stays usable."""
+    km, kc = kernel
+    setup = """import (
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+	"github.com/golem-lm/golem/lmlib/train"
+)
+m, _ := gpt.New(gpt.Config{VocabSize: 64, ContextLen: 64, Layers: 2, Heads: 2, Width: 128, Bias: true}, 1)
+toks := make([]int32, 1<<15)
+for i := range toks {
+	toks[i] = int32(i * 7 % 61)
+}
+l, _ := shard.NewSliceLoader(toks, shard.LoaderOptions{B: 8, T: 64})
+first := func() float32 { return m.Params[0] }
+w0 := first()"""
+    reply, _ = run(kc, setup)
+    assert reply["status"] == "ok", reply
+    msg_id = kc.execute('res, err := train.Train(m, l, nil, train.Options{MaxSteps: 1000000})\nfmt.Println("stopped:", res.StopReason, err)')
+    # Interrupt once training has shown live progress.
+    seen = []
+    while True:
+        m = kc.get_iopub_msg(timeout=TIMEOUT)
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        seen.append(m["msg_type"])
+        if m["msg_type"] in ("display_data", "update_display_data") and seen.count("update_display_data") >= 2:
+            break
+    km.interrupt_kernel()
+    reply = shell_reply(kc, msg_id)["content"]
+    assert reply["status"] == "error" and reply["ename"] == "Interrupted", reply
+    assert not any("func literals" in line for line in reply["traceback"]), reply["traceback"]
+    text = stream_text(collect(kc, msg_id))
+    assert "stopped: interrupted after step" in text, text
+    reply, outs = run(kc, "w0 != first()")
+    assert reply["status"] == "ok", reply
+    assert outs[-1]["content"]["data"]["text/plain"] == "true"
+
+
 def test_stdin_round_trip(kernel):
     km, kc = kernel
     code = 'var name string\nfmt.Scanln(&name)\nfmt.Println("hello,", name)'
