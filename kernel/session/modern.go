@@ -393,6 +393,10 @@ func (m *modernizer) walk(root ast.Node, inFunc bool) {
 			n.Body = m.stmts(n.Body, cur())
 		case *ast.CallExpr:
 			m.call(n)
+		case *ast.AssignStmt:
+			m.checkNil(n)
+		case *ast.ValueSpec:
+			m.checkNil(n)
 		case *ast.Ident:
 			if m.renameMain && n.Name == "main" {
 				n.Name = userMain
@@ -421,7 +425,20 @@ func (m *modernizer) stmt(st ast.Stmt, inFunc bool) ast.Stmt {
 	if ls, ok := st.(*ast.LabeledStmt); ok {
 		label, inner = ls, ls.Stmt
 	}
+	if r := m.nilTupleInit(st, inner); r != nil {
+		return r
+	}
 	switch s := inner.(type) {
+	case *ast.AssignStmt:
+		if nilTuple(s) && !m.made[s] {
+			if r := m.splitNilTuple(s); r != nil {
+				if label == nil {
+					return r
+				}
+				label.Stmt = r
+				return label
+			}
+		}
 	case *ast.RangeStmt:
 		if r := m.rangeStmt(s, label, inFunc); r != nil {
 			return r

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -68,6 +69,27 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"slices.Backward range", "import \"slices\"\nr := \"\"\nfor _, s := range slices.Backward([]string{\"a\", \"b\", \"c\"}) {\n\tr += s\n}\nr", `"cba"`, ""},
 	{"generic result of a user struct type", "import (\n\t\"cmp\"\n\t\"slices\"\n)\ntype Person struct {\n\tName string\n\tAge  int\n}\nfunc (p Person) Hello() string { return \"hi \" + p.Name }\nps := []Person{{\"a\", 30}, {\"b\", 40}}\noldest := slices.MaxFunc(ps, func(x, y Person) int { return cmp.Compare(x.Age, y.Age) })\noldest.Hello()", `"hi b"`, ""},
 	{"min of slice index loop", "xs := []int{5, 3, 8}\nlo := xs[0]\nfor _, x := range xs {\n\tlo = min(lo, x)\n}\nlo", "3", ""},
+	// a tuple assignment with an untyped nil: yaegi v0.16.1 panics "reflect: New(nil)"
+	{"tuple assign nil", "var a error\nvar b int\na, b = nil, 7\n[]any{a, b}", "[<nil> 7]", ""},
+	{"tuple assign nil nil", "var e error\np := new(int)\ne, p = nil, nil\n[]any{e == nil, p == nil}", "[true true]", ""},
+	{"tuple assign nil right sides first", "import \"io\"\nvar a, b error = io.EOF, nil\na, b = nil, a\n[]any{a, b}", "[<nil> EOF]", ""},
+	{"tuple assign nil calls in order", "var calls []string\nfunc f(s string) int {\n\tcalls = append(calls, s)\n\treturn len(calls)\n}\nvar e error\nvar x, y int\nx, e, y = f(\"a\"), nil, f(\"b\")\n[]any{x, e, y, calls}", "[1 <nil> 2 [a b]]", ""},
+	{"tuple assign nil in func", "import \"io\"\nfunc reset() (error, int) {\n\tvar e error = io.EOF\n\tn := 3\n\te, n = nil, n+1\n\treturn e, n\n}\ne, n := reset()\n[]any{e, n}", "[<nil> 4]", ""},
+	{"tuple assign nil to fields", "type T struct {\n\tbuf []int\n\tn   int\n}\nt := &T{[]int{1}, 3}\nt.buf, t.n = nil, 0\n[]any{t.buf == nil, t.n}", "[true 0]", ""},
+	{"tuple assign nil index before var", "m := map[int][]int{1: {1}}\nk := 1\nm[k], k = nil, 2\n[]any{len(m[1]), k}", "[0 2]", ""},
+	{"tuple assign nil in closure", "import \"io\"\nvar e error = io.EOF\nn := 1\nfunc() { e, n = nil, 5 }()\n[]any{e, n}", "[<nil> 5]", ""},
+	{"return nil, 0 in closure", "g := func() (error, int) { return nil, 0 }\ne, n := g()\n[]any{e, n}", "[<nil> 0]", ""},
+	{"tuple assign nil in if init", "import \"io\"\nvar e error = io.EOF\nn := 0\nif e, n = nil, 2; n > 1 {\n\tn = 10\n}\n[]any{e, n}", "[<nil> 10]", ""},
+	// a definition of several variables from one value (`a, b := f()`, `v, ok := m[k]`)
+	// in a block at the top level of a cell: yaegi v0.16.1 never defines them
+	{"multi-value define in if block", "func div(a, b int) (int, int) { return a / b, a % b }\nr := 0\nif true {\n\tq, m := div(7, 2)\n\tr = q*10 + m\n}\nr", "31", ""},
+	{"comma-ok in for block", "m := map[string]int{\"a\": 1, \"c\": 3}\nsum := 0\nfor _, k := range []string{\"a\", \"b\", \"c\"} {\n\tv, ok := m[k]\n\tif ok {\n\t\tsum += v\n\t}\n}\nsum", "4", ""},
+	{"comma-ok in if header", "m := map[string]int{\"k\": 3}\nr := 0\nif v, ok := m[\"k\"]; ok {\n\tr = v\n}\nr", "3", ""},
+	{"multi-value define in bare block", "import \"strconv\"\nn := 0\n{\n\tv, err := strconv.Atoi(\"42\")\n\tif err == nil {\n\t\tn = v\n\t}\n}\nn", "42", ""},
+	{"type assertion comma-ok in switch case", "var x any = \"hi\"\nr := \"\"\nswitch {\ncase x != nil:\n\ts, ok := x.(string)\n\tif ok {\n\t\tr = s\n\t}\n}\nr", `"hi"`, ""},
+	{"receive comma-ok in select case", "ch := make(chan int, 1)\nch <- 5\nr := 0\nselect {\ncase v, ok := <-ch:\n\tif ok {\n\t\tr = v\n\t}\n}\nr", "5", ""},
+	{"var of two values in loop block", "func two() (int, string) { return 2, \"ab\" }\nr := 0\nfor i := 0; i < 2; i++ {\n\tvar n, s = two()\n\tr += n + len(s)\n}\nr", "8", ""},
+	{"range over func in top-level block", "func seq(yield func(int) bool) {\n\tfor i := 1; i <= 3; i++ {\n\t\tif !yield(i) {\n\t\t\treturn\n\t\t}\n\t}\n}\nr := 0\nif true {\n\tfor v := range seq {\n\t\tr += v\n\t}\n}\nr", "6", ""},
 }
 
 func TestModernGo(t *testing.T) {
@@ -103,4 +125,51 @@ func TestModernGo(t *testing.T) {
 		})
 	}
 	t.Logf("modern Go: %d of %d snippets pass (%d known failures)", pass, len(modernCases), known)
+}
+
+// TestUntypedNilErrors: forms with an untyped nil that Go rejects get Go's message
+// at the nil's position (yaegi panics or words them otherwise), and a tuple
+// assignment golem cannot split keeps a clear error naming it and its line.
+func TestUntypedNilErrors(t *testing.T) {
+	for _, c := range []struct{ code, want string }{
+		{"func f() int { return 1 }\nx, err := f(), nil", "cell:2:16: use of untyped nil in assignment"},
+		{"func g() {\n\tx, err := 1, nil\n\t_, _ = x, err\n}", "cell:2:15: use of untyped nil in assignment"},
+		{"var e error\n_, e = nil, nil", "cell:2:8: use of untyped nil in assignment to _ identifier"},
+		{"func h() {\n\tvar a, b = nil, 0\n\t_, _ = a, b\n}", "cell:2:13: use of untyped nil in variable declaration"},
+		// the target a.next reads a, which the statement assigns first: splitting it
+		// would change which node gets nil
+		{"type N struct{ next *N }\na, b := &N{}, &N{}\na, a.next = b, nil", "cell:3:1: tuple assignment with an untyped nil"},
+		{"func get() *struct{ p *int } { return nil }\nvar n int\nget().p, n = nil, 1", "cell:3:1: tuple assignment with an untyped nil"},
+		{"for i, p := 0, new(int); i < 3; i, p = i+1, nil {\n}", "cell:1:33: tuple assignment with an untyped nil"},
+	} {
+		s := newTestSession(t)
+		e := s.fail(t, c.code)
+		if e.Name != "CompileError" || !strings.HasPrefix(e.Value, c.want) {
+			t.Errorf("cell:\n%s\ngot %s: %s, want CompileError %q…", c.code, e.Name, e.Value, c.want)
+		}
+	}
+}
+
+// TestTopLevelBlockRunsAsFunction: a top-level statement whose blocks define several
+// variables from one value runs as the body of a function. A return in it would
+// then only leave that statement, so it is an error naming the line; a panic in it
+// still names the cell's line.
+func TestTopLevelBlockRunsAsFunction(t *testing.T) {
+	s := newTestSession(t)
+	e := s.fail(t, "m := map[string]int{}\nif v, ok := m[\"x\"]; !ok {\n\t_ = v\n\treturn\n}")
+	if e.Name != "CompileError" || !strings.HasPrefix(e.Value, "cell:4:2: return") {
+		t.Errorf("return: got %s: %s", e.Name, e.Value)
+	}
+	e = s.fail(t, "m := map[string]int{}\nif true {\n\tv, ok := m[\"x\"]\n\t_ = ok\n\tpanic(v + 1)\n}")
+	// yaegi names the frame's line only roughly (here the definition's): a line of the
+	// statement, never a position of golem's generated function
+	if tb := strings.Join(e.Traceback, "\n"); e.Name != "Panic" || e.Value != "1" || !regexp.MustCompile(`\tcell:[2-6]:\d+: panic: `).MatchString(tb) || strings.Contains(tb, "golem-func") {
+		t.Errorf("panic: got %s: %s %q", e.Name, e.Value, e.Traceback)
+	}
+	// variables of earlier cells and of the same cell are the notebook's, not copies
+	s.exec(t, "total := 0")
+	s.exec(t, "seen := map[string]bool{}\nfor _, w := range []string{\"a\", \"b\", \"a\"} {\n\tif _, ok := seen[w]; !ok {\n\t\tseen[w] = true\n\t\ttotal++\n\t}\n}")
+	if got := s.exec(t, "[]any{total, len(seen)}"); got != "[2 2]" {
+		t.Errorf("after the loop: %q", got)
+	}
 }

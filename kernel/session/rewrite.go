@@ -156,6 +156,7 @@ func (s *Session) rewriteProgram(f *ast.File) error {
 // rewriteBlock adapts a cell's top-level statements before yaegi sees them.
 func (s *Session) rewriteBlock(m *modernizer, body *ast.BlockStmt) error {
 	m.walk(body, false)
+	m.topLevelFuncs(body)
 	return modernErr(m)
 }
 
