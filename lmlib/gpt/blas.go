@@ -48,13 +48,28 @@ static const char* golem_blas_open(const char* path, int override, const char* c
 	return NULL;
 }
 
+// The products run with flush-to-zero and denormals-are-zero, like golem's other
+// kernels (kernels_c.go): a subnormal operand costs a microcode assist per FMA.
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#define GOLEM_FTZ_BEGIN unsigned int golem_csr_ = _mm_getcsr(); _mm_setcsr(golem_csr_ | 0x8040);
+#define GOLEM_FTZ_END _mm_setcsr(golem_csr_);
+#else
+#define GOLEM_FTZ_BEGIN
+#define GOLEM_FTZ_END
+#endif
+
 static void golem_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float* a, int lda,
 		const float* b, int ldb, float beta, float* c, int ldc) {
+	GOLEM_FTZ_BEGIN
 	golem_sgemm_p(101, ta ? 112 : 111, tb ? 112 : 111, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+	GOLEM_FTZ_END
 }
 
 static void golem_sgemv_t(int M, int N, const float* a, int lda, const float* x, float* y) {
+	GOLEM_FTZ_BEGIN
 	golem_sgemv_p(101, 112, M, N, 1.0f, a, lda, x, 1, 1.0f, y, 1);
+	GOLEM_FTZ_END
 }
 
 static void golem_blas_threads(int n) { golem_set_threads_p(n); }

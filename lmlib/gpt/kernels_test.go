@@ -2,6 +2,7 @@ package gpt
 
 import (
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -147,5 +148,26 @@ func TestLayernormC(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The C kernels flush subnormals inside (MXCSR FTZ/DAZ) but give the caller's thread
+// its floating-point mode back: Go code after them still computes subnormals.
+func TestKernelsRestoreFloatMode(t *testing.T) {
+	n := 64
+	p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range g {
+		g[i] = 1e-20 // g² = 1e-40 is subnormal
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	adamwC(p, g, m, v, 1, 1e-3, 0.9, 0.95, 1, 1e-8)
+	for i := range v {
+		if v[i] != 0 {
+			t.Fatalf("v[%d] = %g: subnormal not flushed in the kernel", i, v[i])
+		}
+	}
+	if sub := g[0] * g[1]; sub == 0 {
+		t.Fatal("Go code after a kernel call flushes subnormals: MXCSR was not restored")
 	}
 }
