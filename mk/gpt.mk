@@ -2,7 +2,7 @@
 # PyTorch eager on the same 2 cores (needs `make peers` for torch).
 .PHONY: bench-train bench-gpt gpt-torchref
 
-bin/benchtrain: $(wildcard lmlib/gpt/*.go) tools/benchtrain/main.go
+bin/benchtrain: $(wildcard lmlib/gpt/*.go lmlib/gpt/*.h) tools/benchtrain/main.go
 	$(GO) build -o $@ ./tools/benchtrain
 
 bench-train: bin/benchtrain

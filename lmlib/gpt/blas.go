@@ -48,16 +48,7 @@ static const char* golem_blas_open(const char* path, int override, const char* c
 	return NULL;
 }
 
-// The products run with flush-to-zero and denormals-are-zero, like golem's other
-// kernels (kernels_c.go): a subnormal operand costs a microcode assist per FMA.
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#define GOLEM_FTZ_BEGIN unsigned int golem_csr_ = _mm_getcsr(); _mm_setcsr(golem_csr_ | 0x8040);
-#define GOLEM_FTZ_END _mm_setcsr(golem_csr_);
-#else
-#define GOLEM_FTZ_BEGIN
-#define GOLEM_FTZ_END
-#endif
+#include "ftz.h" // the products run with flush-to-zero, as the other kernels do
 
 static void golem_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float* a, int lda,
 		const float* b, int ldb, float beta, float* c, int ldc) {
