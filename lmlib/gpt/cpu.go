@@ -22,6 +22,7 @@ type CPU struct {
 	lnF    layernormFwd
 	lnB    layernormBwd
 	mmF    matmulFwd
+	mmFC   matmulFwdCols
 	mmBIn  matmulBwdInp
 	mmBW   matmulBwdW
 	mmBB   matmulBwdBias
@@ -31,6 +32,7 @@ type CPU struct {
 	geluB  geluBwd
 	drop   dropoutTask
 	clsF   classifierFwd
+	clsFC  classifierFwdCols
 	clsBIn classifierBwdInp
 	clsBW  classifierBwdW
 	adam   adamwTask
@@ -251,9 +253,36 @@ func (k *matmulFwd) run(_, _, lo, hi int) {
 	sgemm(false, false, hi-lo, OC, k.C, 1, k.inp[lo*k.C:], k.C, k.w, OC, beta, k.out[lo*OC:], OC)
 }
 
+// matmulFwdCols is matmulFwd split over output columns, for a few rows (generation
+// with a KV cache feeds one row per token): split over rows, one worker would do it all.
+type matmulFwdCols struct{ matmulFwd }
+
+func (k *matmulFwdCols) run(_, _, lo, hi int) {
+	OC := k.OC
+	N := len(k.out) / OC
+	var beta float32
+	if k.bias != nil {
+		for i := 0; i < N; i++ {
+			copy(k.out[i*OC+lo:i*OC+hi], k.bias[lo:hi])
+		}
+		beta = 1
+	}
+	sgemm(false, false, N, hi-lo, k.C, 1, k.inp, k.C, k.w[lo:], OC, beta, k.out[lo:], OC)
+}
+
+// fewRows reports whether an op over n rows is split over columns instead: with
+// fewer than 4 rows per worker, row chunks would leave workers idle.
+func (c *CPU) fewRows(n int) bool { return c.nw > 1 && n < 4*c.nw }
+
 // MatmulForward implements Backend.
 func (c *CPU) MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
 	c.mmF = matmulFwd{out: out, inp: inp, w: w, bias: bias, C: C, OC: OC}
+	if c.fewRows(N) {
+		c.mmFC = matmulFwdCols{c.mmF}
+		c.mmFC.out = out[:N*OC]
+		c.p.run(&c.mmFC, OC)
+		return
+	}
 	c.p.run(&c.mmF, N)
 }
 
@@ -646,9 +675,24 @@ func (k *classifierFwd) run(_, _, lo, hi int) {
 	}
 }
 
+// classifierFwdCols computes logits only (no targets) over vocabulary columns, for a
+// few rows (generation).
+type classifierFwdCols struct{ classifierFwd }
+
+func (k *classifierFwdCols) run(_, _, lo, hi int) {
+	N := len(k.logits) / k.V
+	sgemm(false, true, N, hi-lo, k.C, 1, k.inp, k.C, k.wte[lo*k.C:], k.C, 0, k.logits[lo:], k.V)
+}
+
 // ClassifierForward implements Backend.
 func (c *CPU) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale float32) {
 	c.clsF = classifierFwd{logits: logits, losses: losses, inp: inp, wte: wte, targets: targets, C: C, V: V, dscale: dscale}
+	if targets == nil && c.fewRows(N) {
+		c.clsFC = classifierFwdCols{c.clsF}
+		c.clsFC.logits = logits[:N*V]
+		c.p.run(&c.clsFC, V)
+		return
+	}
 	c.p.run(&c.clsF, N)
 }
 

@@ -171,3 +171,31 @@ func TestKernelsRestoreFloatMode(t *testing.T) {
 		t.Fatal("Go code after a kernel call flushes subnormals: MXCSR was not restored")
 	}
 }
+
+// With few rows (generation) the products split over columns; the result equals the
+// single-worker row path.
+func TestFewRowsColumnSplit(t *testing.T) {
+	one, two := NewCPU(1), NewCPU(2)
+	r := NewRNG(5)
+	C, OC, V := 48, 80, 97
+	for _, N := range []int{1, 3, 7} {
+		inp, w, bias := randn(r, N*C, 1), randn(r, C*OC, 1), randn(r, OC, 1)
+		a, b := make([]float32, N*OC), make([]float32, N*OC)
+		one.MatmulForward(a, inp, w, bias, N, C, OC)
+		two.MatmulForward(b, inp, w, bias, N, C, OC)
+		for i := range a {
+			if d := math.Abs(float64(a[i] - b[i])); d > 1e-5 {
+				t.Fatalf("matmul N=%d [%d]: %g vs %g", N, i, a[i], b[i])
+			}
+		}
+		wte := randn(r, V*C, 1)
+		la, lb := make([]float32, N*V), make([]float32, N*V)
+		one.ClassifierForward(la, nil, inp, wte, nil, N, C, V, 1)
+		two.ClassifierForward(lb, nil, inp, wte, nil, N, C, V, 1)
+		for i := range la {
+			if d := math.Abs(float64(la[i] - lb[i])); d > 1e-5 {
+				t.Fatalf("classifier N=%d [%d]: %g vs %g", N, i, la[i], lb[i])
+			}
+		}
+	}
+}
