@@ -6,10 +6,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"path"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // stmtPart is a run of top-level statements, or one definition whose value comes
@@ -173,8 +174,11 @@ func (s *Session) typeExpr(t reflect.Type) string {
 		if t.PkgPath() == "" {
 			return t.Name()
 		}
-		name := path.Base(t.PkgPath())
-		if p, ok := s.packagePath(name); !ok || p != t.PkgPath() {
+		if r, _ := utf8.DecodeRuneInString(t.Name()); !unicode.IsUpper(r) || strings.ContainsAny(t.Name(), "[]") {
+			return "" // unexported, or an instance of a generic type
+		}
+		name, ok := s.pkgRef(t.PkgPath(), s.freeName)
+		if !ok {
 			return ""
 		}
 		return name + "." + t.Name()

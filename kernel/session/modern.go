@@ -48,6 +48,21 @@ type modernizer struct {
 	// asFunc marks top-level blocks that must run inside a function (yaegi cannot
 	// bind generic results in the global scope)
 	asFunc map[*ast.BlockStmt]bool
+
+	// For arguments of generic calls whose type comes from a compiled package
+	// (compiled.go); each may be nil.
+	userFunc func(name string) string // signature source of an earlier cell's function
+	userName func(name string) bool   // a name an earlier cell declared
+	// userTypeDecl: source of the declaration of an earlier cell's type
+	userTypeDecl func(name string) string
+	compiledVar  func(name string) reflect.Type // type of compiled origin of an earlier variable
+	// refPkg returns the name under which code here refers to the package at
+	// path; free tells whether a name is free to import it under
+	refPkg      func(path string, free func(name string) bool) (string, bool)
+	genericRisk []genericRisk // generic calls with an argument left as it was
+	// genericCalls: position -> name of each generic call (for messages)
+	genericCalls map[string]string
+	imports      map[string]string // whole files: packages the conversions name, to import (name -> path)
 }
 
 // global returns the live value of a variable or constant of an earlier cell.
@@ -187,7 +202,7 @@ func reflectClass(v reflect.Value) class {
 	if !v.IsValid() {
 		return clUnknown
 	}
-	if v.CanInterface() {
+	if isConstant(v) && v.CanInterface() {
 		if c, ok := v.Interface().(constant.Value); ok {
 			if c.Kind() == constant.Int {
 				return clInt

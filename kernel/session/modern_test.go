@@ -90,6 +90,23 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"receive comma-ok in select case", "ch := make(chan int, 1)\nch <- 5\nr := 0\nselect {\ncase v, ok := <-ch:\n\tif ok {\n\t\tr = v\n\t}\n}\nr", "5", ""},
 	{"var of two values in loop block", "func two() (int, string) { return 2, \"ab\" }\nr := 0\nfor i := 0; i < 2; i++ {\n\tvar n, s = two()\n\tr += n + len(s)\n}\nr", "8", ""},
 	{"range over func in top-level block", "func seq(yield func(int) bool) {\n\tfor i := 1; i <= 3; i++ {\n\t\tif !yield(i) {\n\t\t\treturn\n\t\t}\n\t}\n}\nr := 0\nif true {\n\tfor v := range seq {\n\t\tr += v\n\t}\n}\nr", "6", ""},
+	// generic calls on values whose type comes from a compiled package: yaegi v0.16.1
+	// cannot infer type arguments from them ("CFG post-order panic")
+	{"slices.Max of a compiled result", "import (\n\t\"slices\"\n\t\"strings\"\n)\nslices.Max(strings.Fields(\"b c a\"))", `"c"`, ""},
+	{"slices.Sort of a variable from a compiled result", "import (\n\t\"slices\"\n\t\"strings\"\n)\nws := strings.Fields(\"b c a\")\nslices.Sort(ws)\nws", "[a b c]", ""},
+	{"slices.Contains of a package variable", "import (\n\t\"os\"\n\t\"slices\"\n)\nslices.Contains(os.Args, \"--no-such-flag\")", "false", ""},
+	{"slices.Equal of a compiled struct field", "import (\n\t\"image\"\n\t\"slices\"\n)\nimg := image.NewGray(image.Rect(0, 0, 2, 1))\nimg.Pix[1] = 7\n[]any{slices.Equal(img.Pix, []uint8{0, 7}), slices.Index(img.Pix, 7)}", "[true 1]", ""},
+	{"maps.Keys of a compiled named map type", "import (\n\t\"maps\"\n\t\"net/url\"\n\t\"slices\"\n)\nv := url.Values{\"b\": {\"2\"}, \"a\": {\"1\"}}\nslices.Sorted(maps.Keys(v))", "[a b]", ""},
+	{"slices.Clone of a compiled result in a func", "import (\n\t\"slices\"\n\t\"strings\"\n)\nfunc words(s string) []string {\n\treturn slices.Clone(strings.Fields(s))\n}\nlen(words(\"a b c\"))", "3", ""},
+	{"slices.Max of compiled range elements", "import (\n\t\"bytes\"\n\t\"slices\"\n)\nn := 0\nfor _, f := range bytes.Fields([]byte(\"ab c\")) {\n\tn += int(slices.Max(f))\n}\nn", "197", ""},
+	{"slices.SortFunc with a compiled func", "import (\n\t\"slices\"\n\t\"strings\"\n)\nws := strings.Fields(\"b a\")\nslices.SortFunc(ws, strings.Compare)\nws", "[a b]", ""},
+	// a switch on an interface value: yaegi v0.16.1 converts the value to each
+	// case's type (panic: reflect.Value.Convert); a case list in a switch without tag:
+	// yaegi tests only its first expression
+	{"switch on an interface with init", "var x any\nr := \"\"\nswitch x = 2; x {\ncase 1, 2:\n\tr = \"two\"\ndefault:\n\tr = \"other\"\n}\nr", `"two"`, ""},
+	{"switch on an interface parameter", "func kind(v any) string {\n\tswitch v {\n\tcase nil:\n\t\treturn \"nil\"\n\tcase 2.5:\n\t\treturn \"float\"\n\tcase \"s\":\n\t\treturn \"string\"\n\t}\n\treturn \"other\"\n}\n[]any{kind(nil), kind(2.5), kind(\"s\"), kind(2)}", "[nil float string other]", ""},
+	{"switch on an interface result", "func get() any { return 3 }\nr := 0\nswitch get() {\ncase 1, 3:\n\tr = 30\n}\nr", "30", ""},
+	{"switch without tag case list", "n := 2\nr := \"\"\nswitch {\ncase n == 1, n == 2:\n\tr = \"one or two\"\n}\nr", `"one or two"`, ""},
 }
 
 func TestModernGo(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/golem-lm/golem/display"
+	"github.com/golem-lm/golem/lmlib/symbols"
 )
 
 // newModernizer prepares the rewriter for one cell of this session.
@@ -42,7 +43,19 @@ func (s *Session) newModernizer() *modernizer {
 		made:       map[ast.Node]bool{},
 		asFunc:     map[*ast.BlockStmt]bool{},
 		renameMain: true,
+		userFunc:   func(name string) string { return s.st.funcs[name] },
+		userName:   func(name string) bool { return s.st.names[name] },
+		userTypeDecl: func(name string) string {
+			if ti := s.st.types[name]; ti != nil {
+				return ti.decl
+			}
+			return ""
+		},
+		compiledVar: func(name string) reflect.Type {
+			return s.st.compiled[name]
+		},
 	}
+	m.refPkg = s.pkgRef
 	for k, v := range s.st.resultClass {
 		if name, ok := strings.CutPrefix(k, "="); ok {
 			m.names[name] = v
@@ -144,13 +157,59 @@ func renameTypes(f *ast.File, rename map[string]string) {
 }
 
 // rewriteProgram adapts a whole-program cell.
-func (s *Session) rewriteProgram(f *ast.File) error {
+func (s *Session) rewriteProgram(f *ast.File) (*modernizer, error) {
 	m := s.newModernizer()
 	m.loadGlobals = nil // a program does not see the notebook's variables
 	m.renameMain = false
+	m.userFunc, m.userName, m.userTypeDecl, m.compiledVar = nil, nil, nil, nil
+	m.refPkg = fileRefPkg(f, m)
 	m.collect(f)
+	m.compiledArgs(f, nil)
+	addImports(f, m.imports)
+	dropPreludeImports(f)
 	m.file(f)
-	return modernErr(m)
+	return m, modernErr(m)
+}
+
+// dropPreludeImports removes from a program the imports the interpreter's prelude
+// made already under the same name and file name (yaegi: "strings/cell
+// redeclared in this block").
+func dropPreludeImports(f *ast.File) {
+	kept := f.Imports[:0]
+	for _, im := range f.Imports {
+		path, err := strconv.Unquote(im.Path.Value)
+		name := pathpkg.Base(path)
+		if im.Name != nil {
+			name = im.Name.Name
+		}
+		if err != nil || preludeImports[name] != path {
+			kept = append(kept, im)
+		}
+	}
+	if len(kept) == len(f.Imports) {
+		return
+	}
+	f.Imports = kept
+	keep := map[*ast.ImportSpec]bool{}
+	for _, im := range kept {
+		keep[im] = true
+	}
+	decls := f.Decls[:0]
+	for _, d := range f.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			specs := gd.Specs[:0]
+			for _, sp := range gd.Specs {
+				if keep[sp.(*ast.ImportSpec)] {
+					specs = append(specs, sp)
+				}
+			}
+			if gd.Specs = specs; len(specs) == 0 {
+				continue
+			}
+		}
+		decls = append(decls, d)
+	}
+	f.Decls = decls
 }
 
 // rewriteBlock adapts a cell's top-level statements before yaegi sees them.
@@ -607,11 +666,18 @@ func Rewrite(src string) (string, error) {
 			return p, ok
 		},
 		pkgFunc: func(path, name string) (reflect.Value, bool) {
-			v, ok := stdlibSymbols()[path+"/"+pathpkg.Base(path)][name]
-			return v, ok
+			for _, table := range []map[string]map[string]reflect.Value{stdlibSymbols(), symbols.Symbols} {
+				if v, ok := table[path+"/"+exportedPackageName(path)][name]; ok {
+					return v, true
+				}
+			}
+			return reflect.Value{}, false
 		},
 	}
+	m.refPkg = fileRefPkg(f, m)
 	m.collect(f)
+	m.compiledArgs(f, nil)
+	addImports(f, m.imports)
 	m.file(f)
 	if len(m.errs) > 0 {
 		return "", fmt.Errorf("%s", strings.Join(m.errs, "\n"))

@@ -93,11 +93,15 @@ type cellState struct {
 	// resultClass: what the rewriter knows of declared functions' results
 	resultClass map[string]class
 	rtypes      map[reflect.Type]string // yaegi's reflect types of the user's struct types
+	// compiled: variables defined from a compiled package's value (m.Params,
+	// strings.Fields(…)) -> that type, which yaegi knows only as a reflect type
+	compiled map[string]reflect.Type
 }
 
 func newCellState() *cellState {
 	return &cellState{typeVer: map[string]int{}, generics: map[string]bool{}, imports: map[string]string{},
-		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, funcSrc: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{}}
+		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, funcSrc: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{},
+		compiled: map[string]reflect.Type{}}
 }
 
 // cellRun is the bookkeeping of the cell being executed.
@@ -227,7 +231,7 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 }
 
 // runGo runs Go source that starts at line firstLine of the cell.
-func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLine int, last bool) (display.Bundle, error) {
+func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLine int, last bool) (_ display.Bundle, err error) {
 	if strings.TrimSpace(code) == "" {
 		return nil, nil
 	}
@@ -245,7 +249,6 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 	// Parse everything first: a syntax error anywhere runs nothing.
 	var imports, decls *ast.File
 	var body *ast.BlockStmt
-	var err error
 	if has[chunkImport] {
 		if imports, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
 			return nil, err
@@ -291,6 +294,8 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 	if body != nil {
 		m.collect(body)
 	}
+	defer func() { err = explainGeneric(err, m) }()
+	s.convertCompiledArgs(m, decls, body)
 	if decls != nil {
 		if err := s.rewriteDecls(m, decls); err != nil {
 			return nil, err
@@ -414,11 +419,12 @@ func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, fir
 		return &Error{Name: "CompileError", Value: "function main is undeclared in the main package",
 			Traceback: []string{fmt.Sprintf("cell:%d: package main has no func main", firstLine)}}
 	}
-	if err := s.rewriteProgram(f); err != nil {
+	m, err := s.rewriteProgram(f)
+	if err != nil {
 		return err
 	}
 	_, err = s.compileRun(ctx, run, f)
-	return err
+	return explainGeneric(err, m)
 }
 
 // parseFile parses generated source with the interpreter's file set, so that

@@ -627,7 +627,14 @@ var (
 	shimFuncs map[string]map[string]bool // package -> shimmed function names
 	shimIters map[string]bool            // shim functions that return an iterator ("slices.Values")
 	shimGen   map[string]bool            // prelude functions that are generic
+	shimSigs  map[string]*ast.FuncType   // prelude function -> its signature
 )
+
+// shimSignature returns the signature of a prelude function (nil: none).
+func shimSignature(name string) *ast.FuncType {
+	shimTable()
+	return shimSigs[name]
+}
 
 // shimGeneric returns the names of the generic functions of the prelude.
 func shimGeneric() map[string]bool {
@@ -638,7 +645,7 @@ func shimGeneric() map[string]bool {
 // shimTable parses the prelude once to learn which package functions it provides.
 func shimTable() (map[string]map[string]bool, map[string]bool) {
 	shimOnce.Do(func() {
-		shimFuncs, shimIters, shimGen = map[string]map[string]bool{}, map[string]bool{}, map[string]bool{}
+		shimFuncs, shimIters, shimGen, shimSigs = map[string]map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]*ast.FuncType{}
 		f, err := parser.ParseFile(token.NewFileSet(), "", "package main\n"+shimPrelude, 0)
 		if err != nil {
 			panic("session: shim prelude does not parse: " + err.Error())
@@ -648,6 +655,7 @@ func shimTable() (map[string]map[string]bool, map[string]bool) {
 			if !ok {
 				continue
 			}
+			shimSigs[fd.Name.Name] = fd.Type
 			if fd.Type.TypeParams != nil {
 				shimGen[fd.Name.Name] = true
 			}
