@@ -48,7 +48,7 @@ func SetContext(ctx context.Context) (restore func()) {
 
 // Call marks the start of a long library call (training, a pipeline, evaluation,
 // generation) and returns the context it watches, ctx or, when ctx is nil, the
-// cell's (Context). The call runs end when it returns. An interrupted cell waits
+// cell's (Context); the caller runs end when the call returns. An interrupted cell waits
 // for the calls in progress to return (WaitCalls) before the kernel runs the next
 // cell, so that nothing still writes the model the next cell reads.
 func Call(ctx context.Context) (watch context.Context, end func()) {

@@ -3,7 +3,8 @@
 // (progress bars, live loss charts) and ClearOutput.
 //
 // It is imported implicitly in every golem kernel cell and is used by lmlib for live
-// progress. Outside a kernel (command line, tests, the function host) nothing is
+// progress and, through Context and Call, to stop long calls when the user interrupts
+// the cell. Outside a kernel (command line, tests, the function host) nothing is
 // published to a notebook: each call writes its text/plain form to standard output,
 // so the same code runs everywhere.
 package display
