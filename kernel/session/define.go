@@ -326,8 +326,9 @@ func (s *Session) evalQuiet(src string) (err error) {
 }
 
 // takeGenericVars removes from a cell's declarations the `var` specs whose values
-// call generic functions and returns them as statements (one spec each): early
-// ones use no name the cell declares, late ones do.
+// call generic functions, and the comma-ok ones (var v, ok = m[k], see tuple.go),
+// and returns them as statements (one spec each): early ones use no name the cell
+// declares, late ones do.
 func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 	declared := map[string]bool{}
 	for _, d := range f.Decls {
@@ -371,7 +372,7 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 		specs := gd.Specs[:0]
 		for _, sp := range gd.Specs {
 			vs := sp.(*ast.ValueSpec)
-			if vs.Type == nil && s.anyGeneric(vs.Values) {
+			if (vs.Type == nil && s.anyGeneric(vs.Values)) || commaOkSpec(vs) {
 				st := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: vs.Pos(), Tok: token.VAR, Specs: []ast.Spec{vs}}}
 				if uses(vs) {
 					late = append(late, st)

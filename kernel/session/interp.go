@@ -107,6 +107,12 @@ type _golemStringer interface{ String() string }
 // cases picks the wrong one; a blank comma-ok test followed by a one-case type
 // switch is right.
 func _golemShow(v any, text string) display.Bundle {
+	if v == nil { // a nil interface (err after a call that succeeded): Go's %v
+		if text == "" {
+			text = "<nil>"
+		}
+		return display.Bundle{"text/plain": text}
+	}
 	b := _golemRich0(v)
 	if b == nil {
 		b = display.Bundle{}
@@ -207,6 +213,9 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 		"Format":  reflect.ValueOf(formatValue),
 		"Result":  reflect.ValueOf(rt.setResult),
 		"Types":   reflect.ValueOf(rt.setTypes),
+		// definitions of several variables from one value (tuple.go)
+		"Zero":       reflect.ValueOf(zeroValues),
+		"ClosedChan": reflect.ValueOf(closedChan),
 	}}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}

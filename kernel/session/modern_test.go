@@ -90,6 +90,14 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"receive comma-ok in select case", "ch := make(chan int, 1)\nch <- 5\nr := 0\nselect {\ncase v, ok := <-ch:\n\tif ok {\n\t\tr = v\n\t}\n}\nr", "5", ""},
 	{"var of two values in loop block", "func two() (int, string) { return 2, \"ab\" }\nr := 0\nfor i := 0; i < 2; i++ {\n\tvar n, s = two()\n\tr += n + len(s)\n}\nr", "8", ""},
 	{"range over func in top-level block", "func seq(yield func(int) bool) {\n\tfor i := 1; i <= 3; i++ {\n\t\tif !yield(i) {\n\t\t\treturn\n\t\t}\n\t}\n}\nr := 0\nif true {\n\tfor v := range seq {\n\t\tr += v\n\t}\n}\nr", "6", ""},
+	// several variables from one value at the top level of a cell (package level):
+	// yaegi v0.16.1 does not mark them global, so functions deeper than one call read
+	// them from the wrong frame; its comma-ok forms fail there ("nil type")
+	{"package var of two values read by nested calls", "func two() (int, int) { return 3, 4 }\nvar a, b = two()\nfunc G() int { return a*10 + b }\nfunc H() int { return G() }\nH()", "34", ""},
+	{"package comma-ok var", "var m = map[string]int{\"x\": 5}\nvar v, ok = m[\"x\"]\n[]any{v, ok}", "[5 true]", ""},
+	{"comma-ok map at the top level", "m := map[string]int{\"x\": 5}\nv, ok := m[\"x\"]\n_, found := m[\"y\"]\n[]any{v, ok, found}", "[5 true false]", ""},
+	{"type assertion comma-ok at the top level", "var x any = 5\nn, ok := x.(int)\ns, isStr := x.(string)\n[]any{n, ok, s, isStr}", "[5 true  false]", ""},
+	{"receive comma-ok at the top level", "ch := make(chan int, 1)\nch <- 9\nclose(ch)\nv, ok := <-ch\nw, more := <-ch\n[]any{v, ok, w, more}", "[9 true 0 false]", ""},
 	// generic calls on values whose type comes from a compiled package: yaegi v0.16.1
 	// cannot infer type arguments from them ("CFG post-order panic")
 	{"slices.Max of a compiled result", "import (\n\t\"slices\"\n\t\"strings\"\n)\nslices.Max(strings.Fields(\"b c a\"))", `"c"`, ""},

@@ -168,6 +168,7 @@ func (s *Session) rewriteProgram(f *ast.File) (*modernizer, error) {
 	addImports(f, m.imports)
 	dropPreludeImports(f)
 	m.file(f)
+	m.packageTuples(f, genericCallIn(f))
 	return m, modernErr(m)
 }
 
@@ -261,7 +262,7 @@ func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
 		return nil
 	}
 	es, ok := stmts[n-1].(*ast.ExprStmt)
-	if !ok {
+	if !ok || internalCall(es.X) {
 		return nil
 	}
 	if id, ok := es.X.(*ast.Ident); ok && id.Name == "nil" {
@@ -273,6 +274,19 @@ func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
 		}
 	}
 	return es
+}
+
+// internalCall reports whether e calls golem's runtime (_golemrt.F(…)): a
+// statement the session added, never a cell's result.
+func internalCall(e ast.Expr) bool {
+	if c, ok := e.(*ast.CallExpr); ok {
+		if sel, ok := c.Fun.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "_golemrt" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // trailingTemplate computes a cell's result in the init function of a one-function
@@ -679,6 +693,7 @@ func Rewrite(src string) (string, error) {
 	m.compiledArgs(f, nil)
 	addImports(f, m.imports)
 	m.file(f)
+	m.packageTuples(f, genericCallIn(f))
 	if len(m.errs) > 0 {
 		return "", fmt.Errorf("%s", strings.Join(m.errs, "\n"))
 	}

@@ -305,28 +305,44 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 				return nil, err
 			}
 		}
-		// Package-level vars initialised by generic calls are bound by the
-		// session like statements: before the other declarations when they use
-		// none of them (functions may then refer to them), else just after.
+		// Package-level vars initialised by generic calls, and comma-ok vars
+		// (var v, ok = m[k]), are bound by the session like statements: before
+		// the other declarations when they use none of them (functions may then
+		// refer to them), else just after.
 		early, late := s.takeGenericVars(decls)
 		for _, st := range early {
 			d := s.splitGenericDefines(&ast.BlockStmt{List: []ast.Stmt{st}}, nil)[0].define
 			if d == nil {
-				late = append(late, st)
+				prog, err := s.compile(&ast.BlockStmt{Lbrace: st.Pos(), List: m.globalTuples([]ast.Stmt{st}), Rbrace: st.End()})
+				if err != nil {
+					return nil, err
+				}
+				if _, err := s.run(ctx, run, prog); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			if err := s.runGenericDefine(ctx, run, d); err != nil {
 				return nil, err
 			}
 		}
+		// var a, b = f(): through temporaries (tuple.go), reset once the
+		// declarations have run
+		if temps := m.packageTuples(decls, nil); len(temps) > 0 {
+			late = append([]ast.Stmt{zeroTemps(decls.Package, temps)}, late...)
+		}
 		if len(late) > 0 {
 			if body == nil {
-				body = &ast.BlockStmt{}
+				// yaegi finds the cell's imports by the file name at Lbrace
+				body = &ast.BlockStmt{Lbrace: decls.Package, Rbrace: decls.Package}
 			}
 			body.List = append(late, body.List...)
 		}
 		if len(decls.Decls) > 0 {
 			if _, err := s.compileRun(ctx, run, decls); err != nil {
+				if lerr := lateVarUse(m, decls, late); lerr != nil {
+					return nil, lerr
+				}
 				return nil, explainRange(err, m)
 			}
 		}
@@ -360,6 +376,7 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 			}
 		}
 		if len(stmts) > 0 {
+			stmts = m.globalTuples(stmts) // a, b := f() at the top level (tuple.go)
 			prog, err := s.compile(&ast.BlockStmt{Lbrace: body.Lbrace, List: stmts, Rbrace: body.Rbrace})
 			if err != nil {
 				return nil, explainRange(err, m)
