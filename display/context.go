@@ -10,10 +10,15 @@ var (
 	ctxMu   sync.RWMutex
 	cellCtx context.Context
 
-	callsMu   sync.Mutex
-	calls     int           // long calls in progress (Call)
-	callsIdle chan struct{} // closed when calls drops to 0; nil while 0
+	callsMu sync.Mutex
+	calls   = map[context.Context]*callSet{} // long calls in progress, by the context they watch
 )
+
+// callSet counts the calls watching one context; idle is closed when the count drops to 0.
+type callSet struct {
+	n    int
+	idle chan struct{}
+}
 
 // Context returns the context of the notebook cell that is running: the kernel
 // cancels it when the user interrupts the cell. Long-running lmlib calls (training,
@@ -48,53 +53,55 @@ func SetContext(ctx context.Context) (restore func()) {
 
 // Call marks the start of a long library call (training, a pipeline, evaluation,
 // generation) and returns the context it watches, ctx or, when ctx is nil, the
-// cell's (Context); the caller runs end when the call returns. An interrupted cell waits
-// for the calls in progress to return (WaitCalls) before the kernel runs the next
-// cell, so that nothing still writes the model the next cell reads.
+// cell's (Context); the caller runs end when the call returns. An interrupted cell
+// waits for the calls watching its context to return (WaitCalls) before the kernel
+// runs the next cell, so that nothing still writes the model the next cell reads.
 func Call(ctx context.Context) (watch context.Context, end func()) {
 	if ctx == nil {
 		ctx = Context()
 	}
 	callsMu.Lock()
-	calls++
-	if calls == 1 {
-		callsIdle = make(chan struct{})
+	set := calls[ctx]
+	if set == nil {
+		set = &callSet{idle: make(chan struct{})}
+		calls[ctx] = set
 	}
+	set.n++
 	callsMu.Unlock()
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
 			callsMu.Lock()
-			calls--
-			if calls == 0 {
-				close(callsIdle)
-				callsIdle = nil
+			if set.n--; set.n == 0 {
+				close(set.idle)
+				delete(calls, ctx)
 			}
 			callsMu.Unlock()
 		})
 	}
 }
 
-// CallsRunning reports whether a call marked with Call is in progress.
-func CallsRunning() bool {
+// CallsRunning reports whether a call marked with Call watches ctx.
+func CallsRunning(ctx context.Context) bool {
 	callsMu.Lock()
 	defer callsMu.Unlock()
-	return calls > 0
+	return calls[ctx] != nil
 }
 
-// WaitCalls waits up to d for every call marked with Call to return and reports
-// whether they did.
-func WaitCalls(d time.Duration) bool {
+// WaitCalls waits up to d for the calls watching ctx (Call) to return and reports
+// whether they did. Calls watching other contexts (a goroutine of an earlier cell
+// still training) are not waited for.
+func WaitCalls(ctx context.Context, d time.Duration) bool {
 	callsMu.Lock()
-	idle := callsIdle
+	set := calls[ctx]
 	callsMu.Unlock()
-	if idle == nil {
+	if set == nil {
 		return true
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-idle:
+	case <-set.idle:
 		return true
 	case <-t.C:
 		return false

@@ -19,10 +19,10 @@ func TestContextAndCalls(t *testing.T) {
 	watch, end := Call(nil)
 	own := context.WithValue(context.Background(), struct{}{}, 1)
 	watch2, end2 := Call(own)
-	if watch != cell || watch2 != own || !CallsRunning() {
+	if watch != cell || watch2 != own || !CallsRunning(cell) || !CallsRunning(own) {
 		t.Fatal("Call chose the wrong context or was not counted")
 	}
-	if WaitCalls(10 * time.Millisecond) {
+	if WaitCalls(cell, 10*time.Millisecond) {
 		t.Fatal("WaitCalls returned true with calls running")
 	}
 	cancel()
@@ -30,13 +30,17 @@ func TestContextAndCalls(t *testing.T) {
 		<-watch.Done()
 		end()
 		end() // a second end is harmless
-		end2()
 	}()
-	if !WaitCalls(5 * time.Second) {
-		t.Fatal("WaitCalls did not see the calls end")
+	if !WaitCalls(cell, 5*time.Second) {
+		t.Fatal("WaitCalls did not see the call end")
 	}
-	if CallsRunning() {
-		t.Fatal("calls still counted")
+	// The call watching another context is neither waited for nor ended by the cell's.
+	if CallsRunning(cell) || !CallsRunning(own) || WaitCalls(own, 10*time.Millisecond) {
+		t.Fatal("calls of different contexts mixed up")
+	}
+	end2()
+	if CallsRunning(own) {
+		t.Fatal("call still counted after end")
 	}
 	restore()
 	if Context() != context.Background() {

