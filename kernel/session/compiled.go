@@ -454,7 +454,7 @@ func (ty *typer) interfaceSwitch(s *ast.SwitchStmt, sc *tscope) {
 	for _, c := range s.Body.List {
 		cc := c.(*ast.CaseClause)
 		for i, e := range cc.List {
-			cc.List[i] = &ast.BinaryExpr{X: cloneExpr(tag, e.Pos()), OpPos: e.Pos(), Op: token.EQL, Y: e}
+			cc.List[i] = &ast.BinaryExpr{X: cloneSimple(tag, e.Pos()), OpPos: e.Pos(), Op: token.EQL, Y: e}
 		}
 	}
 	s.Tag = nil
@@ -489,19 +489,6 @@ func pureExpr(e ast.Expr) bool {
 		return pureExpr(e.X)
 	}
 	return false
-}
-
-// cloneExpr copies a pure expression, positioned at pos.
-func cloneExpr(e ast.Expr, pos token.Pos) ast.Expr {
-	switch e := e.(type) {
-	case *ast.Ident:
-		return ident(pos, e.Name)
-	case *ast.ParenExpr:
-		return &ast.ParenExpr{Lparen: pos, X: cloneExpr(e.X, pos), Rparen: pos}
-	case *ast.SelectorExpr:
-		return &ast.SelectorExpr{X: cloneExpr(e.X, pos), Sel: ident(pos, e.Sel.Name)}
-	}
-	return e
 }
 
 // rangeTypes are the types of the iteration variables of a range over x.
