@@ -154,7 +154,9 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 	if err != nil {
 		return err
 	}
-	_, err = s.compileRun(ctx, run, f.Decls[0].(*ast.FuncDecl).Body)
+	body = f.Decls[0].(*ast.FuncDecl).Body
+	body.List = s.assignRedefinitions(run, body.Lbrace, body.List) // redefine.go
+	_, err = s.compileRun(ctx, run, body)
 	return err
 }
 

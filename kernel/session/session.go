@@ -25,6 +25,7 @@ import (
 	"go/scanner"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
@@ -107,6 +108,9 @@ func newCellState() *cellState {
 // cellRun is the bookkeeping of the cell being executed.
 type cellRun struct {
 	goPanic chan *Error // first panic of a goroutine started by a cell, while this cell runs
+	// compiledBefore: cellState.compiled before the code being run was typed
+	// (redefine.go)
+	compiledBefore map[string]reflect.Type
 }
 
 // New starts a session with a fresh interpreter.
@@ -295,6 +299,7 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		m.collect(body)
 	}
 	defer func() { err = explainGeneric(err, m) }()
+	run.compiledBefore = maps.Clone(s.st.compiled)
 	s.convertCompiledArgs(m, decls, body)
 	if decls != nil {
 		if err := s.rewriteDecls(m, decls); err != nil {
@@ -310,10 +315,14 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		// the other declarations when they use none of them (functions may then
 		// refer to them), else just after.
 		early, late := s.takeGenericVars(decls)
+		// var x = v of a variable the session has, with the same type: x = v
+		// (redefine.go)
+		early = append(s.assignRedefinedVars(run, decls), early...)
 		for _, st := range early {
 			d := s.splitGenericDefines(&ast.BlockStmt{List: []ast.Stmt{st}}, nil)[0].define
 			if d == nil {
-				prog, err := s.compile(&ast.BlockStmt{Lbrace: st.Pos(), List: m.globalTuples([]ast.Stmt{st}), Rbrace: st.End()})
+				list := s.assignRedefinitions(run, st.Pos(), m.globalTuples([]ast.Stmt{st}))
+				prog, err := s.compile(&ast.BlockStmt{Lbrace: st.Pos(), List: list, Rbrace: st.End()})
 				if err != nil {
 					return nil, err
 				}
@@ -377,6 +386,8 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		}
 		if len(stmts) > 0 {
 			stmts = m.globalTuples(stmts) // a, b := f() at the top level (tuple.go)
+			// x := v of a variable the session has, with the same type: x = v
+			stmts = s.assignRedefinitions(run, body.Lbrace, stmts)
 			prog, err := s.compile(&ast.BlockStmt{Lbrace: body.Lbrace, List: stmts, Rbrace: body.Rbrace})
 			if err != nil {
 				return nil, explainRange(err, m)
