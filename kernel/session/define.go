@@ -332,38 +332,7 @@ func (s *Session) evalQuiet(src string) (err error) {
 // and returns them as statements (one spec each): early ones use no name the cell
 // declares, late ones do.
 func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
-	declared := map[string]bool{}
-	for _, d := range f.Decls {
-		switch d := d.(type) {
-		case *ast.FuncDecl:
-			if d.Recv == nil {
-				declared[d.Name.Name] = true
-			}
-		case *ast.GenDecl:
-			for _, sp := range d.Specs {
-				switch sp := sp.(type) {
-				case *ast.TypeSpec:
-					declared[sp.Name.Name] = true
-				case *ast.ValueSpec:
-					for _, n := range sp.Names {
-						declared[n.Name] = true
-					}
-				}
-			}
-		}
-	}
-	uses := func(vs *ast.ValueSpec) bool {
-		found := false
-		for _, v := range vs.Values {
-			ast.Inspect(v, func(n ast.Node) bool {
-				if id, ok := n.(*ast.Ident); ok && declared[id.Name] {
-					found = true
-				}
-				return !found
-			})
-		}
-		return found
-	}
+	declared := fileNames(f) // redefine.go
 	decls := f.Decls[:0]
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
@@ -376,7 +345,7 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 			vs := sp.(*ast.ValueSpec)
 			if (vs.Type == nil && s.anyGeneric(vs.Values)) || commaOkSpec(vs) {
 				st := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: vs.Pos(), Tok: token.VAR, Specs: []ast.Spec{vs}}}
-				if uses(vs) {
+				if usesAny(vs.Values, declared) {
 					late = append(late, st)
 				} else {
 					early = append(early, st)
