@@ -333,6 +333,23 @@ func (s *Session) evalQuiet(src string) (err error) {
 // declares, late ones do.
 func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 	declared := fileNames(f) // redefine.go
+	for _, vs := range takeVarSpecs(f, func(vs *ast.ValueSpec) bool {
+		return (vs.Type == nil && s.anyGeneric(vs.Values)) || commaOkSpec(vs)
+	}) {
+		st := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: vs.Pos(), Tok: token.VAR, Specs: []ast.Spec{vs}}}
+		if usesAny(vs.Values, declared) {
+			late = append(late, st)
+		} else {
+			early = append(early, st)
+		}
+	}
+	return early, late
+}
+
+// takeVarSpecs removes from f's declarations the `var` specs take accepts (dropping
+// a declaration left empty) and returns them in order.
+func takeVarSpecs(f *ast.File, take func(*ast.ValueSpec) bool) []*ast.ValueSpec {
+	var out []*ast.ValueSpec
 	decls := f.Decls[:0]
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
@@ -342,14 +359,8 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 		}
 		specs := gd.Specs[:0]
 		for _, sp := range gd.Specs {
-			vs := sp.(*ast.ValueSpec)
-			if (vs.Type == nil && s.anyGeneric(vs.Values)) || commaOkSpec(vs) {
-				st := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: vs.Pos(), Tok: token.VAR, Specs: []ast.Spec{vs}}}
-				if usesAny(vs.Values, declared) {
-					late = append(late, st)
-				} else {
-					early = append(early, st)
-				}
+			if vs := sp.(*ast.ValueSpec); take(vs) {
+				out = append(out, vs)
 				continue
 			}
 			specs = append(specs, sp)
@@ -360,7 +371,7 @@ func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 		}
 	}
 	f.Decls = decls
-	return early, late
+	return out
 }
 
 // runAsFunc runs statements as the body of the init function of a one-function

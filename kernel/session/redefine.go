@@ -229,28 +229,11 @@ func (s *Session) assignRedefinedVars(run *cellRun, f *ast.File) []ast.Stmt {
 	isVar := s.globalVars(run)
 	declared := fileNames(f)
 	var out []ast.Stmt
-	decls := f.Decls[:0]
-	for _, d := range f.Decls {
-		gd, ok := d.(*ast.GenDecl)
-		if !ok || gd.Tok != token.VAR {
-			decls = append(decls, d)
-			continue
-		}
-		specs := gd.Specs[:0]
-		for _, sp := range gd.Specs {
-			vs := sp.(*ast.ValueSpec)
-			if s.redefinedSpec(f.Package, vs, isVar, declared) {
-				out = append(out, assignment(vs.Pos(), vs.Names, vs.Values))
-				continue
-			}
-			specs = append(specs, sp)
-		}
-		gd.Specs = specs
-		if len(specs) > 0 {
-			decls = append(decls, gd)
-		}
+	for _, vs := range takeVarSpecs(f, func(vs *ast.ValueSpec) bool {
+		return s.redefinedSpec(f.Package, vs, isVar, declared)
+	}) {
+		out = append(out, assignment(vs.Pos(), vs.Names, vs.Values))
 	}
-	f.Decls = decls
 	return out
 }
 
