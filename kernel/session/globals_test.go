@@ -29,10 +29,7 @@ func runTupleCases(t *testing.T, cases []tupleCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newTestSession(t)
-			var got string
-			for _, code := range c.cells {
-				got = s.exec(t, code)
-			}
+			got := s.execAll(t, c.cells)
 			if got != c.want {
 				t.Errorf("cells:\n%s\ngot %q, want %q (stderr %q)", strings.Join(c.cells, "\n-- next cell --\n"), got, c.want, s.errOut.String())
 			}

@@ -40,11 +40,7 @@ func TestRedefineSameTypeAssigns(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := newTestSession(t)
-			var got string
-			for _, cell := range c.cells {
-				got = s.exec(t, cell)
-			}
+			got := newTestSession(t).execAll(t, c.cells)
 			if got != c.want {
 				t.Fatalf("got %s, want %s", got, c.want)
 			}

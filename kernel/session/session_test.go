@@ -54,6 +54,15 @@ func newTestSession(t testing.TB) *testSession {
 	return &testSession{s, out, errOut}
 }
 
+// execAll runs cells that must succeed, in order, and returns the last one's result.
+func (ts *testSession) execAll(t testing.TB, cells []string) (got string) {
+	t.Helper()
+	for _, c := range cells {
+		got = ts.exec(t, c)
+	}
+	return got
+}
+
 // exec runs a cell that must succeed and returns its text/plain result ("" if none).
 func (ts *testSession) exec(t testing.TB, code string) string {
 	t.Helper()
