@@ -25,6 +25,7 @@ type CPU struct {
 	mmFC   matmulFwdCols
 	mmBIn  matmulBwdInp
 	mmBW   matmulBwdW
+	mmBWC  matmulBwdWCols
 	mmBB   matmulBwdBias
 	attF   attentionFwd
 	attB   attentionBwd
@@ -305,6 +306,16 @@ func (k *matmulBwdW) run(_, _, lo, hi int) {
 	sgemm(true, false, hi-lo, k.OC, k.N, 1, k.inp[lo:], k.C, k.dout, k.OC, 1, k.dw[lo*k.OC:], k.OC)
 }
 
+// matmulBwdWCols computes columns [lo,hi) of dw (output channels). Each chunk of
+// a product packs the whole operand it shares with the others again: splitting
+// dw by rows repacks dout (N×OC) per chunk, by columns inp (N×C), so the split
+// goes over the wider side.
+type matmulBwdWCols struct{ matmulBwdW }
+
+func (k *matmulBwdWCols) run(_, _, lo, hi int) {
+	sgemm(true, false, k.C, hi-lo, k.N, 1, k.inp, k.C, k.dout[lo:], k.OC, 1, k.dw[lo:], k.OC)
+}
+
 type matmulBwdBias struct {
 	dbias, dout, ones []float32
 	N, OC             int
@@ -322,7 +333,12 @@ func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC i
 		c.p.run(&c.mmBIn, N)
 	}
 	c.mmBW = matmulBwdW{dw: dw, dout: dout, inp: inp, N: N, C: C, OC: OC}
-	c.p.run(&c.mmBW, C)
+	if OC > C {
+		c.mmBWC = matmulBwdWCols{c.mmBW}
+		c.p.run(&c.mmBWC, OC)
+	} else {
+		c.p.run(&c.mmBW, C)
+	}
 	if dbias != nil {
 		if len(c.ones) < N {
 			c.ones = make([]float32, N)

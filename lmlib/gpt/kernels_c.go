@@ -12,6 +12,7 @@ package gpt
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
+#include <immintrin.h>
 
 #include "ftz.h" // GOLEM_FTZ_BEGIN/END around every entry point: subnormals flushed inside
 
@@ -136,7 +137,35 @@ static void golem_softmax_causal(float *P, ptrdiff_t T, ptrdiff_t r0, ptrdiff_t 
 #define ADAMW_ARGS float *restrict p, const float *restrict gr, float *restrict m, float *restrict v, \
 	ptrdiff_t n, float decay, float step, float omb1, float b2, float omb2, float bc2sqrt, float eps
 __attribute__((target("avx2,fma")))
-static void adamw_avx2(ADAMW_ARGS) { ADAMW_BODY }
+static void adamw_avx2(ADAMW_ARGS) {
+	// Written with intrinsics: GCC keeps sqrtf's errno path (a libm call per element,
+	// no vectorisation) unless -fno-math-errno is on the command line, and cgo does
+	// not pass that flag (the pragma above does not reach sqrtf). Measured: 3.0 →
+	// 0.4 ns/parameter. The tail runs the same operations (explicit FMAs) one at a time.
+	__m256 vomb1 = _mm256_set1_ps(omb1), vb2 = _mm256_set1_ps(b2), vomb2 = _mm256_set1_ps(omb2);
+	__m256 vbc = _mm256_set1_ps(bc2sqrt), veps = _mm256_set1_ps(eps);
+	__m256 vdecay = _mm256_set1_ps(decay), vstep = _mm256_set1_ps(step);
+	ptrdiff_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 g = _mm256_loadu_ps(gr + i), mo = _mm256_loadu_ps(m + i);
+		__m256 vo = _mm256_loadu_ps(v + i), po = _mm256_loadu_ps(p + i);
+		__m256 mi = _mm256_fmadd_ps(_mm256_sub_ps(g, mo), vomb1, mo);
+		__m256 vi = _mm256_fmadd_ps(_mm256_mul_ps(g, g), vomb2, _mm256_mul_ps(vo, vb2));
+		__m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc), veps);
+		__m256 upd = _mm256_div_ps(_mm256_mul_ps(vstep, mi), den);
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(v + i, vi);
+		_mm256_storeu_ps(p + i, _mm256_fmadd_ps(po, vdecay, _mm256_sub_ps(_mm256_setzero_ps(), upd)));
+	}
+	for (; i < n; i++) {
+		float g = gr[i];
+		float mi = fmaf(g - m[i], omb1, m[i]);
+		float vi = fmaf(g * g, omb2, v[i] * b2);
+		m[i] = mi;
+		v[i] = vi;
+		p[i] = fmaf(p[i], decay, -(step * mi / (sqrtf(vi) / bc2sqrt + eps)));
+	}
+}
 static void adamw_generic(ADAMW_ARGS) { ADAMW_BODY }
 
 static void golem_adamw(ADAMW_ARGS, int avx2) {

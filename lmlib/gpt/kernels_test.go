@@ -199,3 +199,53 @@ func TestFewRowsColumnSplit(t *testing.T) {
 		}
 	}
 }
+
+// The C AdamW (vector loop, its one-at-a-time tail, and the generic path) agrees
+// with the float64 formula, and the vector loop and the tail agree to the bit.
+func TestAdamWC(t *testing.T) {
+	const n = 1027 // 128 vectors of 8 and a tail of 3
+	r := NewRNG(9)
+	g0, p0, m0, v0 := randn(r, n, 0.1), randn(r, n, 1), randn(r, n, 0.01), make([]float32, n)
+	for i := range v0 {
+		v0[i] = float32(r.Float64()) * 1e-3
+	}
+	const lr, b1, b2, eps, decay = 1e-3, 0.9, 0.95, 1e-8, 0.9999
+	const step = 3
+	bc1 := 1 - math.Pow(b1, step)
+	bc2 := 1 - math.Pow(b2, step)
+	run := func(one bool) (p, m, v []float32) {
+		p, m, v = append([]float32(nil), p0...), append([]float32(nil), m0...), append([]float32(nil), v0...)
+		ss, bs := float32(lr/bc1), float32(math.Sqrt(bc2))
+		if one {
+			for i := range p {
+				adamwC(p[i:i+1], g0[i:i+1], m[i:i+1], v[i:i+1], decay, ss, b1, b2, bs, eps)
+			}
+		} else {
+			adamwC(p, g0, m, v, decay, ss, b1, b2, bs, eps)
+		}
+		return
+	}
+	saved := hasAVX2
+	defer func() { hasAVX2 = saved }()
+	for _, avx := range []bool{false, saved} {
+		hasAVX2 = avx
+		p, m, v := run(false)
+		for i := range p {
+			g := float64(g0[i])
+			mi := float64(m0[i])*b1 + (1-b1)*g
+			vi := float64(v0[i])*b2 + (1-b2)*g*g
+			pi := float64(p0[i])*decay - lr/bc1*mi/(math.Sqrt(vi)/math.Sqrt(bc2)+eps)
+			// float32 rounding of the terms: bounds relative to their sizes, not the result's.
+			if math.Abs(float64(m[i])-mi) > 1e-6*(math.Abs(float64(m0[i]))+math.Abs(g)) || math.Abs(float64(v[i])-vi) > 1e-6*vi+1e-15 ||
+				math.Abs(float64(p[i])-pi) > 1e-6*math.Abs(pi)+1e-9 {
+				t.Fatalf("avx2=%v [%d]: p,m,v = %v %v %v, want %v %v %v", avx, i, p[i], m[i], v[i], pi, mi, vi)
+			}
+		}
+		p1, m1, v1 := run(true)
+		for i := range p {
+			if avx && (p1[i] != p[i] || m1[i] != m[i] || v1[i] != v[i]) {
+				t.Fatalf("[%d]: one at a time %v %v %v, vector loop %v %v %v", i, p1[i], m1[i], v1[i], p[i], m[i], v[i])
+			}
+		}
+	}
+}
