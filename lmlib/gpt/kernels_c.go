@@ -58,6 +58,14 @@ static void gelu_fwd_generic(float *restrict out, const float *restrict inp, ptr
 __attribute__((target("avx2,fma")))
 static void gelu_bwd_avx2(float *dinp, const float *inp, const float *dout, ptrdiff_t n) { GELU_BWD_BODY }
 static void gelu_bwd_generic(float *dinp, const float *inp, const float *dout, ptrdiff_t n) { GELU_BWD_BODY }
+// GELU is compute-bound (the exp's polynomial and a division per element): 512-bit
+// vectors halve it where the CPU has them. The row kernels below stay at 256 bits
+// (C = 128 wide rows ran slower at 512).
+#define GOLEM_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq,avx512bw,prefer-vector-width=512")))
+GOLEM_AVX512
+static void gelu_fwd_avx512(float *restrict out, const float *restrict inp, ptrdiff_t n) { GELU_FWD_BODY }
+GOLEM_AVX512
+static void gelu_bwd_avx512(float *dinp, const float *inp, const float *dout, ptrdiff_t n) { GELU_BWD_BODY }
 
 // e^v for v in [-87, 88] (clamped), same method as golem_sigmoid2u.
 static inline float golem_expf(float v) {
@@ -255,19 +263,27 @@ static void golem_ln_bwd(LN_BWD_ARGS, int avx2) {
 	GOLEM_FTZ_END
 }
 
-static int golem_has_avx2(void) {
+// 0: generic C, 1: AVX2 and FMA, 2: AVX-512 (F, VL, DQ, BW) too.
+static int golem_simd_level(void) {
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")) return 2;
+	return 1;
 }
 
-static void golem_gelu_fwd(float *out, const float *inp, ptrdiff_t n, int avx2) {
+static void golem_gelu_fwd(float *out, const float *inp, ptrdiff_t n, int simd) {
 	GOLEM_FTZ_BEGIN
-	if (avx2) gelu_fwd_avx2(out, inp, n); else gelu_fwd_generic(out, inp, n);
+	if (simd >= 2) gelu_fwd_avx512(out, inp, n);
+	else if (simd) gelu_fwd_avx2(out, inp, n);
+	else gelu_fwd_generic(out, inp, n);
 	GOLEM_FTZ_END
 }
-static void golem_gelu_bwd(float *dinp, const float *inp, const float *dout, ptrdiff_t n, int avx2) {
+static void golem_gelu_bwd(float *dinp, const float *inp, const float *dout, ptrdiff_t n, int simd) {
 	GOLEM_FTZ_BEGIN
-	if (avx2) gelu_bwd_avx2(dinp, inp, dout, n); else gelu_bwd_generic(dinp, inp, dout, n);
+	if (simd >= 2) gelu_bwd_avx512(dinp, inp, dout, n);
+	else if (simd) gelu_bwd_avx2(dinp, inp, dout, n);
+	else gelu_bwd_generic(dinp, inp, dout, n);
 	GOLEM_FTZ_END
 }
 */
@@ -278,22 +294,18 @@ import "unsafe"
 // GELU, softmax, LayerNorm and the AdamW update are the row/elementwise ops written in C: Go does not vectorise, and
 // their exponentials dominated as Go loops (the tanh-GELU over the (N,4C) MLP
 // activations was a third of a baby training step's CPU time); the C loops (AVX2
-// when the CPU has it, chosen at run time) are 5–10× faster.
-var hasAVX2 = C.golem_has_avx2() != 0
-
-func cBool(b bool) C.int {
-	if b {
-		return 1
-	}
-	return 0
-}
+// when the CPU has it, AVX-512 for GELU, chosen at run time) are 5–10× faster.
+//
+// simdLevel is the widest vector path the kernels take: 0 generic C, 1 AVX2 and
+// FMA, 2 AVX-512 (tests set it lower to check every path).
+var simdLevel = int(C.golem_simd_level())
 
 // geluForwardC: out[i] = gelu(inp[i]); out may alias inp.
 func geluForwardC(out, inp []float32) {
 	if len(inp) == 0 {
 		return
 	}
-	C.golem_gelu_fwd((*C.float)(unsafe.Pointer(&out[0])), (*C.float)(unsafe.Pointer(&inp[0])), C.ptrdiff_t(len(inp)), cBool(hasAVX2))
+	C.golem_gelu_fwd((*C.float)(unsafe.Pointer(&out[0])), (*C.float)(unsafe.Pointer(&inp[0])), C.ptrdiff_t(len(inp)), C.int(simdLevel))
 }
 
 // geluBackwardC: dinp[i] = gelu'(inp[i])·dout[i]; dinp may alias dout.
@@ -301,18 +313,18 @@ func geluBackwardC(dinp, inp, dout []float32) {
 	if len(inp) == 0 {
 		return
 	}
-	C.golem_gelu_bwd((*C.float)(unsafe.Pointer(&dinp[0])), (*C.float)(unsafe.Pointer(&inp[0])), (*C.float)(unsafe.Pointer(&dout[0])), C.ptrdiff_t(len(inp)), cBool(hasAVX2))
+	C.golem_gelu_bwd((*C.float)(unsafe.Pointer(&dinp[0])), (*C.float)(unsafe.Pointer(&inp[0])), (*C.float)(unsafe.Pointer(&dout[0])), C.ptrdiff_t(len(inp)), C.int(simdLevel))
 }
 
 // softmaxC turns x into softmax(x)·mul in place and returns Σ e^(x-max) and max.
 func softmaxC(x []float32, mul float32) (sum, max float32) {
-	r := C.golem_softmax((*C.float)(unsafe.Pointer(&x[0])), C.ptrdiff_t(len(x)), C.float(mul), cBool(hasAVX2))
+	r := C.golem_softmax((*C.float)(unsafe.Pointer(&x[0])), C.ptrdiff_t(len(x)), C.float(mul), C.int(simdLevel))
 	return float32(r.sum), float32(r.max)
 }
 
 // softmaxCausalC applies the causal softmax to rows [r0,r1) of the T×T matrix p.
 func softmaxCausalC(p []float32, T, r0, r1 int) {
-	C.golem_softmax_causal((*C.float)(unsafe.Pointer(&p[0])), C.ptrdiff_t(T), C.ptrdiff_t(r0), C.ptrdiff_t(r1), cBool(hasAVX2))
+	C.golem_softmax_causal((*C.float)(unsafe.Pointer(&p[0])), C.ptrdiff_t(T), C.ptrdiff_t(r0), C.ptrdiff_t(r1), C.int(simdLevel))
 }
 
 // adamwC applies one AdamW step to p, g, m, v (same length); see golem_adamw.
@@ -323,7 +335,7 @@ func adamwC(p, g, m, v []float32, decay, step, beta1, beta2, bc2sqrt, eps float3
 	C.golem_adamw((*C.float)(unsafe.Pointer(&p[0])), (*C.float)(unsafe.Pointer(&g[0])),
 		(*C.float)(unsafe.Pointer(&m[0])), (*C.float)(unsafe.Pointer(&v[0])), C.ptrdiff_t(len(p)),
 		C.float(decay), C.float(step), C.float(1-beta1), C.float(beta2), C.float(1-beta2), C.float(bc2sqrt), C.float(eps),
-		cBool(hasAVX2))
+		C.int(simdLevel))
 }
 
 func fptr(x []float32) *C.float {
@@ -340,7 +352,7 @@ func layernormRowsC(res, out, mean, rstd, a, xb, w, b []float32, rows, width int
 		return
 	}
 	C.golem_ln_fwd(fptr(res), fptr(out), fptr(mean), fptr(rstd), fptr(a), fptr(xb), fptr(w), fptr(b),
-		C.ptrdiff_t(rows), C.ptrdiff_t(width), cBool(hasAVX2))
+		C.ptrdiff_t(rows), C.ptrdiff_t(width), C.int(simdLevel))
 }
 
 // layernormBackwardRowsC: dinp += LayerNorm backward; pdw, pdb (width) accumulate.
@@ -349,5 +361,5 @@ func layernormBackwardRowsC(dinp, pdw, pdb, dout, inp, w, mean, rstd []float32, 
 		return
 	}
 	C.golem_ln_bwd(fptr(dinp), fptr(pdw), fptr(pdb), fptr(dout), fptr(inp), fptr(w), fptr(mean), fptr(rstd),
-		C.ptrdiff_t(rows), C.ptrdiff_t(width), cBool(hasAVX2))
+		C.ptrdiff_t(rows), C.ptrdiff_t(width), C.int(simdLevel))
 }

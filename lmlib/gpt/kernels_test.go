@@ -18,10 +18,10 @@ func TestElementwiseAccuracy(t *testing.T) {
 		th := math.Tanh(u)
 		return 0.5 * x * (1 + th), 0.5*(1+th) + 0.5*x*(1-th*th)*math.Sqrt(2/math.Pi)*(1+3*0.044715*x*x)
 	}
-	saved := hasAVX2
-	defer func() { hasAVX2 = saved }()
-	for _, avx := range []bool{false, saved} {
-		hasAVX2 = avx
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
+	for avx := 0; avx <= saved; avx++ {
+		simdLevel = avx
 		out, d := make([]float32, len(xs)), make([]float32, len(xs))
 		ones := make([]float32, len(xs))
 		for i := range ones {
@@ -33,10 +33,10 @@ func TestElementwiseAccuracy(t *testing.T) {
 			g, dg := ref(float64(x))
 			// float32 rounding of u alone costs |u|·6e-8 relative in the far negative tail.
 			if math.Abs(float64(out[i])-g) > 2e-6*math.Abs(g)+1e-9 {
-				t.Errorf("avx2=%v gelu(%v) = %v, want %v", avx, x, out[i], g)
+				t.Errorf("simd=%d gelu(%v) = %v, want %v", avx, x, out[i], g)
 			}
 			if e := math.Abs(float64(d[i]) - dg); e > 2e-6 {
-				t.Errorf("avx2=%v gelu'(%v) = %v, want %v", avx, x, d[i], dg)
+				t.Errorf("simd=%d gelu'(%v) = %v, want %v", avx, x, d[i], dg)
 			}
 		}
 	}
@@ -45,11 +45,11 @@ func TestElementwiseAccuracy(t *testing.T) {
 // The C softmax (both paths) matches float64, including rows longer than 8 and
 // with large offsets; the causal variant zeroes the upper triangle.
 func TestSoftmaxC(t *testing.T) {
-	saved := hasAVX2
-	defer func() { hasAVX2 = saved }()
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
 	r := NewRNG(4)
-	for _, avx := range []bool{false, saved} {
-		hasAVX2 = avx
+	for avx := 0; avx <= saved; avx++ {
+		simdLevel = avx
 		for _, n := range []int{1, 3, 8, 9, 65, 1000} {
 			x := randn(r, n, 5)
 			x[n/2] += 80 // a large logit must not overflow
@@ -65,11 +65,11 @@ func TestSoftmaxC(t *testing.T) {
 			}
 			sum, mx := softmaxC(x, 0.5)
 			if float64(mx) != m || math.Abs(float64(sum)-s) > 1e-6*s {
-				t.Errorf("avx2=%v n=%d: sum %v max %v, want %v %v", avx, n, sum, mx, s, m)
+				t.Errorf("simd=%d n=%d: sum %v max %v, want %v %v", avx, n, sum, mx, s, m)
 			}
 			for i := range x {
 				if want := 0.5 * ref[i] / s; math.Abs(float64(x[i])-want) > 1e-6*want+1e-12 {
-					t.Fatalf("avx2=%v n=%d: p[%d] = %v, want %v", avx, n, i, x[i], want)
+					t.Fatalf("simd=%d n=%d: p[%d] = %v, want %v", avx, n, i, x[i], want)
 				}
 			}
 		}
@@ -94,11 +94,11 @@ func TestSoftmaxC(t *testing.T) {
 // The C LayerNorm (both paths, widths that are and are not multiples of 8) matches
 // a float64 LayerNorm and its analytic backward.
 func TestLayernormC(t *testing.T) {
-	saved := hasAVX2
-	defer func() { hasAVX2 = saved }()
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
 	r := NewRNG(5)
-	for _, avx := range []bool{false, saved} {
-		hasAVX2 = avx
+	for avx := 0; avx <= saved; avx++ {
+		simdLevel = avx
 		for _, C := range []int{5, 13, 32} {
 			const rows = 3
 			a, x, w, b := randn(r, rows*C, 1), randn(r, rows*C, 1), randn(r, C, 1), randn(r, C, 1)
@@ -125,7 +125,7 @@ func TestLayernormC(t *testing.T) {
 					n[j] = (float64(a[i*C+j]) + float64(x[i*C+j]) - m) * s
 					want := n[j]*float64(w[j]) + float64(b[j])
 					if math.Abs(float64(out[i*C+j])-want) > 1e-5 {
-						t.Fatalf("avx2=%v C=%d: out[%d][%d] = %v, want %v", avx, C, i, j, out[i*C+j], want)
+						t.Fatalf("simd=%d C=%d: out[%d][%d] = %v, want %v", avx, C, i, j, out[i*C+j], want)
 					}
 					dn := float64(w[j]) * float64(dout[i*C+j])
 					dm += dn
@@ -138,13 +138,13 @@ func TestLayernormC(t *testing.T) {
 				for j := 0; j < C; j++ {
 					want := (float64(w[j])*float64(dout[i*C+j]) - dm - n[j]*dnm) * s
 					if math.Abs(float64(dinp[i*C+j])-want) > 1e-4*math.Max(1, math.Abs(want)) {
-						t.Fatalf("avx2=%v C=%d: dinp[%d][%d] = %v, want %v", avx, C, i, j, dinp[i*C+j], want)
+						t.Fatalf("simd=%d C=%d: dinp[%d][%d] = %v, want %v", avx, C, i, j, dinp[i*C+j], want)
 					}
 				}
 			}
 			for j := 0; j < C; j++ {
 				if math.Abs(float64(pdw[j])-wdw[j]) > 1e-4 || math.Abs(float64(pdb[j])-wdb[j]) > 1e-4 {
-					t.Fatalf("avx2=%v C=%d: dw/db[%d] = %v/%v, want %v/%v", avx, C, j, pdw[j], pdb[j], wdw[j], wdb[j])
+					t.Fatalf("simd=%d C=%d: dw/db[%d] = %v/%v, want %v/%v", avx, C, j, pdw[j], pdb[j], wdw[j], wdb[j])
 				}
 			}
 		}
@@ -225,10 +225,10 @@ func TestAdamWC(t *testing.T) {
 		}
 		return
 	}
-	saved := hasAVX2
-	defer func() { hasAVX2 = saved }()
-	for _, avx := range []bool{false, saved} {
-		hasAVX2 = avx
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
+	for avx := 0; avx <= saved; avx++ {
+		simdLevel = avx
 		p, m, v := run(false)
 		for i := range p {
 			g := float64(g0[i])
@@ -238,12 +238,12 @@ func TestAdamWC(t *testing.T) {
 			// float32 rounding of the terms: bounds relative to their sizes, not the result's.
 			if math.Abs(float64(m[i])-mi) > 1e-6*(math.Abs(float64(m0[i]))+math.Abs(g)) || math.Abs(float64(v[i])-vi) > 1e-6*vi+1e-15 ||
 				math.Abs(float64(p[i])-pi) > 1e-6*math.Abs(pi)+1e-9 {
-				t.Fatalf("avx2=%v [%d]: p,m,v = %v %v %v, want %v %v %v", avx, i, p[i], m[i], v[i], pi, mi, vi)
+				t.Fatalf("simd=%d [%d]: p,m,v = %v %v %v, want %v %v %v", avx, i, p[i], m[i], v[i], pi, mi, vi)
 			}
 		}
 		p1, m1, v1 := run(true)
 		for i := range p {
-			if avx && (p1[i] != p[i] || m1[i] != m[i] || v1[i] != v[i]) {
+			if avx > 0 && (p1[i] != p[i] || m1[i] != m[i] || v1[i] != v[i]) {
 				t.Fatalf("[%d]: one at a time %v %v %v, vector loop %v %v %v", i, p1[i], m1[i], v1[i], p[i], m[i], v[i])
 			}
 		}
