@@ -378,11 +378,19 @@ type attentionFwd struct {
 	drop          Dropout
 }
 
+// attLoops reports whether attention over T positions runs as the C loops of
+// attention_c.go (short contexts without dropout) rather than sgemm row blocks.
+func attLoops(T int, drop Dropout) bool { return T <= attLoopsMaxT && !drop.Active() }
+
 func (k *attentionFwd) run(wk, _, lo, hi int) {
 	T, C, NH := k.T, k.C, k.NH
 	hs := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hs)))
+	if attLoops(T, k.drop) {
+		attentionForwardC(k.out, k.att, k.qkv, k.scratch[wk], T, C, NH, scale, lo, hi)
+		return
+	}
 	bs := attnBlock(T)
 	thr, dsc := k.drop.threshold(), k.drop.scale()
 	for bh := lo; bh < hi; bh++ {
@@ -425,7 +433,9 @@ func (k *attentionFwd) run(wk, _, lo, hi int) {
 
 // AttentionForward implements Backend.
 func (c *CPU) AttentionForward(out, att, qkv []float32, B, T, C, NH int, drop Dropout) {
-	if drop.Active() {
+	if attLoops(T, drop) {
+		c.ensureScratch(attFwdScratch(T, C/NH))
+	} else if drop.Active() {
 		c.ensureScratch(T * T)
 	}
 	c.attF = attentionFwd{out: out, att: att, qkv: qkv, scratch: c.scratch, T: T, C: C, NH: NH, drop: drop}
@@ -444,6 +454,10 @@ func (k *attentionBwd) run(wk, _, lo, hi int) {
 	hs := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hs)))
+	if attLoops(T, k.drop) {
+		attentionBackwardC(k.dqkv, k.dout, k.qkv, k.att, k.scratch[wk], T, C, NH, scale, lo, hi)
+		return
+	}
 	bs := attnBlock(T)
 	nblk := (T + bs - 1) / bs
 	thr, dsc := k.drop.threshold(), k.drop.scale()
@@ -524,7 +538,9 @@ func (k *attentionBwd) run(wk, _, lo, hi int) {
 // AttentionBackward implements Backend.
 func (c *CPU) AttentionBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, drop Dropout) {
 	n := T * T
-	if drop.Active() {
+	if attLoops(T, drop) {
+		n = attBwdScratch(T, C/NH)
+	} else if drop.Active() {
 		n *= 2
 	}
 	c.ensureScratch(n)
