@@ -326,18 +326,21 @@ func (k *matmulBwdBias) run(_, _, lo, hi int) {
 	sgemvT(k.N, hi-lo, k.dout[lo:], k.OC, k.ones, k.dbias[lo:hi])
 }
 
-// MatmulBackward implements Backend.
+// MatmulBackward implements Backend. The input, weight and bias gradients are
+// independent: one dispatch runs them all.
 func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC int) {
+	var parts [3]part
+	k := 0
 	if dinp != nil {
 		c.mmBIn = matmulBwdInp{dinp: dinp, dout: dout, w: w, C: C, OC: OC}
-		c.p.run(&c.mmBIn, N)
+		parts[k], k = part{t: &c.mmBIn, n: N}, k+1
 	}
 	c.mmBW = matmulBwdW{dw: dw, dout: dout, inp: inp, N: N, C: C, OC: OC}
 	if OC > C {
 		c.mmBWC = matmulBwdWCols{c.mmBW}
-		c.p.run(&c.mmBWC, OC)
+		parts[k], k = part{t: &c.mmBWC, n: OC}, k+1
 	} else {
-		c.p.run(&c.mmBW, C)
+		parts[k], k = part{t: &c.mmBW, n: C}, k+1
 	}
 	if dbias != nil {
 		if len(c.ones) < N {
@@ -347,8 +350,9 @@ func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC i
 			}
 		}
 		c.mmBB = matmulBwdBias{dbias: dbias, dout: dout, ones: c.ones, N: N, OC: OC}
-		c.p.run(&c.mmBB, OC)
+		parts[k], k = part{t: &c.mmBB, n: OC}, k+1
 	}
+	c.p.runAll(parts[:k]...)
 }
 
 // ---- attention ----
@@ -747,12 +751,11 @@ func (k *classifierBwdW) run(_, _, lo, hi int) {
 	sgemm(true, false, hi-lo, k.C, k.N, 1, k.dlogits[lo:], k.V, k.inp, k.C, 1, k.dwte[lo*k.C:], k.C)
 }
 
-// ClassifierBackward implements Backend.
+// ClassifierBackward implements Backend (one dispatch, as MatmulBackward).
 func (c *CPU) ClassifierBackward(dinp, dwte, dlogits, inp, wte []float32, N, C, V int) {
 	c.clsBIn = classifierBwdInp{dinp: dinp, dlogits: dlogits, wte: wte, C: C, V: V}
-	c.p.run(&c.clsBIn, N)
 	c.clsBW = classifierBwdW{dwte: dwte, dlogits: dlogits, inp: inp, N: N, C: C, V: V}
-	c.p.run(&c.clsBW, V)
+	c.p.runAll(part{t: &c.clsBIn, n: N}, part{t: &c.clsBW, n: V})
 }
 
 // ---- AdamW ----

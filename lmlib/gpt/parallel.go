@@ -40,6 +40,8 @@ type pool struct {
 	claim atomic.Uint64
 	done  atomic.Int64  // chunks finished in the current op
 	fin   chan struct{} // one token per op, sent by whoever finishes its last chunk
+
+	multi multiTask // runAll's task, owned by the dispatching goroutine
 }
 
 func newPool(n int) *pool {
@@ -112,8 +114,52 @@ func (p *pool) work(t task, w, n, nc int, epoch uint32) {
 }
 
 // run executes t over [0,n) and returns when every chunk is done.
-func (p *pool) run(t task, n int) {
-	nc := p.chunks(n)
+func (p *pool) run(t task, n int) { p.runChunks(t, n, p.chunks(n)) }
+
+// runAll executes independent tasks as one dispatch: their chunks (each task cut as
+// run would cut it, with the same chunk indices) are claimed from one counter, so
+// the workers are woken and waited for once. MatmulBackward's input, weight and
+// bias gradients were three dispatches; waking a sleeping worker costs tens of
+// microseconds, a sizeable share of a small op.
+func (p *pool) runAll(parts ...part) {
+	if len(parts) > len(p.multi.parts) {
+		panic("gpt: pool.runAll: too many parts")
+	}
+	m := &p.multi
+	m.k, m.total = len(parts), 0
+	for i, pt := range parts {
+		pt.nc = p.chunks(pt.n)
+		m.parts[i] = pt
+		m.total += pt.nc
+	}
+	p.runChunks(m, m.total, m.total)
+	*m = multiTask{}
+}
+
+// part is one task of runAll over [0,n).
+type part struct {
+	t     task
+	n, nc int
+}
+
+type multiTask struct {
+	parts    [3]part
+	k, total int
+}
+
+// run maps the dispatch's chunk c to a chunk of one part.
+func (m *multiTask) run(w, c, _, _ int) {
+	for _, pt := range m.parts[:m.k] {
+		if c < pt.nc {
+			lo, hi := chunk(pt.n, pt.nc, c)
+			pt.t.run(w, c, lo, hi)
+			return
+		}
+		c -= pt.nc
+	}
+}
+
+func (p *pool) runChunks(t task, n, nc int) {
 	if nc <= 0 {
 		return
 	}
