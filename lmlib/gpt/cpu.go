@@ -331,16 +331,16 @@ func (k *matmulBwdBias) run(_, _, lo, hi int) {
 func (c *CPU) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC int) {
 	var parts [3]part
 	k := 0
-	if dinp != nil {
-		c.mmBIn = matmulBwdInp{dinp: dinp, dout: dout, w: w, C: C, OC: OC}
-		parts[k], k = part{t: &c.mmBIn, n: N}, k+1
-	}
 	c.mmBW = matmulBwdW{dw: dw, dout: dout, inp: inp, N: N, C: C, OC: OC}
 	if OC > C {
 		c.mmBWC = matmulBwdWCols{c.mmBW}
-		parts[k], k = part{t: &c.mmBWC, n: OC}, k+1
+		parts[k], k = part{t: &c.mmBWC, n: OC, few: true}, k+1
 	} else {
-		parts[k], k = part{t: &c.mmBW, n: C}, k+1
+		parts[k], k = part{t: &c.mmBW, n: C, few: true}, k+1
+	}
+	if dinp != nil {
+		c.mmBIn = matmulBwdInp{dinp: dinp, dout: dout, w: w, C: C, OC: OC}
+		parts[k], k = part{t: &c.mmBIn, n: N}, k+1
 	}
 	if dbias != nil {
 		if len(c.ones) < N {
