@@ -187,7 +187,7 @@ static void golem_adamw(ADAMW_ARGS, int avx2) {
 		rstd[i] = s;                                                      \
 	}
 
-#define LN_FWD_ARGS float *res, float *out, float *mean, float *rstd, const float *a, const float *xb, \
+#define LN_FWD_ARGS float *restrict res, float *restrict out, float *restrict mean, float *restrict rstd, const float *restrict a, const float *restrict xb, \
 	const float *w, const float *b, ptrdiff_t rows, ptrdiff_t C
 __attribute__((target("avx2,fma")))
 static void ln_fwd_avx2(LN_FWD_ARGS) { LN_FWD_BODY }
@@ -217,7 +217,10 @@ static void golem_ln_fwd(LN_FWD_ARGS, int avx2) {
 		}                                                                 \
 	}
 
-#define LN_BWD_ARGS float *dinp, float *pdw, float *pdb, const float *dout, const float *inp, \
+// restrict (every caller passes distinct buffers): without it GCC guarded the
+// three-output loop with alias checks and LayerNorm backward ran 3.5× slower
+// (1.15 against 0.33 ms per baby step).
+#define LN_BWD_ARGS float *restrict dinp, float *restrict pdw, float *restrict pdb, const float *restrict dout, const float *restrict inp, \
 	const float *w, const float *mean, const float *rstd, ptrdiff_t rows, ptrdiff_t C
 __attribute__((target("avx2,fma")))
 static void ln_bwd_avx2(LN_BWD_ARGS) { LN_BWD_BODY }
