@@ -217,10 +217,11 @@ static void golem_att_bwd(ATT_BWD_ARGS, int simd) {
 */
 import "C"
 
-// attLoopsMaxT is the longest context whose attention runs as plain loops (below);
+// attLoopsMaxT is the longest context whose attention runs as plain loops (above);
 // longer ones go through sgemm in row blocks, where the products are large enough
-// to pay for the calls and the loops' O(T²) scratch would not fit in cache.
-var attLoopsMaxT = 256
+// to pay for the calls. Measured (tools/benchtrain, 2 workers): baby (T=64) ~5%
+// faster with the loops, equal on 1 worker; small (T=256, 64-wide heads) 9% slower.
+var attLoopsMaxT = 64
 
 // attPad is T rounded up to the loops' vector block.
 func attPad(T int) int { return (T + 15) / 16 * 16 }
