@@ -5,6 +5,7 @@
 // PyTorch). With -serve it reads commands from stdin so the driver can interleave
 // golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
 // prints the wall and CPU seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
+// -ops adds each backend op's wall time per step (stderr), -cpuprofile a pprof profile.
 package main
 
 import (
@@ -38,23 +39,30 @@ func main() {
 	warmup := flag.Int("warmup", 2, "untimed steps first")
 	sgemmN := flag.Int("sgemm", 2048, "size of the square sgemm measured for MFU (0: skip)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	ops := flag.Bool("ops", false, "print each backend op's wall time per step to stderr")
 	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
 	flag.Parse()
 	if *serveMode {
 		*seconds, *minSteps = -1, 0
 	}
-	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile); err != nil {
+	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtrain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string) error {
+func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool) error {
 	c, ok := configs[name]
 	if !ok {
 		return fmt.Errorf("unknown config %q (baby, small)", name)
 	}
-	m, err := gpt.New(c.cfg, 1)
+	var be gpt.Backend // nil: New's CPU backend (and its error if OpenBLAS is missing)
+	var tb *timed
+	if ops {
+		tb = &timed{CPU: gpt.NewCPU(0), t: map[string]time.Duration{}}
+		be = tb
+	}
+	m, err := gpt.NewWithBackend(c.cfg, 1, be)
 	if err != nil {
 		return err
 	}
@@ -100,6 +108,9 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if tb != nil {
+		tb.reset()
+	}
 	steps, dt := 0, 0.0
 	if seconds < 0 {
 		if err := serve(train, sgemmN, &steps, &dt); err != nil {
@@ -114,6 +125,9 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 			steps++
 		}
 		dt = time.Since(start).Seconds()
+	}
+	if tb != nil && steps > 0 {
+		tb.report(os.Stderr, steps, time.Duration(dt*float64(time.Second)))
 	}
 	out := map[string]any{
 		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
