@@ -40,3 +40,33 @@ func BenchmarkGelu(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAttention times one baby layer's attention (B=12, T=64, 4 heads of 32)
+// on one worker, through the C loops and through the sgemm row blocks.
+func BenchmarkAttention(b *testing.B) {
+	const B, T, C, NH = 12, 64, 128, 4
+	be := NewCPU(1)
+	r := NewRNG(1)
+	qkv := randn(r, B*T*3*C, 1)
+	out, att := make([]float32, B*T*C), make([]float32, B*NH*T*T)
+	dout, dqkv := randn(r, B*T*C, 1), make([]float32, B*T*3*C)
+	saved := attLoopsMaxT
+	defer func() { attLoopsMaxT = saved }()
+	for _, lim := range []int{64, 0} {
+		attLoopsMaxT = lim
+		name := "loops"
+		if lim == 0 {
+			name = "sgemm"
+		}
+		b.Run(name+"/fwd", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				be.AttentionForward(out, att, qkv, B, T, C, NH, Dropout{})
+			}
+		})
+		b.Run(name+"/bwd", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				be.AttentionBackward(dqkv, dout, qkv, att, B, T, C, NH, Dropout{})
+			}
+		})
+	}
+}

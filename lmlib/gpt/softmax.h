@@ -1,6 +1,6 @@
 // Shared by the cgo preambles of package gpt (kernels_c.go, attention_c.go): the
-// float32 exponential and the softmax row body, so both attention paths compute the
-// same probabilities. Include after <stdint.h> and <string.h>.
+// float32 exponential and the softmax row body, so both attention paths compute their
+// probabilities the same way. Include after <stdint.h> and <string.h>.
 #ifndef GOLEM_SOFTMAX_H
 #define GOLEM_SOFTMAX_H
 
