@@ -138,7 +138,9 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 // Backward for heads [h0,h1): dqkv (B,T,3C) written (not accumulated) for each head.
 // ws: hs·Tp + T·Tp + Tp floats (vᵀ, dS, one row). Per head: dS[t] = P∘(dP − Σ P·dP)·scale
 // with dP = dy vᵀ; dq[t] = Σ_{j≤t} dS[t][j]·k[j]; dk[j] = Σ_{t≥j} dS[t][j]·q[t];
-// dv[j] = Σ_{t≥j} P[t][j]·dy[t].
+// dv[j] = Σ_{t≥j} P[t][j]·dy[t]. The dot and dS run over the row padded to 16 where
+// that stays inside P's row (P is 0 past the diagonal, so the padding adds 0 and
+// writes 0): no remainder loops.
 #define ATT_BWD_BODY                                                                  \
 	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;          \
 	float *bt = ws, *dS = ws + hs * Tp, *row = dS + T * Tp;                            \
@@ -158,10 +160,11 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 				ATT_SCORES_ROW                                                         \
 			}                                                                          \
 			const float *Pt = P + t * T;                                               \
+			ptrdiff_t w = n16 <= T ? n16 : n;                                          \
 			float dot;                                                                 \
-			ATT_DOT(dot, Pt, row, n)                                                   \
+			ATT_DOT(dot, Pt, row, w)                                                   \
 			float *st = dS + t * Tp;                                                   \
-			for (ptrdiff_t j = 0; j < n; j++) st[j] = Pt[j] * (row[j] - dot) * scale_; \
+			for (ptrdiff_t j = 0; j < w; j++) st[j] = Pt[j] * (row[j] - dot) * scale_; \
 		}                                                                              \
 		for (ptrdiff_t t = 0; t < T; t++) {       \
 			const float *M = dS + t * Tp, *X = k;                                      \
