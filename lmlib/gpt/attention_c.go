@@ -20,8 +20,9 @@ package gpt
 //            copy (hs × Tp, Tp = T rounded up to 16) so the j loop is contiguous;
 //   combine: out[r][d] = Σ_i M(r,i)·X[i][d] over i ≤ r (rows of M) or i ≥ r (columns).
 //
-// No reassociation: every sum runs in index order, so results do not depend on the
-// vector width.
+// Every sum has a fixed order (four partial sums interleaved by index, then
+// (s0+s1)+(s2+s3); lane k of a vector is column k), so results do not depend on the
+// SIMD level; they differ from the sgemm path only in rounding.
 
 #define ATT_W 16
 
