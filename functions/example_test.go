@@ -16,7 +16,7 @@ import (
 func Example() {
 	dir, _ := os.MkdirTemp("", "golem-example-")
 	defer os.RemoveAll(dir)
-	cfg := functions.Config{DataDir: dir, APIKeys: []string{"example-key-1"}, Workers: 1}
+	cfg := functions.Config{DataDir: dir, APIKeys: []string{"example-key-0123456789"}, Workers: 1}
 	workerConfig(&cfg) // here the test binary is the worker; `golem serve` uses `golem worker`
 	h, err := functions.New(cfg)
 	if err != nil {
@@ -28,7 +28,7 @@ func Example() {
 	srv := httptest.NewServer(h.Handler()) // on 127.0.0.1
 	defer srv.Close()
 
-	c := client.New(srv.URL, "example-key-1")
+	c := client.New(srv.URL, "example-key-0123456789")
 	src := `package greet
 
 type Input struct {

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,10 +49,21 @@ type Config struct {
 	DataDir string
 	// NatsURL connects to an external NATS (with JetStream) instead of starting one.
 	NatsURL string
-	// APIKeys are the accepted bearer tokens.
+	// APIKeys are accepted bearer tokens with the admin scope (--api-key,
+	// GOLEM_API_KEYS).
 	APIKeys []string
+	// Keys are accepted keys with their scopes (a key file: ReadKeyFile).
+	Keys []Key
 	// NoAuth serves without API keys (for local experiments only).
 	NoAuth bool
+	// Sandbox confines the worker processes; default bubblewrap with cgroups
+	// (package sandbox). Mode "none" runs them unconfined.
+	Sandbox sandbox.Config
+	// Ceilings are the most a deployed function may ask for; a deploy above them is
+	// refused (400) and a function deployed before a ceiling was lowered runs at the
+	// ceiling. Defaults: 15 min timeout, 8192 MiB memory, 10 attempts, concurrency
+	// MaxInflight.
+	Ceilings api.Limits
 	// Workers is the number of worker processes, and so the number of user-function
 	// calls and jobs this host runs at once. Default GOMAXPROCS.
 	Workers int
@@ -83,12 +95,17 @@ type Config struct {
 }
 
 func (c *Config) fill() error {
-	if !c.NoAuth && len(c.APIKeys) == 0 {
-		return errors.New("no API key: pass --api-key KEY (or set GOLEM_API_KEYS=key1,key2), or --insecure-no-auth to serve without authentication")
+	if !c.NoAuth && len(c.APIKeys) == 0 && len(c.Keys) == 0 {
+		return errors.New("no API key: pass --keys FILE (golem keys new makes one), --api-key KEY (or set GOLEM_API_KEYS=key1,key2), or --insecure-no-auth to serve without authentication")
 	}
 	for i, k := range c.APIKeys {
-		if len(k) < 8 {
-			return fmt.Errorf("API key %d is %d characters; use at least 8", i+1, len(k))
+		if len(k) < 16 {
+			return fmt.Errorf("API key %d is %d characters; use at least 16 (golem keys new makes a random one)", i+1, len(k))
+		}
+	}
+	for _, k := range c.Keys {
+		if err := checkScopes(k.Scopes); err != nil {
+			return fmt.Errorf("key %s: %w", k.Name, err)
 		}
 	}
 	if c.DataDir == "" {
@@ -121,6 +138,29 @@ func (c *Config) fill() error {
 	if c.Defaults.MaxAttempts <= 0 {
 		c.Defaults.MaxAttempts = 3
 	}
+	if c.Ceilings.TimeoutMS <= 0 {
+		c.Ceilings.TimeoutMS = 15 * 60_000
+	}
+	if c.Ceilings.MemoryMB <= 0 {
+		c.Ceilings.MemoryMB = 8192
+	}
+	if c.Ceilings.MaxAttempts <= 0 {
+		c.Ceilings.MaxAttempts = 10
+	}
+	if c.Ceilings.Concurrency <= 0 {
+		c.Ceilings.Concurrency = c.MaxInflight
+	}
+	d, cl := c.Defaults, c.Ceilings
+	switch {
+	case d.TimeoutMS > cl.TimeoutMS:
+		return fmt.Errorf("default timeout %s is above the ceiling %s (--max-timeout)", time.Duration(d.TimeoutMS)*time.Millisecond, time.Duration(cl.TimeoutMS)*time.Millisecond)
+	case d.MemoryMB > cl.MemoryMB:
+		return fmt.Errorf("default memory %d MiB is above the ceiling %d MiB (--max-memory)", d.MemoryMB, cl.MemoryMB)
+	case d.MaxAttempts > cl.MaxAttempts:
+		return fmt.Errorf("default attempts %d is above the ceiling %d (--max-attempts)", d.MaxAttempts, cl.MaxAttempts)
+	case d.Concurrency > cl.Concurrency:
+		c.Defaults.Concurrency = cl.Concurrency
+	}
 	if c.HostID == "" {
 		h, _ := os.Hostname()
 		c.HostID = fmt.Sprintf("%s-%d", h, os.Getpid())
@@ -133,6 +173,10 @@ func (c *Config) fill() error {
 	}
 	return nil
 }
+
+// auxMemoryMB is the memory of the worker that compiles deploys and checks job
+// inputs.
+const auxMemoryMB = 2048
 
 // Host serves functions over HTTP and runs jobs.
 type Host struct {
@@ -149,7 +193,11 @@ type Host struct {
 	pool    *pool // runs calls and jobs
 	aux     *pool // compiles deploys and checks job inputs, so they never wait behind jobs
 	metrics *metrics
-	keys    [][32]byte
+	sb      *sandbox.Sandbox
+	secrets jetstream.KeyValue // "function.secret" -> value
+
+	keys       []Key
+	principals []*principal // of keys, same order
 
 	inflight atomic.Int64
 	limMu    sync.Mutex
@@ -185,6 +233,7 @@ const (
 	jobsBucket   = "golem_jobs"
 	idemBucket   = "golem_idempotency"
 	fnBucket     = "golem_functions"
+	secretBucket = "golem_secrets"
 	modelBucket  = "golem_models"
 )
 
@@ -196,21 +245,37 @@ func New(cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger, limits: map[string]chan struct{}{}, fnCache: map[string]*cachedFunction{},
 		running: map[string]context.CancelCauseFunc{}, models: map[string]*loadedModel{}}
-	for _, k := range cfg.APIKeys {
-		h.keys = append(h.keys, hashKey(k))
+	for i, k := range cfg.APIKeys {
+		h.keys = append(h.keys, AdminKey(fmt.Sprintf("api-key-%d", i+1), k))
+	}
+	h.keys = append(h.keys, cfg.Keys...)
+	for _, k := range h.keys {
+		h.principals = append(h.principals, newPrincipal(k))
 	}
 	h.metrics = newMetrics(h)
+	sb, err := sandbox.New(cfg.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	h.sb = sb
+	h.log.Info("function workers sandbox: "+sb.Describe(), "mode", sb.Mode())
+	for _, w := range sb.Warnings() {
+		h.log.Warn("sandbox: " + w)
+	}
+	if sb.Mode() == sandbox.ModeNone {
+		h.log.Warn("functions run WITHOUT a sandbox (--sandbox none): deployed code has the host's rights")
+	}
 	if err := h.connect(); err != nil {
 		h.Close()
 		return nil, err
 	}
-	p, err := newPool(cfg.Workers, cfg.WorkerCommand, cfg.WorkerEnv, h.metrics.workerEvent)
+	p, err := newPool(cfg.Workers, cfg.WorkerCommand, cfg.WorkerEnv, sb, cfg.Defaults.MemoryMB, h.metrics.workerEvent)
 	if err != nil {
 		h.Close()
 		return nil, err
 	}
 	h.pool = p
-	if h.aux, err = newPool(1, cfg.WorkerCommand, cfg.WorkerEnv, h.metrics.workerEvent); err != nil {
+	if h.aux, err = newPool(1, cfg.WorkerCommand, cfg.WorkerEnv, sb, auxMemoryMB, h.metrics.workerEvent); err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -275,6 +340,9 @@ func (h *Host) connect() error {
 	}
 	if h.fns, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: fnBucket, Storage: jetstream.FileStorage, History: 5}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", fnBucket, err)
+	}
+	if h.secrets, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: secretBucket, Storage: jetstream.FileStorage, History: 1}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", secretBucket, err)
 	}
 	if h.objs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: modelBucket, Storage: jetstream.FileStorage}); err != nil {
 		return fmt.Errorf("create object store %s: %w", modelBucket, err)
@@ -344,6 +412,9 @@ func (h *Host) Close() {
 		}
 		if h.aux != nil {
 			h.aux.close()
+		}
+		if h.sb != nil {
+			h.sb.Close()
 		}
 		if h.cancelSub != nil {
 			_ = h.cancelSub.Unsubscribe()

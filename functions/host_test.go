@@ -20,6 +20,7 @@ import (
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/client"
+	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
 )
 
@@ -28,6 +29,7 @@ const testKey = "test-key-0123456789"
 // TestMain doubles as the worker process: the hosts under test start this test
 // binary with GOLEM_TEST_WORKER=1 as their `golem worker`.
 func TestMain(m *testing.M) {
+	sandbox.Main()
 	if os.Getenv("GOLEM_TEST_WORKER") == "1" {
 		if err := worker.RunProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -453,7 +455,7 @@ func TestContainment(t *testing.T) {
 	if err := c.Call("leaky", 7, &n); err != nil || n != 7 {
 		t.Fatalf("leaky: %d %v", n, err)
 	}
-	if m := metricsText(t, th.url); !strings.Contains(m, `golem_worker_events_total{event="recycle"} 1`) {
+	if m := metricsText(t, th.url, ""); !strings.Contains(m, `golem_worker_events_total{event="recycle"} 1`) {
 		t.Errorf("no recycle in metrics:\n%s", m)
 	}
 	// As a job, the endless loop is retried up to its limit and then dead-lettered.
@@ -568,17 +570,27 @@ func TestReadyAndMetrics(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	body := []byte(metricsText(t, th.url))
+	body := []byte(metricsText(t, th.url, testKey))
 	for _, want := range []string{`golem_function_calls_total{function="upper",mode="sync",outcome="ok"} 1`, `golem_http_requests_total{code="429"}`, "golem_inflight_calls 0"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	// Without a key, /metrics does not say which functions are deployed.
+	public := metricsText(t, th.url, "")
+	if strings.Contains(public, "upper") || !strings.Contains(public, "golem_inflight_calls 0") {
+		t.Errorf("unauthenticated metrics name functions or lack the host's series:\n%s", public)
+	}
 }
 
-func metricsText(t *testing.T, url string) string {
+// metricsText reads /metrics, with the key when it is not empty.
+func metricsText(t *testing.T, url, key string) string {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +608,7 @@ func TestWorkerEnvAndResultLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got string
-	if err := c.Call("env", nil, &got); err != nil || got != "|"+os.Getenv("HOME") {
+	if err := c.Call("env", nil, &got); err != nil || got != "|/tmp" { // the sandbox's HOME
 		t.Fatalf("worker environment gave %q %v", got, err)
 	}
 	big := "package big\n\nimport \"strings\"\n\nfunc Handle(n int) (string, error) {\n\treturn strings.Repeat(\"x\", n), nil\n}\n"

@@ -2,8 +2,6 @@ package functions
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -24,31 +22,45 @@ var openAPIDoc []byte
 // OpenAPI returns the OpenAPI 3.1 document of the host's HTTP API.
 func OpenAPI() []byte { return append([]byte(nil), openAPIDoc...) }
 
+// access says who may use a route.
+type access int
+
+const (
+	public  access = iota // anyone; a valid key, if sent, is noted (metrics show more)
+	withKey               // any valid key; the handler checks what it may see
+	admin                 // a key with the admin scope
+	invoke                // a key that may invoke the function {name}
+)
+
 // route is one entry of the host's dispatch table.
 type route struct {
 	method, path string // path in ServeMux / OpenAPI form: /functions/{name}
-	public       bool   // served without an API key
+	access       access
+	what         string // for a 403: "deploy functions"
 	handle       func(h *Host, w http.ResponseWriter, r *http.Request)
 }
 
 // routes is the whole HTTP API; openapi.json documents exactly these.
 var routes = []route{
-	{"GET", "/_/health", true, (*Host).health},
-	{"GET", "/_/ready", true, (*Host).ready},
-	{"GET", "/metrics", true, func(h *Host, w http.ResponseWriter, r *http.Request) { h.metrics.handler().ServeHTTP(w, r) }},
-	{"GET", "/openapi.json", true, func(h *Host, w http.ResponseWriter, r *http.Request) {
+	{"GET", "/_/health", public, "", (*Host).health},
+	{"GET", "/_/ready", public, "", (*Host).ready},
+	{"GET", "/metrics", public, "", (*Host).serveMetrics},
+	{"GET", "/openapi.json", public, "", func(h *Host, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPIDoc)
 	}},
-	{"GET", "/functions", false, (*Host).listFunctions},
-	{"PUT", "/functions/{name}", false, (*Host).deployFunction},
-	{"GET", "/functions/{name}", false, (*Host).getFunction},
-	{"DELETE", "/functions/{name}", false, (*Host).deleteFunction},
-	{"POST", "/functions/{name}", false, (*Host).callFunction},
-	{"POST", "/jobs/{name}", false, (*Host).submitJob},
-	{"GET", "/jobs/{id}", false, (*Host).getJob},
-	{"DELETE", "/jobs/{id}", false, (*Host).cancelJob},
-	{"GET", "/jobs/{id}/logs", false, (*Host).jobLogs},
+	{"GET", "/functions", withKey, "", (*Host).listFunctions},
+	{"PUT", "/functions/{name}", admin, "deploy functions", (*Host).deployFunction},
+	{"GET", "/functions/{name}", withKey, "", (*Host).getFunction},
+	{"DELETE", "/functions/{name}", admin, "remove functions", (*Host).deleteFunction},
+	{"POST", "/functions/{name}", invoke, "", (*Host).callFunction},
+	{"GET", "/functions/{name}/secrets", admin, "list secrets", (*Host).listSecrets},
+	{"PUT", "/functions/{name}/secrets/{secret}", admin, "set secrets", (*Host).putSecret},
+	{"DELETE", "/functions/{name}/secrets/{secret}", admin, "remove secrets", (*Host).deleteSecret},
+	{"POST", "/jobs/{name}", invoke, "", (*Host).submitJob},
+	{"GET", "/jobs/{id}", withKey, "", (*Host).getJob},
+	{"DELETE", "/jobs/{id}", withKey, "", (*Host).cancelJob},
+	{"GET", "/jobs/{id}/logs", withKey, "", (*Host).jobLogs},
 }
 
 // Routes lists the served routes as "METHOD /path/{param}".
@@ -60,23 +72,33 @@ func Routes() []string {
 	return out
 }
 
-// Handler returns the host's HTTP API.
+// Handler returns the host's HTTP API: each route's handler wrapped in the
+// middleware its access needs, and the whole counted by status code.
 func (h *Host) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		rt := rt
-		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
-			if !rt.public && !h.authorized(r) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="golem"`)
-				writeError(w, http.StatusUnauthorized, api.Error{Error: "missing or wrong API key: send Authorization: Bearer <key>", Kind: api.KindAuth})
-				return
-			}
-			rt.handle(h, w, r)
-		})
+		var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) { rt.handle(h, w, r) }
+		switch rt.access {
+		case public:
+			hf = h.optionalKey(hf)
+		case withKey:
+			hf = h.requireKey(hf)
+		case admin:
+			hf = h.requireKey(requireAdmin(rt.what, hf))
+		case invoke:
+			hf = h.requireKey(requireInvoke(hf))
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, hf)
 	}
+	return h.countStatus(mux)
+}
+
+// countStatus wraps next and counts its answers by status code.
+func (h *Host) countStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: 200}
-		mux.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r)
 		h.metrics.requests.WithLabelValues(strconv.Itoa(sw.code)).Inc()
 	})
 }
@@ -89,26 +111,6 @@ type statusWriter struct {
 func (s *statusWriter) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
-}
-
-func hashKey(k string) [32]byte { return sha256.Sum256([]byte(k)) }
-
-// authorized checks the bearer token in constant time against every key.
-func (h *Host) authorized(r *http.Request) bool {
-	if h.cfg.NoAuth {
-		return true
-	}
-	auth := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok {
-		return false
-	}
-	got := hashKey(strings.TrimSpace(tok))
-	match := 0
-	for _, k := range h.keys {
-		match |= subtle.ConstantTimeCompare(got[:], k[:])
-	}
-	return match == 1
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -133,8 +135,12 @@ func statusOf(err error) (int, api.Error) {
 		return http.StatusNotFound, body
 	case api.KindLimit:
 		return http.StatusTooManyRequests, body
-	case "conflict":
+	case api.KindConflict:
 		return http.StatusConflict, body
+	case api.KindIdempotency:
+		return http.StatusUnprocessableEntity, body
+	case api.KindForbidden:
+		return http.StatusForbidden, body
 	case api.KindTimeout:
 		return http.StatusGatewayTimeout, body
 	case api.KindCrash, api.KindMemory:
@@ -185,22 +191,45 @@ func (h *Host) ready(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// listFunctions lists the functions the key may see: all for admin, invoke and
+// jobs:read keys, those named in its invoke:NAME scopes otherwise.
 func (h *Host) listFunctions(w http.ResponseWriter, r *http.Request) {
 	fs, err := h.List(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
 	}
+	p := principalOf(r.Context())
+	if !p.canSeeAll() {
+		mine := fs[:0]
+		for _, f := range fs {
+			if p.canInvoke(f.Name) {
+				mine = append(mine, f)
+			}
+		}
+		fs = mine
+	}
 	writeJSON(w, http.StatusOK, api.FunctionList{Functions: fs})
 }
 
+// getFunction describes a function; its source only to admin keys.
 func (h *Host) getFunction(w http.ResponseWriter, r *http.Request) {
-	f, _, err := h.lookup(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	p := principalOf(r.Context())
+	if !p.canInvoke(name) && !p.jobsRead {
+		fail(w, forbidden(p, "inspect function "+name, ScopeInvoke+":"+name))
+		return
+	}
+	f, _, err := h.lookup(r.Context(), name)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	c := *f
+	if !p.admin {
+		c.Source = ""
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (h *Host) deleteFunction(w http.ResponseWriter, r *http.Request) {
@@ -336,8 +365,24 @@ func (h *Host) submitJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, s)
 }
 
-func (h *Host) getJob(w http.ResponseWriter, r *http.Request) {
+// jobFor reads a job the request's key may read (or, with cancel, cancel).
+func (h *Host) jobFor(r *http.Request, cancel bool) (api.Job, error) {
 	j, err := h.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return j, err
+	}
+	p := principalOf(r.Context())
+	switch {
+	case cancel && !p.canInvoke(j.Function):
+		return j, forbidden(p, "cancel jobs of "+j.Function, ScopeInvoke+":"+j.Function)
+	case !p.canReadJob(j.Function):
+		return j, forbidden(p, "read jobs of "+j.Function, ScopeJobsRead)
+	}
+	return j, nil
+}
+
+func (h *Host) getJob(w http.ResponseWriter, r *http.Request) {
+	j, err := h.jobFor(r, false)
 	if err != nil {
 		fail(w, err)
 		return
@@ -347,6 +392,10 @@ func (h *Host) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Host) cancelJob(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.jobFor(r, true); err != nil {
+		fail(w, err)
+		return
+	}
 	j, err := h.Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, err)
@@ -357,6 +406,10 @@ func (h *Host) cancelJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Host) jobLogs(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.jobFor(r, false); err != nil {
+		fail(w, err)
+		return
+	}
 	lines, err := h.Logs(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, err)

@@ -31,6 +31,13 @@ type jobMsg struct {
 	Input    json.RawMessage `json:"input,omitempty"`
 }
 
+// idemRecord is what an idempotency key maps to: the job and the SHA-256 of the
+// request body that made it.
+type idemRecord struct {
+	ID   string `json:"id"`
+	Body string `json:"body_sha256"`
+}
+
 // SubmitOptions are the optional parts of a job submission.
 type SubmitOptions struct {
 	IdempotencyKey string
@@ -61,7 +68,9 @@ func (h *Host) Submit(ctx context.Context, name string, input []byte, opt Submit
 	if opt.IdempotencyKey != "" {
 		sum := sha256.Sum256([]byte(name + "\x00" + opt.IdempotencyKey))
 		key := hex.EncodeToString(sum[:])
-		if _, err := h.idem.Create(ctx, key, []byte(id)); err != nil {
+		body := sha256.Sum256(input)
+		rec, _ := json.Marshal(idemRecord{ID: id, Body: hex.EncodeToString(body[:])})
+		if _, err := h.idem.Create(ctx, key, rec); err != nil {
 			if !errors.Is(err, jetstream.ErrKeyExists) {
 				return api.Submitted{}, fmt.Errorf("record idempotency key: %w", err)
 			}
@@ -69,7 +78,15 @@ func (h *Host) Submit(ctx context.Context, name string, input []byte, opt Submit
 			if err != nil {
 				return api.Submitted{}, fmt.Errorf("read idempotency key: %w", err)
 			}
-			id, replayed = string(e.Value()), true
+			var old idemRecord
+			if json.Unmarshal(e.Value(), &old) != nil {
+				old = idemRecord{ID: string(e.Value())} // a record of an older host: the id alone
+			}
+			if old.Body != "" && old.Body != hex.EncodeToString(body[:]) {
+				return api.Submitted{}, &CallError{Kind: api.KindIdempotency, Field: "Idempotency-Key",
+					Msg: fmt.Sprintf("Idempotency-Key %q was used for job %s with a different request body; send the same body to get that job again, or use a new key for a new job", opt.IdempotencyKey, old.ID)}
+			}
+			id, replayed = old.ID, true
 			if j, err := h.Job(ctx, id); err == nil {
 				return api.Submitted{ID: id, Status: j.Status, Replayed: true}, nil
 			}
@@ -173,7 +190,7 @@ func (h *Host) Cancel(ctx context.Context, id string) (api.Job, error) {
 		return j, err
 	}
 	if already {
-		return j, &CallError{Kind: "conflict", Msg: fmt.Sprintf("job %s already finished (%s)", id, j.Status)}
+		return j, &CallError{Kind: api.KindConflict, Msg: fmt.Sprintf("job %s already finished (%s)", id, j.Status)}
 	}
 	_ = h.nc.Publish(cancelSubj, []byte(id))
 	h.metrics.jobs.WithLabelValues(j.Function, api.StatusCancelled).Inc()
@@ -382,7 +399,7 @@ func (h *Host) runJob(parent context.Context, msg jetstream.Msg) {
 			_ = msg.Term()
 			return
 		}
-		_ = msg.NakWithDelay(time.Duration(j.Attempts) * 100 * time.Millisecond)
+		_ = msg.NakWithDelay(retryDelay(j.Attempts))
 		return
 	default:
 		kind, text := api.KindInternal, runErr.Error()
@@ -407,6 +424,17 @@ func (h *Host) runJob(parent context.Context, msg jetstream.Msg) {
 	}
 	h.metrics.jobs.WithLabelValues(j.Function, j.Status).Inc()
 	h.notify(j)
+}
+
+// retryDelay is the backoff before a job's next attempt after attempts failed
+// ones: 0.5 s, 1 s, 2 s, ... up to a minute. (A host that died while running the
+// job hands it back only after AckWait, which is its own backoff.)
+func retryDelay(attempts int) time.Duration {
+	d := 500 * time.Millisecond
+	for i := 1; i < attempts && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
 }
 
 func orNone(s string) string {

@@ -9,11 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics are the host's Prometheus metrics, served at /metrics.
 type metrics struct {
 	reg       *prometheus.Registry
+	full      http.Handler             // every series
+	public    http.Handler             // without per-function series
 	calls     *prometheus.CounterVec   // function, mode (sync|job), outcome (ok or error kind)
 	duration  *prometheus.HistogramVec // function, mode
 	jobs      *prometheus.CounterVec   // function, status
@@ -31,7 +34,7 @@ func newMetrics(h *Host) *metrics {
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_jobs_total",
 		Help: "Jobs submitted and finished on this host, by function and status."}, []string{"function", "status"})
 	m.workers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_worker_events_total",
-		Help: "Worker process events: start, kill (timeout, memory, cancel), crash and recycle (goroutines left running)."}, []string{"event"})
+		Help: "Worker process events: start, kill (timeout, memory, cancel), crash, recycle (goroutines left running) and evict (an idle worker of one function replaced to serve another)."}, []string{"event"})
 	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_callbacks_total",
 		Help: "Job completion callbacks by outcome."}, []string{"outcome"})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "golem_http_requests_total",
@@ -40,11 +43,43 @@ func newMetrics(h *Host) *metrics {
 		Help: "Function calls running on this host now."}, func() float64 { return float64(h.inflight.Load()) })
 	m.reg.MustRegister(m.calls, m.duration, m.jobs, m.workers, m.callbacks, m.requests, inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.full = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	m.public = promhttp.HandlerFor(withoutFunctions(m.reg), promhttp.HandlerOpts{Registry: m.reg})
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+// serveMetrics serves the Prometheus metrics. Series labelled with a function name
+// (which says what is deployed) go only to keys with the metrics or admin scope;
+// without one, /metrics has the host's own series (workers, HTTP codes, in-flight
+// calls, Go and process).
+func (h *Host) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.NoAuth || principalOf(r.Context()).canMetrics() {
+		h.metrics.full.ServeHTTP(w, r)
+		return
+	}
+	h.metrics.public.ServeHTTP(w, r)
+}
+
+// withoutFunctions drops the metric families that carry a function label.
+func withoutFunctions(g prometheus.Gatherer) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := g.Gather()
+		out := mfs[:0]
+		for _, mf := range mfs {
+			named := false
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "function" {
+						named = true
+					}
+				}
+			}
+			if !named {
+				out = append(out, mf)
+			}
+		}
+		return out, err
+	})
 }
 
 func (m *metrics) workerEvent(e string) { m.workers.WithLabelValues(e).Inc() }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
 )
 
@@ -37,21 +38,40 @@ func retryable(kind string) bool {
 	return false
 }
 
-// pool keeps a fixed number of worker processes. Each runs one request at a time;
-// a worker that is killed (timeout, memory, cancel) or dies is replaced.
+// binding is what a worker is dedicated to once it serves a function: one version
+// of one function, with that function's secrets. A worker never serves another
+// binding, so one function cannot read another's secrets or inputs from memory.
+type binding struct {
+	key      string            // function name, source hash and secrets hash
+	function string            // the function's name
+	secrets  map[string]string // name -> value, written to the worker's secrets directory
+	memoryMB int64             // the worker's memory limit while bound
+}
+
+// pool keeps up to size worker processes, each confined by the sandbox. A worker
+// runs one request at a time. It starts fresh (prewarmed, bound to nothing) and
+// is bound to a function on its first call; afterwards it serves only that
+// function. A call takes an idle worker of its own binding, else a fresh one, else
+// starts one while there is room, else replaces the longest-idle worker of another
+// binding, else waits. A worker that is killed (timeout, memory, cancel) or dies
+// is replaced by a fresh one.
 type pool struct {
 	command []string
 	env     []string
-	idle    chan *proc
+	sb      *sandbox.Sandbox
 	size    int
-	onEvent func(event string) // metrics hook: "start", "kill", "crash", "recycle"
+	memory  int64              // memory limit of a fresh worker (MiB)
+	onEvent func(event string) // metrics hook: "start", "kill", "crash", "recycle", "evict"
 
-	mu     sync.Mutex
-	closed bool
-	all    map[*proc]bool
+	mu      sync.Mutex
+	closed  bool
+	live    int                // processes running or being started
+	idle    map[string][]*proc // by binding key; "" holds fresh workers
+	all     map[*proc]bool
+	changed chan struct{} // closed (and replaced) whenever a worker frees up
 }
 
-func newPool(size int, command, env []string, onEvent func(string)) (*pool, error) {
+func newPool(size int, command, env []string, sb *sandbox.Sandbox, memoryMB int64, onEvent func(string)) (*pool, error) {
 	if size < 1 {
 		size = 1
 	}
@@ -65,14 +85,18 @@ func newPool(size int, command, env []string, onEvent func(string)) (*pool, erro
 	if onEvent == nil {
 		onEvent = func(string) {}
 	}
-	p := &pool{command: command, env: env, idle: make(chan *proc, size), size: size, onEvent: onEvent, all: map[*proc]bool{}}
+	p := &pool{command: command, env: env, sb: sb, size: size, memory: memoryMB, onEvent: onEvent,
+		idle: map[string][]*proc{}, all: map[*proc]bool{}, changed: make(chan struct{})}
 	for i := 0; i < size; i++ {
 		w, err := p.spawn()
 		if err != nil {
 			p.close()
 			return nil, err
 		}
-		p.idle <- w
+		p.mu.Lock()
+		p.live++
+		p.idle[""] = append(p.idle[""], w)
+		p.mu.Unlock()
 	}
 	return p, nil
 }
@@ -80,9 +104,14 @@ func newPool(size int, command, env []string, onEvent func(string)) (*pool, erro
 // proc is one worker process.
 type proc struct {
 	cmd  *exec.Cmd
+	sbw  *sandbox.Worker
 	in   io.WriteCloser
 	out  *json.Decoder
 	dead chan struct{} // closed when the process has exited
+
+	key       string    // its binding ("" while fresh); owned by the pool
+	idleSince time.Time // owned by the pool
+	memoryMB  int64     // its memory limit now
 
 	mu       sync.Mutex
 	sink     func(string) // receives log lines of the current call
@@ -96,7 +125,7 @@ type proc struct {
 
 func (p *pool) spawn() (*proc, error) {
 	cmd := exec.Command(p.command[0], p.command[1:]...)
-	cmd.Env = append(workerEnviron(), p.env...)
+	cmd.Env = append(cmd.Env, p.env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -109,19 +138,29 @@ func (p *pool) spawn() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.ExtraFiles = []*os.File{respW}
-	cmd.Stdout, cmd.Stderr = logW, logW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	closeAll := func() {
 		respR.Close()
 		respW.Close()
 		logR.Close()
 		logW.Close()
+	}
+	cmd.ExtraFiles = []*os.File{respW}
+	cmd.Stdout, cmd.Stderr = logW, logW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	sbw, err := p.sb.Wrap(cmd, p.command[0], p.memory)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("start worker %q: %w", strings.Join(p.command, " "), err)
 	}
+	if err := cmd.Start(); err != nil {
+		closeAll()
+		sbw.Release()
+		return nil, fmt.Errorf("start worker %q: %w", strings.Join(p.command, " "), err)
+	}
+	sbw.Started()
 	respW.Close()
 	logW.Close()
-	w := &proc{cmd: cmd, in: stdin, out: json.NewDecoder(respR), dead: make(chan struct{}),
+	w := &proc{cmd: cmd, sbw: sbw, in: stdin, out: json.NewDecoder(respR), dead: make(chan struct{}), memoryMB: p.memory,
 		endSeen: make(chan string, 16), respCh: make(chan worker.Response, 64), readDone: make(chan struct{})}
 	go w.readLogs(logR)
 	go w.readResponses(respR)
@@ -131,12 +170,124 @@ func (p *pool) spawn() (*proc, error) {
 		w.waitErr = err
 		w.mu.Unlock()
 		close(w.dead)
+		sbw.Kill() // whatever is left in its cgroup
+		sbw.Release()
 	}()
 	p.mu.Lock()
 	p.all[w] = true
 	p.mu.Unlock()
 	p.onEvent("start")
 	return w, nil
+}
+
+// broadcast wakes every caller waiting for a worker. Call with p.mu held.
+func (p *pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// acquire takes a worker for binding key. fresh reports that it still has to be
+// bound.
+func (p *pool) acquire(ctx context.Context, key string) (w *proc, fresh bool, err error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, false, &CallError{Kind: api.KindCanceled, Msg: "the host is shutting down"}
+		}
+		if l := p.idle[key]; len(l) > 0 {
+			w = l[len(l)-1]
+			p.idle[key] = l[:len(l)-1]
+			p.mu.Unlock()
+			return w, key == "", nil
+		}
+		if l := p.idle[""]; len(l) > 0 {
+			w = l[len(l)-1]
+			p.idle[""] = l[:len(l)-1]
+			p.mu.Unlock()
+			return w, true, nil
+		}
+		var victim *proc
+		if p.live < p.size {
+			p.live++
+		} else {
+			// Replace the worker of another function that has been idle longest.
+			var vk string
+			for k, l := range p.idle {
+				for _, c := range l {
+					if victim == nil || c.idleSince.Before(victim.idleSince) {
+						victim, vk = c, k
+					}
+				}
+			}
+			if victim == nil {
+				ch := p.changed
+				p.mu.Unlock()
+				select {
+				case <-ch:
+					continue
+				case <-ctx.Done():
+					return nil, false, &CallError{Kind: api.KindCanceled, Msg: "cancelled while waiting for a worker: " + context.Cause(ctx).Error()}
+				}
+			}
+			l := p.idle[vk]
+			for i, c := range l {
+				if c == victim {
+					p.idle[vk] = append(l[:i], l[i+1:]...)
+					break
+				}
+			}
+			delete(p.all, victim)
+		}
+		p.mu.Unlock()
+		if victim != nil {
+			victim.kill()
+			p.onEvent("evict")
+		}
+		w, err = p.spawn()
+		if err != nil {
+			p.mu.Lock()
+			p.live--
+			p.broadcast()
+			p.mu.Unlock()
+			return nil, false, &CallError{Kind: api.KindInternal, Msg: err.Error()}
+		}
+		return w, true, nil
+	}
+}
+
+// release gives a healthy worker back to the idle list of its binding.
+func (p *pool) release(w *proc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		go w.kill()
+		return
+	}
+	w.idleSince = time.Now()
+	p.idle[w.key] = append(p.idle[w.key], w)
+	p.broadcast()
+}
+
+// bind dedicates a fresh worker to b: its memory limit and its secrets. On error
+// the worker is retired.
+func (p *pool) bind(ctx context.Context, w *proc, b *binding) error {
+	if b.memoryMB > 0 && b.memoryMB != w.memoryMB {
+		if _, err := w.sbw.SetMemory(b.memoryMB); err != nil {
+			p.retire(w, "kill")
+			return &CallError{Kind: api.KindMemory, Msg: fmt.Sprintf("set the worker's memory limit to %d MiB: %v", b.memoryMB, err)}
+		}
+		w.memoryMB = b.memoryMB
+	}
+	w.key = b.key
+	if b.function == "" && len(b.secrets) == 0 {
+		return nil
+	}
+	_, healthy, err := p.roundTrip(ctx, w, worker.Request{ID: newID(), Op: worker.OpBind, Function: b.function, Secrets: b.secrets, Timeout: 10 * time.Second}, nil, nil)
+	if err != nil && healthy {
+		p.retire(w, "kill") // a worker that cannot be bound serves nobody
+	}
+	return err
 }
 
 func (w *proc) readResponses(r io.ReadCloser) {
@@ -193,6 +344,7 @@ func (w *proc) log(line string) {
 func (w *proc) kill() {
 	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
 	_ = w.cmd.Process.Kill()
+	w.sbw.Kill()
 	w.in.Close()
 }
 
@@ -238,22 +390,39 @@ func (w *proc) crashReport() string {
 	return msg
 }
 
-// call runs one request on a worker. progress and logs receive what the function
-// reports; both may be nil. The context cancels the call (the worker is killed).
-func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, progress func(float64, string), logs func(string)) (worker.Response, error) {
-	var w *proc
-	select {
-	case w = <-p.idle:
-	case <-ctx.Done():
-		return worker.Response{}, &CallError{Kind: api.KindCanceled, Msg: "cancelled while waiting for a worker: " + context.Cause(ctx).Error()}
+// call runs one request on a worker bound to b. progress and logs receive what the
+// function reports; both may be nil. The context cancels the call (the worker is
+// killed).
+func (p *pool) call(ctx context.Context, b *binding, req worker.Request, progress func(float64, string), logs func(string)) (worker.Response, error) {
+	for {
+		w, fresh, err := p.acquire(ctx, b.key)
+		if err != nil {
+			return worker.Response{}, err
+		}
+		select {
+		case <-w.dead: // died while idle
+			p.retire(w, "crash")
+			continue
+		default:
+		}
+		if fresh {
+			if err := p.bind(ctx, w, b); err != nil {
+				return worker.Response{}, err
+			}
+		}
+		req.Function = b.function
+		resp, healthy, err := p.roundTrip(ctx, w, req, progress, logs)
+		if healthy {
+			p.release(w)
+		}
+		return resp, err
 	}
-	select {
-	case <-w.dead: // died while idle
-		p.replace(w)
-		p.onEvent("crash")
-		return p.call(ctx, req, memoryMB, progress, logs)
-	default:
-	}
+}
+
+// roundTrip sends one request to w and waits for its answer, enforcing the
+// timeout, the memory limit and cancellation. healthy means w may serve again
+// (the caller gives it back); a killed, dead or recycled worker is retired here.
+func (p *pool) roundTrip(ctx context.Context, w *proc, req worker.Request, progress func(float64, string), logs func(string)) (resp worker.Response, healthy bool, err error) {
 	w.mu.Lock()
 	w.sink = logs
 	w.mu.Unlock()
@@ -263,14 +432,11 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 	}
 	line, err := json.Marshal(req)
 	if err != nil {
-		p.idle <- w
-		return worker.Response{}, err
+		return worker.Response{}, true, err
 	}
 	if _, err := w.in.Write(append(line, '\n')); err != nil {
-		w.kill()
-		p.replace(w)
-		p.onEvent("crash")
-		return worker.Response{}, &CallError{Kind: api.KindCrash, Msg: "write to worker: " + err.Error()}
+		p.retire(w, "crash")
+		return worker.Response{}, false, &CallError{Kind: api.KindCrash, Msg: "write to worker: " + err.Error()}
 	}
 	var timeout <-chan time.Time
 	if req.Timeout > 0 {
@@ -278,13 +444,16 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 		defer t.Stop()
 		timeout = t.C
 	}
-	watch := time.NewTicker(20 * time.Millisecond)
-	defer watch.Stop()
-	fail := func(kind, msg string) (worker.Response, error) {
-		w.kill()
-		p.replace(w)
-		p.onEvent("kill")
-		return worker.Response{}, &CallError{Kind: kind, Msg: msg}
+	// Without a cgroup the host watches the worker's memory itself.
+	var watchC <-chan time.Time
+	if !w.sbw.MemoryLimited() && w.memoryMB > 0 {
+		watch := time.NewTicker(20 * time.Millisecond)
+		defer watch.Stop()
+		watchC = watch.C
+	}
+	fail := func(kind, msg string) (worker.Response, bool, error) {
+		p.retire(w, "kill")
+		return worker.Response{}, false, &CallError{Kind: kind, Msg: msg}
 	}
 	for {
 		select {
@@ -306,40 +475,33 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 			w.mu.Lock()
 			w.sink = nil
 			w.mu.Unlock()
+			healthy = true
 			if resp.Recycle {
 				w.in.Close() // the worker exits when its input ends
-				p.replace(w)
-				p.onEvent("recycle")
-			} else {
-				p.idle <- w
+				p.retire(w, "recycle")
+				healthy = false
 			}
 			if resp.Type == worker.TypeError {
-				return resp, &CallError{Kind: resp.Kind, Field: resp.Field, Msg: resp.Error}
+				return resp, healthy, &CallError{Kind: resp.Kind, Field: resp.Field, Msg: resp.Error}
 			}
-			return resp, nil
+			return resp, healthy, nil
 		case <-w.readDone:
 			// The response pipe closed: the worker is dying or dead.
-			select {
-			case resp := <-w.respCh:
-				_ = resp // a response raced the crash; treat the worker as crashed anyway
-			default:
-			}
 			select {
 			case <-w.dead:
 			case <-time.After(2 * time.Second):
 			}
+			if w.sbw.OOMKilled() {
+				return fail(api.KindMemory, fmt.Sprintf("memory limit exceeded: the function's worker (with its children) reached its limit of %d MiB (limit %d MiB) and the kernel killed it", w.memoryMB, w.memoryMB))
+			}
 			msg := w.crashReport()
-			w.kill()
-			p.replace(w)
-			p.onEvent("crash")
-			return worker.Response{}, &CallError{Kind: api.KindCrash, Msg: msg}
+			p.retire(w, "crash")
+			return worker.Response{}, false, &CallError{Kind: api.KindCrash, Msg: msg}
 		case <-timeout:
 			return fail(api.KindTimeout, fmt.Sprintf("timeout: the call ran longer than %s and its worker was killed", req.Timeout))
-		case <-watch.C:
-			if memoryMB > 0 {
-				if rss := w.rssMB(); rss > memoryMB {
-					return fail(api.KindMemory, fmt.Sprintf("memory limit exceeded: the worker's resident memory reached %d MiB (limit %d MiB) and it was killed", rss, memoryMB))
-				}
+		case <-watchC:
+			if rss := w.rssMB(); rss > w.memoryMB {
+				return fail(api.KindMemory, fmt.Sprintf("memory limit exceeded: the worker's resident memory reached %d MiB (limit %d MiB) and it was killed", rss, w.memoryMB))
 			}
 		case <-ctx.Done():
 			return fail(api.KindCanceled, "cancelled: "+context.Cause(ctx).Error())
@@ -347,42 +509,37 @@ func (p *pool) call(ctx context.Context, req worker.Request, memoryMB int64, pro
 	}
 }
 
-// replace retires w and starts a new worker in its place (in the background).
-func (p *pool) replace(w *proc) {
+// retire kills w (if it still runs) and starts a fresh worker in its place, in the
+// background.
+func (p *pool) retire(w *proc, event string) {
+	w.kill()
+	p.onEvent(event)
 	p.mu.Lock()
 	delete(p.all, w)
 	closed := p.closed
 	p.mu.Unlock()
-	go func() { // reap: a worker that does not leave on its own is killed
-		select {
-		case <-w.dead:
-		case <-time.After(2 * time.Second):
-			w.kill()
-		}
-	}()
 	if closed {
 		return
 	}
 	go func() {
 		for attempt := 0; ; attempt++ {
 			nw, err := p.spawn()
-			if err == nil {
-				p.mu.Lock()
-				if p.closed {
-					p.mu.Unlock()
-					nw.kill()
-					return
-				}
-				p.mu.Unlock()
-				p.idle <- nw
-				return
-			}
 			p.mu.Lock()
-			closed := p.closed
-			p.mu.Unlock()
-			if closed {
+			if p.closed {
+				p.mu.Unlock()
+				if err == nil {
+					nw.kill()
+				}
 				return
 			}
+			if err == nil {
+				nw.idleSince = time.Now()
+				p.idle[""] = append(p.idle[""], nw)
+				p.broadcast()
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
 			time.Sleep(time.Duration(min(attempt+1, 20)) * 100 * time.Millisecond)
 		}
 	}()
@@ -393,6 +550,8 @@ func (p *pool) close() {
 	p.closed = true
 	all := p.all
 	p.all = map[*proc]bool{}
+	p.idle = map[string][]*proc{}
+	p.broadcast()
 	p.mu.Unlock()
 	for w := range all {
 		w.in.Close()
@@ -402,17 +561,4 @@ func (p *pool) close() {
 			w.kill()
 		}
 	}
-}
-
-// workerEnviron is the host's environment without its API keys: user code has no
-// business reading them. (This is not a sandbox: see the package documentation.)
-func workerEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GOLEM_API_KEYS=") || strings.HasPrefix(kv, "GOLEM_API_KEY=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }

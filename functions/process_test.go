@@ -350,8 +350,12 @@ func TestScaleOut(t *testing.T) {
 		ids = append(ids, id)
 	}
 	// Idempotency keys are shared too.
-	if s, err := b.c.SubmitJob("upper", map[string]any{}, &client.SubmitOptions{IdempotencyKey: "k0"}); err != nil || s.ID != ids[0] {
+	if s, err := b.c.SubmitJob("upper", map[string]any{"text": "shared", "steps": 2, "sleep_ms": 100}, &client.SubmitOptions{IdempotencyKey: "k0"}); err != nil || s.ID != ids[0] || !s.Replayed {
 		t.Fatalf("idempotent resubmission on the other host: %+v %v", s, err)
+	}
+	// ... and so is the body they were used with.
+	if _, err := b.c.SubmitJob("upper", map[string]any{"text": "other"}, &client.SubmitOptions{IdempotencyKey: "k0"}); err == nil || hostErr(t, err).Status != http.StatusUnprocessableEntity {
+		t.Fatalf("idempotency key reused with another body on the other host: %v", err)
 	}
 	perHost := map[string]int{}
 	for _, id := range ids {
@@ -462,7 +466,8 @@ func workersOf(t *testing.T, bin string) int {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) >= 2 && args[0] == bin && args[1] == "worker" {
+		// A sandboxed worker runs as /run/golem/worker (see package sandbox).
+		if len(args) >= 2 && (args[0] == bin || args[0] == "/run/golem/worker") && args[1] == "worker" {
 			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
 				continue // a zombie is dead already
 			}

@@ -73,8 +73,40 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 type storedFunction = api.Function
 
-// effective fills zero limits from the host defaults.
+// effective fills zero limits from the host defaults and holds them to the
+// ceilings (which an operator may have lowered since the deploy).
 func (h *Host) effective(l api.Limits) api.Limits {
+	l = h.fillDefaults(l)
+	c := h.cfg.Ceilings
+	l.TimeoutMS = min(l.TimeoutMS, c.TimeoutMS)
+	l.MemoryMB = min(l.MemoryMB, c.MemoryMB)
+	l.MaxAttempts = min(l.MaxAttempts, c.MaxAttempts)
+	l.Concurrency = min(l.Concurrency, c.Concurrency)
+	return l
+}
+
+// checkCeilings refuses limits above what the operator allows.
+func (h *Host) checkCeilings(l api.Limits) error {
+	c := h.cfg.Ceilings
+	over := func(field string, v, ceiling int64, flag string) error {
+		return &CallError{Kind: api.KindInput, Field: "limits." + field,
+			Msg: fmt.Sprintf("limits.%s %d is above this host's ceiling of %d (golem serve %s)", field, v, ceiling, flag)}
+	}
+	switch {
+	case l.TimeoutMS > c.TimeoutMS:
+		return over("timeout_ms", l.TimeoutMS, c.TimeoutMS, "--max-timeout")
+	case l.MemoryMB > c.MemoryMB:
+		return over("memory_mb", l.MemoryMB, c.MemoryMB, "--max-memory")
+	case l.MaxAttempts > c.MaxAttempts:
+		return over("max_attempts", int64(l.MaxAttempts), int64(c.MaxAttempts), "--max-attempts")
+	case l.Concurrency > c.Concurrency:
+		return over("concurrency", int64(l.Concurrency), int64(c.Concurrency), "--max-inflight")
+	}
+	return nil
+}
+
+// fillDefaults fills zero limits from the host defaults.
+func (h *Host) fillDefaults(l api.Limits) api.Limits {
 	d := h.cfg.Defaults
 	if l.TimeoutMS <= 0 {
 		l.TimeoutMS = d.TimeoutMS
@@ -125,15 +157,45 @@ func (h *Host) lookup(ctx context.Context, name string) (*storedFunction, *Built
 		return nil, nil, fmt.Errorf("decode function %s: %w", name, err)
 	}
 	sf.Limits = h.effective(sf.Limits)
+	secrets, err := h.readSecrets(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	sf.Secrets = sortedKeys(secrets)
+	bind := &binding{function: name, secrets: secrets, memoryMB: sf.Limits.MemoryMB}
+	bind.key = bindingKey(&sf, secrets)
 	h.fnMu.Lock()
-	h.fnCache[name] = &cachedFunction{f: &sf, fetched: time.Now()}
+	h.fnCache[name] = &cachedFunction{f: &sf, bind: bind, mask: newMasker(secrets), fetched: time.Now()}
 	h.fnMu.Unlock()
 	return &sf, nil, nil
 }
 
 type cachedFunction struct {
 	f       *storedFunction
+	bind    *binding // the workers this version (with these secrets) runs on
+	mask    *masker  // hides its secrets in results, errors and logs
 	fetched time.Time
+}
+
+// auxBinding is the compile-and-check worker's: it serves every function but
+// never holds a secret.
+var auxBinding = &binding{key: "aux"}
+
+// bindingKey names one version of a function with one set of secrets: a worker
+// bound to it serves nothing else.
+func bindingKey(f *storedFunction, secrets map[string]string) string {
+	hs := sha256.New()
+	for _, k := range sortedKeys(secrets) {
+		fmt.Fprintf(hs, "%s\x00%s\x00", k, secrets[k])
+	}
+	return fmt.Sprintf("%s@%s/%s/%d/%x", f.Name, f.SHA256, f.Entry, f.Limits.MemoryMB, hs.Sum(nil)[:8])
+}
+
+// cached returns the cache entry of a deployed function looked up just before.
+func (h *Host) cached(name string) *cachedFunction {
+	h.fnMu.RLock()
+	defer h.fnMu.RUnlock()
+	return h.fnCache[name]
 }
 
 func (h *Host) forget(name string) {
@@ -162,12 +224,15 @@ func (h *Host) Deploy(ctx context.Context, name string, req api.DeployRequest) (
 	if l.TimeoutMS < 0 || l.MemoryMB < 0 || l.Concurrency < 0 || l.MaxAttempts < 0 {
 		return api.Function{}, false, &CallError{Kind: api.KindInput, Field: "limits", Msg: "limits must not be negative"}
 	}
-	if l.MemoryMB > 0 && l.MemoryMB < 32 {
-		return api.Function{}, false, &CallError{Kind: api.KindInput, Field: "limits.memory_mb", Msg: fmt.Sprintf("memory_mb %d is below the 32 MiB a worker needs", l.MemoryMB)}
+	if l.MemoryMB > 0 && l.MemoryMB < 64 {
+		return api.Function{}, false, &CallError{Kind: api.KindInput, Field: "limits.memory_mb", Msg: fmt.Sprintf("memory_mb %d is below the 64 MiB a worker needs", l.MemoryMB)}
+	}
+	if err := h.checkCeilings(l); err != nil {
+		return api.Function{}, false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := h.aux.call(cctx, worker.Request{ID: newID(), Op: worker.OpCompile, Source: req.Source, Entry: req.Entry, Timeout: 30 * time.Second}, 2048, nil, nil)
+	resp, err := h.aux.call(cctx, auxBinding, worker.Request{ID: newID(), Op: worker.OpCompile, Source: req.Source, Entry: req.Entry, Timeout: 30 * time.Second}, nil, nil)
 	if err != nil {
 		return api.Function{}, false, err
 	}
@@ -202,6 +267,15 @@ func (h *Host) Remove(ctx context.Context, name string) error {
 	}
 	if err := h.fns.Delete(ctx, name); err != nil {
 		return fmt.Errorf("delete function %s: %w", name, err)
+	}
+	secrets, err := h.readSecrets(ctx, name)
+	if err != nil {
+		return err
+	}
+	for k := range secrets {
+		if err := h.secrets.Purge(ctx, name+"."+k); err != nil {
+			return fmt.Errorf("delete secret %s of %s: %w", k, name, err)
+		}
 	}
 	h.forget(name)
 	return nil
@@ -269,12 +343,28 @@ func (h *Host) invoke(ctx context.Context, f *storedFunction, b *Builtin, input 
 	if err := validJSON(input); err != nil {
 		return nil, err
 	}
-	resp, err := h.pool.call(ctx, worker.Request{ID: newID(), Op: worker.OpCall, Source: f.Source, Entry: f.Entry,
-		Input: input, Strict: f.Strict, Timeout: timeout, MemoryMB: f.Limits.MemoryMB}, f.Limits.MemoryMB, progress, logs)
+	c := h.cached(f.Name)
+	if c == nil { // removed just now
+		return nil, &CallError{Kind: api.KindNotFound, Msg: fmt.Sprintf("no function %q", f.Name)}
+	}
+	if logs != nil && c.mask != nil {
+		next := logs
+		logs = func(line string) { next(c.mask.text(line)) }
+	}
+	if progress != nil && c.mask != nil {
+		next := progress
+		progress = func(f float64, note string) { next(f, c.mask.text(note)) }
+	}
+	resp, err := h.pool.call(ctx, c.bind, worker.Request{ID: newID(), Op: worker.OpCall, Source: f.Source, Entry: f.Entry,
+		Input: input, Strict: f.Strict, Timeout: timeout, MemoryMB: f.Limits.MemoryMB}, progress, logs)
 	if err != nil {
+		var ce *CallError
+		if c.mask != nil && errors.As(err, &ce) {
+			ce.Msg = c.mask.text(ce.Msg)
+		}
 		return nil, err
 	}
-	return resp.Output, nil
+	return c.mask.json(resp.Output), nil
 }
 
 // check decodes input against the function's input type without running it.
@@ -289,7 +379,7 @@ func (h *Host) check(ctx context.Context, f *storedFunction, b *Builtin, input [
 	if err := validJSON(input); err != nil {
 		return err
 	}
-	_, err := h.aux.call(ctx, worker.Request{ID: newID(), Op: worker.OpCheck, Source: f.Source, Entry: f.Entry, Input: input, Strict: f.Strict, Timeout: 30 * time.Second}, 2048, nil, nil)
+	_, err := h.aux.call(ctx, auxBinding, worker.Request{ID: newID(), Op: worker.OpCheck, Source: f.Source, Entry: f.Entry, Input: input, Strict: f.Strict, Timeout: 30 * time.Second}, nil, nil)
 	return err
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages golem's build needs (OpenBLAS for the CPU trainer's cgo).
+# Installs the Debian packages golem needs: OpenBLAS for the CPU trainer's cgo, and
+# bubblewrap, the sandbox of golem serve's function workers.
 # Idempotent: does nothing when they are already installed.
 set -euo pipefail
-pkgs=(libopenblas-dev pkg-config)
+pkgs=(libopenblas-dev pkg-config bubblewrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -44,8 +44,10 @@ type Function struct {
 	Signature string `json:"signature,omitempty"`
 	// Dialect is the Go the source was compiled as: "notebook" (the kernel's
 	// interpreter, shims included) or plain yaegi.
-	Dialect string    `json:"dialect,omitempty"`
-	Limits  Limits    `json:"limits"`
+	Dialect string `json:"dialect,omitempty"`
+	Limits  Limits `json:"limits"`
+	// Secrets names the function's secrets (never their values).
+	Secrets []string  `json:"secrets,omitempty"`
 	Strict  bool      `json:"strict"`
 	SHA256  string    `json:"sha256,omitempty"`
 	Source  string    `json:"source,omitempty"`
@@ -102,18 +104,22 @@ type Job struct {
 
 // Error kinds reported in Error.Kind and Job.ErrorKind.
 const (
-	KindInput    = "input"   // the input JSON does not fit the function's input type
-	KindCompile  = "compile" // the source does not compile
-	KindUser     = "user"    // the function returned an error
-	KindPanic    = "panic"   // the function panicked (in its own goroutine: recovered)
-	KindCrash    = "crash"   // the worker process died (e.g. a panic in another goroutine)
-	KindTimeout  = "timeout" // the call ran past its timeout; the worker was killed
-	KindMemory   = "memory"  // the worker went over its memory limit and was killed
-	KindCanceled = "cancelled"
-	KindLimit    = "limit" // concurrency or in-flight limit reached
-	KindNotFound = "not_found"
-	KindAuth     = "auth"
-	KindInternal = "internal"
+	KindInput     = "input"   // the input JSON does not fit the function's input type
+	KindCompile   = "compile" // the source does not compile
+	KindUser      = "user"    // the function returned an error
+	KindPanic     = "panic"   // the function panicked (in its own goroutine: recovered)
+	KindCrash     = "crash"   // the worker process died (e.g. a panic in another goroutine)
+	KindTimeout   = "timeout" // the call ran past its timeout; the worker was killed
+	KindMemory    = "memory"  // the worker went over its memory limit and was killed
+	KindCanceled  = "cancelled"
+	KindLimit     = "limit" // concurrency or in-flight limit reached
+	KindNotFound  = "not_found"
+	KindAuth      = "auth"      // no key, or a wrong one (401)
+	KindForbidden = "forbidden" // a valid key without the scope the request needs (403)
+	KindConflict  = "conflict"  // the job already finished (409)
+	// KindIdempotency: an Idempotency-Key reused with another request body (422).
+	KindIdempotency = "idempotency_conflict"
+	KindInternal    = "internal"
 )
 
 // Error is the JSON body of every error response.

@@ -14,7 +14,12 @@ package fn
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 )
 
 // Reporter receives progress reports of one running call.
@@ -48,9 +53,38 @@ func Progress(ctx context.Context, fraction float64, note string) {
 	r.Progress(fraction, note)
 }
 
+var secretName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidSecretName reports whether name may name a secret: 1-64 letters, digits,
+// '_', '.' and '-', starting with a letter or digit.
+func ValidSecretName(name string) bool { return secretName.MatchString(name) }
+
+// Secret returns the value of the function's secret name, which an admin set with
+// PUT /functions/{function}/secrets/{name}. Only the function's own worker has it
+// (as a file in GOLEM_SECRETS_DIR, in the style of OpenFaaS's secrets); the host
+// masks the value in the function's logs, results and errors.
+func Secret(name string) (string, error) {
+	if !ValidSecretName(name) {
+		return "", fmt.Errorf("secret name %q: use 1-64 letters, digits, '_', '.' and '-'", name)
+	}
+	dir := os.Getenv("GOLEM_SECRETS_DIR")
+	if dir == "" {
+		return "", errors.New("no secrets here: secrets exist only in functions running on golem serve")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("this function has no secret %q (an admin sets it: PUT /functions/{name}/secrets/%s)", name, name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read secret %q: %w", name, err)
+	}
+	return string(b), nil
+}
+
 // Symbols exports this package to the yaegi interpreter (interp.Use(fn.Symbols)).
 var Symbols = map[string]map[string]reflect.Value{
 	"github.com/golem-lm/golem/functions/fn/fn": {
 		"Progress": reflect.ValueOf(Progress),
+		"Secret":   reflect.ValueOf(Secret),
 	},
 }

@@ -24,6 +24,7 @@ import (
 	"go/token"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -47,18 +48,24 @@ const (
 	OpCompile = "compile" // compile Source and check Entry's signature
 	OpCheck   = "check"   // decode Input into Entry's input type without calling it
 	OpCall    = "call"    // call Entry with Input
+	// OpBind dedicates the worker to Function and writes its Secrets into the
+	// worker's secrets directory (GOLEM_SECRETS_DIR, read by fn.Secret). A bound
+	// worker refuses requests for any other function.
+	OpBind = "bind"
 )
 
 // Request is one line the host writes to the worker.
 type Request struct {
-	ID       string          `json:"id"`
-	Op       string          `json:"op"`
-	Source   string          `json:"source"`
-	Entry    string          `json:"entry,omitempty"`
-	Input    json.RawMessage `json:"input,omitempty"`
-	Strict   bool            `json:"strict,omitempty"`
-	Timeout  time.Duration   `json:"timeout,omitempty"`
-	MemoryMB int64           `json:"memory_mb,omitempty"`
+	ID       string            `json:"id"`
+	Op       string            `json:"op"`
+	Function string            `json:"function,omitempty"`
+	Secrets  map[string]string `json:"secrets,omitempty"`
+	Source   string            `json:"source"`
+	Entry    string            `json:"entry,omitempty"`
+	Input    json.RawMessage   `json:"input,omitempty"`
+	Strict   bool              `json:"strict,omitempty"`
+	Timeout  time.Duration     `json:"timeout,omitempty"`
+	MemoryMB int64             `json:"memory_mb,omitempty"`
 }
 
 // Response types.
@@ -122,6 +129,7 @@ type worker struct {
 	mu    sync.Mutex
 	out   *json.Encoder
 	cache map[string]*compiled
+	bound string // the function this worker is dedicated to, once bound
 }
 
 func (w *worker) send(r Response) {
@@ -358,6 +366,12 @@ func (w *worker) get(source, entry string) (*compiled, error) {
 }
 
 func (w *worker) handle(req *Request) Response {
+	if req.Op == OpBind {
+		return w.bind(req)
+	}
+	if w.bound != "" && req.Function != w.bound {
+		return Response{Type: TypeError, Kind: api.KindInternal, Error: fmt.Sprintf("this worker serves function %q only, not %q", w.bound, req.Function)}
+	}
 	c, err := w.get(req.Source, req.Entry)
 	if err != nil {
 		return Response{Type: TypeError, Kind: api.KindCompile, Error: err.Error()}
@@ -403,6 +417,31 @@ func (w *worker) handle(req *Request) Response {
 	restore()
 	resp.Recycle = len(w.cache) > maxCached || leftGoroutines(before)
 	return resp
+}
+
+// bind dedicates the worker to one function and stores that function's secrets
+// as files (mode 0400) in GOLEM_SECRETS_DIR.
+func (w *worker) bind(req *Request) Response {
+	if w.bound != "" {
+		return Response{Type: TypeError, Kind: api.KindInternal, Error: fmt.Sprintf("worker already serves function %q", w.bound)}
+	}
+	if req.Function == "" {
+		return Response{Type: TypeError, Kind: api.KindInternal, Error: "bind: no function named"}
+	}
+	dir := os.Getenv("GOLEM_SECRETS_DIR")
+	if len(req.Secrets) > 0 && dir == "" {
+		return Response{Type: TypeError, Kind: api.KindInternal, Error: "bind: the worker has no secrets directory (GOLEM_SECRETS_DIR)"}
+	}
+	for name, value := range req.Secrets {
+		if !fn.ValidSecretName(name) {
+			return Response{Type: TypeError, Kind: api.KindInternal, Error: fmt.Sprintf("bind: bad secret name %q", name)}
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
+			return Response{Type: TypeError, Kind: api.KindInternal, Error: "bind: write secret " + name + ": " + err.Error()}
+		}
+	}
+	w.bound = req.Function
+	return Response{Type: TypeResult}
 }
 
 // maxCached is how many compiled functions a worker keeps before it asks to be
