@@ -37,6 +37,7 @@ import (
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/client"
+	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
 	"github.com/golem-lm/golem/internal/assets"
 )
@@ -44,6 +45,7 @@ import (
 const key = "bench-key-0123456789"
 
 func main() {
+	sandbox.Main() // the workers' sandbox trampoline
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		if err := worker.RunProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -56,11 +58,116 @@ func main() {
 	workers := flag.Int("workers", 2, "host worker processes")
 	upperSrc := flag.String("upper", "functions/testdata/upper.go", "source of the deployed function")
 	python := flag.String("python", ".venv/bin/python", "Python with tiktoken, flask and waitress for the peer (empty: skip it)")
+	only := flag.String("only", "", "run only this part: sandbox (the cost of the workers' sandbox)")
 	flag.Parse()
-	if err := run(*dur, *conc, *workers, *upperSrc, *python); err != nil {
+	var err error
+	if *only == "sandbox" {
+		err = sandboxCost(*dur, *conc, *workers, *upperSrc)
+	} else {
+		err = run(*dur, *conc, *workers, *upperSrc, *python)
+		if err == nil {
+			err = sandboxCost(*dur, *conc, *workers, *upperSrc)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
 	}
+}
+
+// benchHost starts an in-process host on a loopback port.
+func benchHost(cfg functions.Config) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "golem-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg.DataDir, cfg.APIKeys, cfg.MaxInflight = dir, []string{key}, 1024
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := functions.New(cfg)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.Close()
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ln, 5*time.Second) }()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done; os.RemoveAll(dir) }, nil
+}
+
+// sandboxCost measures what the workers' sandbox (bubblewrap, cgroups, seccomp)
+// costs against unconfined workers (--sandbox none), side by side: requests/s of
+// the deployed function on warm workers, and a cold start: the first call of a
+// function when the host's only worker serves another one (the idle worker is
+// killed, a new one started, bound, the source compiled, the call made).
+func sandboxCost(dur time.Duration, conc, workers int, upperSrc string) error {
+	src, err := os.ReadFile(upperSrc)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", upperSrc, err)
+	}
+	text, err := paragraph()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(upperInput{Text: text})
+	rps := map[string]float64{}
+	cold := map[string]time.Duration{}
+	for _, mode := range []string{sandbox.ModeBwrap, sandbox.ModeNone} {
+		url, stop, err := benchHost(functions.Config{Workers: workers, Sandbox: sandbox.Config{Mode: mode}})
+		if err != nil {
+			return err
+		}
+		c := client.New(url, key)
+		if _, err := c.Deploy("upper", string(src), api.Limits{}); err != nil {
+			stop()
+			return err
+		}
+		if _, err := load(url+"/functions/upper", body, conc, 300*time.Millisecond); err != nil {
+			stop()
+			return err
+		}
+		r, err := load(url+"/functions/upper", body, conc, dur)
+		stop()
+		if err != nil {
+			return err
+		}
+		rps[mode] = r.rps
+
+		url, stop, err = benchHost(functions.Config{Workers: 1, Sandbox: sandbox.Config{Mode: mode}})
+		if err != nil {
+			return err
+		}
+		c = client.New(url, key)
+		for _, n := range []string{"one", "two"} {
+			if _, err := c.Deploy(n, string(src), api.Limits{}); err != nil {
+				stop()
+				return err
+			}
+		}
+		var times []time.Duration
+		for i := 0; i < 21; i++ {
+			n := []string{"one", "two"}[i%2]
+			start := time.Now()
+			if err := c.Call(n, upperInput{Text: "cold"}, nil); err != nil {
+				stop()
+				return err
+			}
+			if i > 0 { // the first call found a prewarmed worker
+				times = append(times, time.Since(start))
+			}
+		}
+		stop()
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		cold[mode] = times[len(times)/2]
+	}
+	fmt.Printf("bench: sandbox_upper_rps bwrap=%.0f none=%.0f ratio=%.2f\n", rps["bwrap"], rps["none"], rps["bwrap"]/rps["none"])
+	fmt.Printf("bench: sandbox_cold_start_ms bwrap=%.1f none=%.1f ratio=%.2f\n", ms(cold["bwrap"]), ms(cold["none"]), float64(cold["none"])/float64(cold["bwrap"]))
+	return nil
 }
 
 func run(dur time.Duration, conc, workers int, upperSrc, python string) error {

@@ -178,6 +178,28 @@ func (c *Client) Remove(name string) error {
 	return err
 }
 
+// SetSecret sets a secret of a deployed function (an admin key's right). Only
+// the function's own workers see it, through fn.Secret(name).
+func (c *Client) SetSecret(function, name, value string) error {
+	_, err := c.do(http.MethodPut, "/functions/"+url.PathEscape(function)+"/secrets/"+url.PathEscape(name), strings.NewReader(value), "application/octet-stream", nil, nil)
+	return err
+}
+
+// RemoveSecret removes a secret of a function.
+func (c *Client) RemoveSecret(function, name string) error {
+	_, err := c.do(http.MethodDelete, "/functions/"+url.PathEscape(function)+"/secrets/"+url.PathEscape(name), nil, "", nil, nil)
+	return err
+}
+
+// Secrets lists the names of a function's secrets.
+func (c *Client) Secrets(function string) ([]string, error) {
+	var out struct {
+		Secrets []string `json:"secrets"`
+	}
+	_, err := c.do(http.MethodGet, "/functions/"+url.PathEscape(function)+"/secrets", nil, "", nil, &out)
+	return out.Secrets, err
+}
+
 // Call calls a function synchronously. in is encoded as JSON ([]byte and
 // json.RawMessage are sent as they are); the result is decoded into out, which may
 // be a *[]byte for the raw JSON or nil to drop it.

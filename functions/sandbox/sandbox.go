@@ -375,6 +375,7 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, exe string, bind bool, args []string, memo
 		"--setenv", "HOME", "/tmp",
 		"--setenv", "TMPDIR", "/tmp",
 		"--setenv", "GOLEM_SECRETS_DIR", secretsDir,
+		"--setenv", "GOLEM_SANDBOX", ModeBwrap,
 	)
 	if s.cgroups != nil && s.cgroups.cpu {
 		b = append(b, "--setenv", "GOMAXPROCS", strconv.Itoa(max(1, int(s.cfg.CPUs+0.5))))

@@ -89,7 +89,7 @@ type Response struct {
 	Progress  float64         `json:"progress,omitempty"`
 	Note      string          `json:"note,omitempty"`
 	// Recycle asks the host to replace this worker after the call: the function left
-	// goroutines running, or the worker holds many compiled functions.
+	// goroutines or processes running, or the worker holds many compiled functions.
 	Recycle bool `json:"recycle,omitempty"`
 }
 
@@ -415,8 +415,33 @@ func (w *worker) handle(req *Request) Response {
 	restore := display.SetContext(ctx) // lmlib calls without a context of their own stop with the call
 	resp := c.call(args)
 	restore()
-	resp.Recycle = len(w.cache) > maxCached || leftGoroutines(before)
+	resp.Recycle = len(w.cache) > maxCached || leftGoroutines(before) || leftProcesses()
 	return resp
+}
+
+// leftProcesses reports whether the function left processes running in the
+// worker's sandbox (whose /proc shows only the sandbox's own processes: its init
+// and this worker). Outside a sandbox it cannot tell and says no.
+func leftProcesses() bool {
+	if os.Getenv("GOLEM_SANDBOX") == "" {
+		return false
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == 1 || pid == self {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue // a zombie the worker has not reaped: gone already
+		}
+		return true
+	}
+	return false
 }
 
 // bind dedicates the worker to one function and stores that function's secrets
