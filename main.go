@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/internal/version"
 	"github.com/golem-lm/golem/lmlib/gpt"
 )
@@ -60,7 +59,6 @@ func usage() {
 }
 
 func main() {
-	sandbox.Main() // the function workers' sandbox trampoline (returns unless started as one)
 	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		usage()
 		if len(os.Args) < 2 {

@@ -20,7 +20,6 @@ import (
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/client"
-	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
 )
 
@@ -29,7 +28,6 @@ const testKey = "test-key-0123456789"
 // TestMain doubles as the worker process: the hosts under test start this test
 // binary with GOLEM_TEST_WORKER=1 as their `golem worker`.
 func TestMain(m *testing.M) {
-	sandbox.Main()
 	if os.Getenv("GOLEM_TEST_WORKER") == "1" {
 		if err := worker.RunProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

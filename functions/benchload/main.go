@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -45,7 +46,6 @@ import (
 const key = "bench-key-0123456789"
 
 func main() {
-	sandbox.Main() // the workers' sandbox trampoline
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		if err := worker.RunProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -117,8 +117,14 @@ func sandboxCost(dur time.Duration, conc, workers int, upperSrc string) error {
 	body, _ := json.Marshal(upperInput{Text: text})
 	rps := map[string]float64{}
 	cold := map[string]time.Duration{}
-	for _, mode := range []string{sandbox.ModeBwrap, sandbox.ModeNone} {
-		url, stop, err := benchHost(functions.Config{Workers: workers, Sandbox: sandbox.Config{Mode: mode}})
+	// "bwrap" gets a CPU quota of every core, so that it differs from "none" only
+	// by the sandbox; "bwrap-1cpu" is the default quota of one core per worker.
+	for _, mode := range []string{sandbox.ModeBwrap, sandbox.ModeNone, "bwrap-1cpu"} {
+		sc := sandbox.Config{Mode: mode, CPUs: float64(runtime.NumCPU())}
+		if mode == "bwrap-1cpu" {
+			sc = sandbox.Config{Mode: sandbox.ModeBwrap, CPUs: 1}
+		}
+		url, stop, err := benchHost(functions.Config{Workers: workers, Sandbox: sc})
 		if err != nil {
 			return err
 		}
@@ -137,8 +143,11 @@ func sandboxCost(dur time.Duration, conc, workers int, upperSrc string) error {
 			return err
 		}
 		rps[mode] = r.rps
+		if mode == "bwrap-1cpu" {
+			continue
+		}
 
-		url, stop, err = benchHost(functions.Config{Workers: 1, Sandbox: sandbox.Config{Mode: mode}})
+		url, stop, err = benchHost(functions.Config{Workers: 1, Sandbox: sc})
 		if err != nil {
 			return err
 		}
@@ -166,6 +175,7 @@ func sandboxCost(dur time.Duration, conc, workers int, upperSrc string) error {
 		cold[mode] = times[len(times)/2]
 	}
 	fmt.Printf("bench: sandbox_upper_rps bwrap=%.0f none=%.0f ratio=%.2f\n", rps["bwrap"], rps["none"], rps["bwrap"]/rps["none"])
+	fmt.Printf("bench: sandbox_upper_rps_cpu_quota_1 bwrap_1cpu=%.0f none=%.0f ratio=%.2f\n", rps["bwrap-1cpu"], rps["none"], rps["bwrap-1cpu"]/rps["none"])
 	fmt.Printf("bench: sandbox_cold_start_ms bwrap=%.1f none=%.1f ratio=%.2f\n", ms(cold["bwrap"]), ms(cold["none"]), float64(cold["none"])/float64(cold["bwrap"]))
 	return nil
 }

@@ -409,24 +409,22 @@ func (cl *cell) oomKilled() bool {
 	return false
 }
 
-// killAll sends SIGKILL to every process in the cell.
+// killAll sends SIGKILL to every process in the cell, without waiting for them
+// to die (remove waits).
 func (cl *cell) killAll() {
 	if cl.c.v2 {
 		if writeFile(cl.mem, "cgroup.kill", "1") == nil {
 			return
 		}
 	}
-	for round := 0; round < 10; round++ {
-		b, err := os.ReadFile(filepath.Join(cl.mem, "cgroup.procs"))
-		if err != nil || len(strings.TrimSpace(string(b))) == 0 {
-			return
+	b, err := os.ReadFile(filepath.Join(cl.mem, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -448,6 +446,7 @@ func (cl *cell) remove() {
 			return
 		}
 		dirs = left
+		cl.killAll() // a straggler forked while the others were killed
 		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -33,7 +33,6 @@ package sandbox
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -270,9 +269,11 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, exe string, memoryMB int64) (*Worker, erro
 }
 
 const (
-	execArg    = "__golem-sandbox-exec" // the trampoline's argv[1]
-	sandboxExe = "/run/golem/worker"    // where the worker binary appears inside
-	secretsDir = "/run/golem/secrets"   // the worker's secrets, a private tmpfs
+	sandboxExe = "/run/golem/worker"  // where the worker binary appears inside
+	secretsDir = "/run/golem/secrets" // the worker's secrets, a private tmpfs
+	// trampoline writes its own pid into each cgroup.procs file named before "--"
+	// and executes the command after it.
+	trampoline = `while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"`
 )
 
 // wrap confines cmd. With bind, exe (a file of the host) is bound read-only into
@@ -294,17 +295,6 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, exe string, bind bool, args []string, memo
 		return w, nil
 	}
 	w.secrets = secretsDir
-	// The trampoline is the host's own binary (see Main). It and the worker binary
-	// are run from a staging directory the unprivileged uid can walk (a test
-	// binary's own directory is private to root).
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the host binary: %w", err)
-	}
-	trampExe, err := s.stage(self)
-	if err != nil {
-		return nil, err
-	}
 	sr, sw, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -390,10 +380,11 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, exe string, bind bool, args []string, memo
 	b = append(b, "--", inner)
 	b = append(b, args...)
 
-	tramp := []string{trampExe, execArg}
-	for _, p := range procs {
-		tramp = append(tramp, "--procs", p)
-	}
+	// The trampoline, a few lines of /bin/sh run as the unprivileged uid, enters
+	// the cgroups (v1) and then becomes bubblewrap: everything bubblewrap starts
+	// is inside them. (v2 needs none: the process is cloned into its cgroup.)
+	tramp := []string{"/bin/sh", "-c", trampoline, "golem-sandbox"}
+	tramp = append(tramp, procs...)
 	tramp = append(tramp, "--")
 	tramp = append(tramp, b...)
 	cmd.Path = tramp[0]
@@ -454,41 +445,4 @@ func (w *Worker) Release() {
 	if w.s.cfg.Mode == ModeNone && w.secrets != "" {
 		os.RemoveAll(w.secrets)
 	}
-}
-
-// Main is the trampoline: when this process was started as one (argv[1] is the
-// trampoline's marker), it enters the worker's cgroups and executes bubblewrap,
-// and never returns. Otherwise it returns at once. Call it first thing in main
-// (and in TestMain of tests whose binary serves as the worker).
-func Main() {
-	if len(os.Args) < 2 || os.Args[1] != execArg {
-		return
-	}
-	if err := trampoline(os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "golem sandbox: %v\n", err)
-		os.Exit(125)
-	}
-	os.Exit(125) // not reached: trampoline executes bubblewrap
-}
-
-func trampoline(args []string) error {
-	var procs []string
-	for len(args) > 0 && args[0] != "--" {
-		if args[0] != "--procs" || len(args) < 2 {
-			return fmt.Errorf("bad arguments %q", args)
-		}
-		procs = append(procs, args[1])
-		args = args[2:]
-	}
-	if len(args) < 2 {
-		return errors.New("no command after --")
-	}
-	args = args[1:]
-	pid := []byte(strconv.Itoa(os.Getpid()))
-	for _, p := range procs {
-		if err := os.WriteFile(p, pid, 0); err != nil {
-			return fmt.Errorf("enter cgroup %s: %w", filepath.Dir(p), err)
-		}
-	}
-	return syscall.Exec(args[0], args, os.Environ())
 }
