@@ -15,6 +15,7 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	_ "github.com/golem-lm/golem/functions/builtin" // lmlib's stages as built-in functions
 	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
 )

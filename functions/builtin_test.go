@@ -13,6 +13,7 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/builtin"
 	"github.com/golem-lm/golem/internal/assets"
 	"github.com/golem-lm/golem/lmlib/eval"
 	"github.com/golem-lm/golem/lmlib/hf"
@@ -42,16 +43,16 @@ func TestTokenizeMatchesTiktoken(t *testing.T) {
 	batches := map[string][]string{}
 	want := map[string][][]int{}
 	for _, tc := range ref.Cases {
-		var out functions.TokenizeOutput
-		in := functions.TokenizeInput{Encoding: tc.Encoding, Text: tc.Text, AllowedSpecial: tc.AllowedSpecial}
+		var out builtin.TokenizeOutput
+		in := builtin.TokenizeInput{Encoding: tc.Encoding, Text: tc.Text, AllowedSpecial: tc.AllowedSpecial}
 		if err := c.Call("tokenize", in, &out); err != nil {
 			t.Fatalf("%s %q: %v", tc.Encoding, tc.Text, err)
 		}
 		if !slices.Equal(out.Tokens, tc.Tokens) || out.Count != len(tc.Tokens) {
 			t.Errorf("%s %q: got %v, tiktoken %v", tc.Encoding, tc.Text, out.Tokens, tc.Tokens)
 		}
-		var back functions.DetokenizeOutput
-		if err := c.Call("detokenize", functions.DetokenizeInput{Encoding: tc.Encoding, Tokens: tc.Tokens}, &back); err != nil || back.Text != tc.Text {
+		var back builtin.DetokenizeOutput
+		if err := c.Call("detokenize", builtin.DetokenizeInput{Encoding: tc.Encoding, Tokens: tc.Tokens}, &back); err != nil || back.Text != tc.Text {
 			t.Errorf("detokenize %s: %q %v", tc.Encoding, back.Text, err)
 		}
 		if tc.AllowedSpecial == nil {
@@ -61,7 +62,7 @@ func TestTokenizeMatchesTiktoken(t *testing.T) {
 	}
 	// The same as a batch job.
 	for enc, texts := range batches {
-		id, err := c.Submit("tokenize", functions.TokenizeInput{Encoding: enc, Texts: texts}, nil)
+		id, err := c.Submit("tokenize", builtin.TokenizeInput{Encoding: enc, Texts: texts}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func TestTokenizeMatchesTiktoken(t *testing.T) {
 		if err != nil || j.Status != api.StatusSucceeded {
 			t.Fatalf("tokenize job: %+v %v", j, err)
 		}
-		var out functions.TokenizeOutput
+		var out builtin.TokenizeOutput
 		if err := json.Unmarshal(j.Result, &out); err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestCleanBuiltin(t *testing.T) {
 		{"id": "c", "text": "<html><body><p>Le chat dort sur le canapé pendant que la pluie tombe.</p></body></html>"},
 		{"id": "d", "text": "<p>Buy now!</p>"},
 	}}
-	check := func(out functions.CleanOutput) {
+	check := func(out builtin.CleanOutput) {
 		t.Helper()
 		if len(out.Kept) != 1 || out.Kept[0].ID != "a" || !strings.Contains(out.Kept[0].Text, "email@example.com") || strings.Contains(out.Kept[0].Text, "<p>") {
 			t.Fatalf("kept %+v", out.Kept)
@@ -123,7 +124,7 @@ func TestCleanBuiltin(t *testing.T) {
 			t.Fatalf("dropped %+v reasons %v", out.Dropped, out.Reasons)
 		}
 	}
-	var out functions.CleanOutput
+	var out builtin.CleanOutput
 	if err := th.c.Call("clean", in, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestCleanBuiltin(t *testing.T) {
 	if err != nil || j.Status != api.StatusSucceeded || j.Progress != 1 {
 		t.Fatalf("clean job %+v %v", j, err)
 	}
-	out = functions.CleanOutput{}
+	out = builtin.CleanOutput{}
 	if err := json.Unmarshal(j.Result, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +169,8 @@ func TestGenerateBuiltin(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := startHost(t, functions.Config{Workers: 1, ModelsDir: models})
-	var out functions.GenerateOutput
-	if err := th.c.Call("generate", functions.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12}, &out); err != nil {
+	var out builtin.GenerateOutput
+	if err := th.c.Call("generate", builtin.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var refText string // as JSON carries it: invalid UTF-8 (a token cut mid-character) becomes U+FFFD
@@ -178,7 +179,7 @@ func TestGenerateBuiltin(t *testing.T) {
 	if out.Text != refText || !slices.Equal(out.Tokens, ref.Tokens) || out.StopReason != ref.StopReason {
 		t.Fatalf("generate %+v, lmlib/eval %+v", out, ref)
 	}
-	id, err := th.c.Submit("generate", functions.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12, Temperature: 0.8, Seed: 7}, nil)
+	id, err := th.c.Submit("generate", builtin.GenerateInput{Model: "tiny", Prompt: "Tom whitewashed", MaxTokens: 12, Temperature: 0.8, Seed: 7}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestTrainBuiltin(t *testing.T) {
 	}
 	text := string(b[20000:60000])
 	th := startHost(t, functions.Config{Workers: 1, ModelsDir: t.TempDir()})
-	in := functions.TrainInput{Model: "opticks", Text: text, Layers: 1, Heads: 2, Width: 32, ContextLen: 32, Batch: 8, MaxSteps: 60, LR: 3e-3, Seed: 1}
+	in := builtin.TrainInput{Model: "opticks", Text: text, Layers: 1, Heads: 2, Width: 32, ContextLen: 32, Batch: 8, MaxSteps: 60, LR: 3e-3, Seed: 1}
 	id, err := th.c.Submit("train", in, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +226,7 @@ func TestTrainBuiltin(t *testing.T) {
 	if err != nil || j.Status != api.StatusSucceeded {
 		t.Fatalf("train job %+v %v", j, err)
 	}
-	var out functions.TrainOutput
+	var out builtin.TrainOutput
 	if err := json.Unmarshal(j.Result, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +234,8 @@ func TestTrainBuiltin(t *testing.T) {
 		t.Fatalf("training result %+v", out)
 	}
 	t.Logf("train: %+v; progress notes %v", out, notes)
-	var g functions.GenerateOutput
-	if err := th.c.Call("generate", functions.GenerateInput{Model: "opticks", Prompt: "The light", MaxTokens: 20}, &g); err != nil {
+	var g builtin.GenerateOutput
+	if err := th.c.Call("generate", builtin.GenerateInput{Model: "opticks", Prompt: "The light", MaxTokens: 20}, &g); err != nil {
 		t.Fatal(err)
 	}
 	if len(g.Tokens) == 0 || g.Text == "" {

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/models"
 	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -185,10 +186,9 @@ type Host struct {
 	ns      *server.Server // embedded NATS, nil with an external one
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	jobs    jetstream.KeyValue    // job id -> api.Job
-	idem    jetstream.KeyValue    // hashed idempotency key -> job id
-	fns     jetstream.KeyValue    // function name -> stored spec
-	objs    jetstream.ObjectStore // trained models, shared by the hosts
+	jobs    jetstream.KeyValue // job id -> api.Job
+	idem    jetstream.KeyValue // hashed idempotency key -> job id
+	fns     jetstream.KeyValue // function name -> stored spec
 	cons    jetstream.Consumer
 	pool    *pool // runs calls and jobs
 	aux     *pool // compiles deploys and checks job inputs, so they never wait behind jobs
@@ -209,8 +209,7 @@ type Host struct {
 	runMu   sync.Mutex
 	running map[string]context.CancelCauseFunc // job id -> cancel
 
-	modelMu sync.Mutex
-	models  map[string]*loadedModel
+	models *models.Store // checkpoints for generate (and what train makes)
 
 	callbacks sync.WaitGroup
 
@@ -244,7 +243,7 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger, limits: map[string]chan struct{}{}, fnCache: map[string]*cachedFunction{},
-		running: map[string]context.CancelCauseFunc{}, models: map[string]*loadedModel{}}
+		running: map[string]context.CancelCauseFunc{}}
 	for i, k := range cfg.APIKeys {
 		h.keys = append(h.keys, AdminKey(fmt.Sprintf("api-key-%d", i+1), k))
 	}
@@ -344,9 +343,11 @@ func (h *Host) connect() error {
 	if h.secrets, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: secretBucket, Storage: jetstream.FileStorage, History: 1}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", secretBucket, err)
 	}
-	if h.objs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: modelBucket, Storage: jetstream.FileStorage}); err != nil {
+	objs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: modelBucket, Storage: jetstream.FileStorage})
+	if err != nil {
 		return fmt.Errorf("create object store %s: %w", modelBucket, err)
 	}
+	h.models = models.NewStore(h.cfg.ModelsDir, objs)
 	if h.cons, err = js.CreateOrUpdateConsumer(ctx, jobStream, jetstream.ConsumerConfig{Durable: consumerName,
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: h.cfg.AckWait, MaxDeliver: -1, MaxAckPending: 10000}); err != nil {
 		return fmt.Errorf("create consumer %s: %w", consumerName, err)

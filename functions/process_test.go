@@ -16,6 +16,7 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/builtin"
 	"github.com/golem-lm/golem/functions/client"
 	"github.com/golem-lm/golem/internal/assets"
 	"github.com/nats-io/nats-server/v2/server"
@@ -381,13 +382,13 @@ func TestScaleOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tr functions.TrainOutput
-	if err := a.c.Call("train", functions.TrainInput{Model: "shared", Text: string(text[20000:40000]), Layers: 1, Heads: 2, Width: 16,
+	var tr builtin.TrainOutput
+	if err := a.c.Call("train", builtin.TrainInput{Model: "shared", Text: string(text[20000:40000]), Layers: 1, Heads: 2, Width: 16,
 		ContextLen: 16, Batch: 4, MaxSteps: 10}, &tr); err != nil {
 		t.Fatal(err)
 	}
-	var g functions.GenerateOutput
-	if err := b.c.Call("generate", functions.GenerateInput{Model: "shared", Prompt: "Light", MaxTokens: 5}, &g); err != nil || len(g.Tokens) == 0 {
+	var g builtin.GenerateOutput
+	if err := b.c.Call("generate", builtin.GenerateInput{Model: "shared", Prompt: "Light", MaxTokens: 5}, &g); err != nil || len(g.Tokens) == 0 {
 		t.Fatalf("generate on the other host: %+v %v", g, err)
 	}
 	j, err := a.c.Wait(long, 60*time.Second)

@@ -16,13 +16,14 @@ import (
 
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
+	"github.com/golem-lm/golem/functions/models"
 	"github.com/golem-lm/golem/functions/worker"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Builtin is a function compiled into the host (an lmlib stage). It runs in the
-// host process at native speed; it is trusted code, so it gets a timeout (through
-// its context) but no memory limit of its own.
+// Builtin is a function compiled into the host (an lmlib stage, package
+// functions/builtin). It runs in the host process at native speed; it is trusted
+// code, so it gets a timeout (through its context) but no memory limit of its own.
 type Builtin struct {
 	Name    string
 	Summary string
@@ -37,10 +38,14 @@ var (
 	builtins  = map[string]*Builtin{}
 )
 
-// RegisterBuiltin adds a built-in function; it panics on a duplicate or bad name.
-// Packages call it from init.
-func RegisterBuiltin(b Builtin) {
-	if !validName.MatchString(b.Name) || b.Call == nil || b.Input == nil {
+// Register adds a built-in function: the request body is decoded strictly into a
+// new In, call's result is the JSON answer. It panics on a duplicate or bad name.
+// Packages call it from init (functions/builtin registers lmlib's stages; a
+// program that imports it serves them).
+func Register[In, Out any](name, summary string, call func(ctx context.Context, in *In) (Out, error)) {
+	b := Builtin{Name: name, Summary: summary, Input: reflect.TypeFor[In](),
+		Call: func(ctx context.Context, in any) (any, error) { return call(ctx, in.(*In)) }}
+	if !validName.MatchString(b.Name) || call == nil {
 		panic("functions: bad builtin " + b.Name)
 	}
 	builtinMu.Lock()
@@ -49,6 +54,15 @@ func RegisterBuiltin(b Builtin) {
 		panic("functions: duplicate builtin " + b.Name)
 	}
 	builtins[b.Name] = &b
+}
+
+type modelsKey struct{}
+
+// Models returns the model store of the host running a built-in's call (nil
+// outside a host).
+func Models(ctx context.Context) *models.Store {
+	s, _ := ctx.Value(modelsKey{}).(*models.Store)
+	return s
 }
 
 func builtin(name string) *Builtin {
@@ -338,7 +352,7 @@ func (h *Host) acquire(ctx context.Context, name string, limit int, wait bool) (
 func (h *Host) invoke(ctx context.Context, f *storedFunction, b *Builtin, input []byte, progress func(float64, string), logs func(string)) (json.RawMessage, error) {
 	timeout := time.Duration(f.Limits.TimeoutMS) * time.Millisecond
 	if b != nil {
-		return runBuiltin(context.WithValue(ctx, hostKey{}, h), b, input, timeout, progress)
+		return runBuiltin(context.WithValue(ctx, modelsKey{}, h.models), b, input, timeout, progress)
 	}
 	if err := validJSON(input); err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ import (
 
 	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
+	"github.com/golem-lm/golem/functions/builtin"
 	"github.com/golem-lm/golem/functions/client"
 	"github.com/golem-lm/golem/functions/sandbox"
 	"github.com/golem-lm/golem/functions/worker"
@@ -216,12 +217,12 @@ func run(dur time.Duration, conc, workers int, upperSrc, python string) error {
 	// The bare baseline: the same code behind a plain handler.
 	bare := http.NewServeMux()
 	bare.HandleFunc("POST /tokenize", func(w http.ResponseWriter, r *http.Request) {
-		var in functions.TokenizeInput
+		var in builtin.TokenizeInput
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		out, err := functions.Tokenize(r.Context(), &in)
+		out, err := builtin.Tokenize(r.Context(), &in)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -245,7 +246,7 @@ func run(dur time.Duration, conc, workers int, upperSrc, python string) error {
 	defer bsrv.Close()
 	bareURL := "http://" + bln.Addr().String()
 
-	tokBody, _ := json.Marshal(functions.TokenizeInput{Encoding: "cl100k_base", Text: text})
+	tokBody, _ := json.Marshal(builtin.TokenizeInput{Encoding: "cl100k_base", Text: text})
 	fmt.Printf("load: %d clients, %s per side, host with %d workers, %d-byte input\n", conc, dur, workers, len(text))
 	if python != "" {
 		peerURL, stop, err := startPeer(python)

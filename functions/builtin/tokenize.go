@@ -1,12 +1,13 @@
-package functions
+package builtin
 
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/golem-lm/golem/functions"
+	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
@@ -50,7 +51,7 @@ func loadEncoding(name string) (*tokenizer.Tokenizer, error) {
 	// Only the built-in vocabularies: tokenizer.Load also opens file paths, which a
 	// remote caller must not choose.
 	if !slices.Contains(tokenizer.Builtins(), name) {
-		return nil, &CallError{Kind: "input", Field: "encoding", Msg: fmt.Sprintf("input field \"encoding\": unknown encoding %q (known: %s)", name, strings.Join(tokenizer.Builtins(), ", "))}
+		return nil, &functions.CallError{Kind: api.KindInput, Field: "encoding", Msg: fmt.Sprintf("input field \"encoding\": unknown encoding %q (known: %s)", name, strings.Join(tokenizer.Builtins(), ", "))}
 	}
 	return tokenizer.Load(name)
 }
@@ -62,7 +63,7 @@ func Tokenize(ctx context.Context, in *TokenizeInput) (*TokenizeOutput, error) {
 		return nil, err
 	}
 	if in.Text != "" && len(in.Texts) > 0 {
-		return nil, &CallError{Kind: "input", Field: "texts", Msg: "give text or texts, not both"}
+		return nil, &functions.CallError{Kind: api.KindInput, Field: "texts", Msg: "give text or texts, not both"}
 	}
 	encode := func(s string) ([]int, error) {
 		if len(in.AllowedSpecial) == 0 {
@@ -70,7 +71,7 @@ func Tokenize(ctx context.Context, in *TokenizeInput) (*TokenizeOutput, error) {
 		}
 		ids, err := tok.EncodeAllowed(s, in.AllowedSpecial...)
 		if err != nil {
-			return nil, &CallError{Kind: "input", Field: "allowed_special", Msg: err.Error()}
+			return nil, &functions.CallError{Kind: api.KindInput, Field: "allowed_special", Msg: err.Error()}
 		}
 		return ids, nil
 	}
@@ -104,16 +105,12 @@ func Detokenize(ctx context.Context, in *DetokenizeInput) (*DetokenizeOutput, er
 	}
 	s, err := tok.Decode(in.Tokens)
 	if err != nil {
-		return nil, &CallError{Kind: "input", Field: "tokens", Msg: err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Field: "tokens", Msg: err.Error()}
 	}
 	return &DetokenizeOutput{Text: s}, nil
 }
 
 func init() {
-	RegisterBuiltin(Builtin{Name: "tokenize", Summary: "encode text with a built-in BPE vocabulary (lmlib/tokenizer; tiktoken-identical ids)",
-		Input: reflect.TypeOf(TokenizeInput{}),
-		Call:  func(ctx context.Context, in any) (any, error) { return Tokenize(ctx, in.(*TokenizeInput)) }})
-	RegisterBuiltin(Builtin{Name: "detokenize", Summary: "decode token ids to text with a built-in BPE vocabulary (lmlib/tokenizer)",
-		Input: reflect.TypeOf(DetokenizeInput{}),
-		Call:  func(ctx context.Context, in any) (any, error) { return Detokenize(ctx, in.(*DetokenizeInput)) }})
+	functions.Register("tokenize", "encode text with a built-in BPE vocabulary (lmlib/tokenizer; tiktoken-identical ids)", Tokenize)
+	functions.Register("detokenize", "decode token ids to text with a built-in BPE vocabulary (lmlib/tokenizer)", Detokenize)
 }

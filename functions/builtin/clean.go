@@ -1,10 +1,11 @@
-package functions
+package builtin
 
 import (
 	"context"
 	"fmt"
-	"reflect"
 
+	"github.com/golem-lm/golem/functions"
+	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
 	"github.com/golem-lm/golem/lmlib/clean"
 	"github.com/golem-lm/golem/lmlib/data"
@@ -39,7 +40,7 @@ type CleanOutput struct {
 func Clean(ctx context.Context, in *CleanInput) (*CleanOutput, error) {
 	steps, err := clean.FineWebSteps(clean.FineWebOptions{HTML: in.HTML, Languages: in.Languages, NoMinHash: in.NoMinHash, NoPII: in.NoPII})
 	if err != nil {
-		return nil, &CallError{Kind: "input", Msg: "clean options: " + err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Msg: "clean options: " + err.Error()}
 	}
 	out := &CleanOutput{Kept: []*data.Doc{}, Dropped: []Dropped{}, Reasons: map[string]int{}}
 	for i, d := range in.Docs {
@@ -47,7 +48,7 @@ func Clean(ctx context.Context, in *CleanInput) (*CleanOutput, error) {
 			return nil, err
 		}
 		if d == nil {
-			return nil, &CallError{Kind: "input", Field: "docs", Msg: fmt.Sprintf("input field \"docs\": document %d is null", i)}
+			return nil, &functions.CallError{Kind: api.KindInput, Field: "docs", Msg: fmt.Sprintf("input field \"docs\": document %d is null", i)}
 		}
 		drop, step := "", ""
 		for _, s := range steps {
@@ -73,7 +74,5 @@ func Clean(ctx context.Context, in *CleanInput) (*CleanOutput, error) {
 }
 
 func init() {
-	RegisterBuiltin(Builtin{Name: "clean", Summary: "clean a batch of documents with the FineWeb chain (lmlib/clean; datatrove's filters and reasons)",
-		Input: reflect.TypeOf(CleanInput{}),
-		Call:  func(ctx context.Context, in any) (any, error) { return Clean(ctx, in.(*CleanInput)) }})
+	functions.Register("clean", "clean a batch of documents with the FineWeb chain (lmlib/clean; datatrove's filters and reasons)", Clean)
 }

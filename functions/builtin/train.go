@@ -1,4 +1,4 @@
-package functions
+package builtin
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/golem-lm/golem/functions"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
+	"github.com/golem-lm/golem/functions/models"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
 	"github.com/golem-lm/golem/lmlib/train"
@@ -51,22 +52,22 @@ type TrainOutput struct {
 // Train is the built-in "train". Progress comes from the checkpoints lmlib/train
 // writes along the way (about twenty per run).
 func Train(ctx context.Context, in *TrainInput) (*TrainOutput, error) {
-	h, _ := ctx.Value(hostKey{}).(*Host)
-	if h == nil {
+	store := functions.Models(ctx)
+	if store == nil {
 		return nil, errors.New("train runs on a function host")
 	}
-	if !validName.MatchString(in.Model) {
-		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": %q is not a model name", in.Model)}
+	if err := models.CheckName(in.Model); err != nil {
+		return nil, modelError(err)
 	}
-	out := filepath.Join(h.cfg.ModelsDir, in.Model)
-	shared, err := h.modelObjects(ctx, in.Model)
+	out := filepath.Join(store.Dir(), in.Model)
+	exists, err := store.Exists(ctx, in.Model)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(out); err == nil || len(shared) > 0 {
-		return nil, &CallError{Kind: api.KindInput, Field: "model", Msg: fmt.Sprintf("input field \"model\": model %q exists already", in.Model)}
+	if exists {
+		return nil, modelError(fmt.Errorf("%q: %w", in.Model, models.ErrExists))
 	}
-	if err := os.MkdirAll(h.cfg.ModelsDir, 0o755); err != nil {
+	if err := os.MkdirAll(store.Dir(), 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	cfg := gpt.DefaultConfig()
@@ -85,29 +86,29 @@ func Train(ctx context.Context, in *TrainInput) (*TrainOutput, error) {
 	vocab := shard.NewCharVocab(in.Text)
 	toks, err := vocab.EncodeStrict(in.Text)
 	if err != nil {
-		return nil, &CallError{Kind: api.KindInput, Field: "text", Msg: "input field \"text\": " + err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Field: "text", Msg: "input field \"text\": " + err.Error()}
 	}
 	cfg.VocabSize = vocab.VocabSize()
 	if err := cfg.Validate(); err != nil {
-		return nil, &CallError{Kind: api.KindInput, Msg: "model shape: " + err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Msg: "model shape: " + err.Error()}
 	}
 	n := len(toks) * 9 / 10
 	if n-1 < batch*cfg.ContextLen || len(toks)-n-1 < cfg.ContextLen {
-		return nil, &CallError{Kind: api.KindInput, Field: "text", Msg: fmt.Sprintf("input field \"text\": %d characters are too few for batch %d x context %d (and a tenth for validation)", len(toks), batch, cfg.ContextLen)}
+		return nil, &functions.CallError{Kind: api.KindInput, Field: "text", Msg: fmt.Sprintf("input field \"text\": %d characters are too few for batch %d x context %d (and a tenth for validation)", len(toks), batch, cfg.ContextLen)}
 	}
 	tl, err := shard.NewSliceLoader(toks[:n], shard.LoaderOptions{B: batch, T: cfg.ContextLen, Shuffle: true, Seed: in.Seed})
 	if err != nil {
-		return nil, &CallError{Kind: api.KindInput, Msg: err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Msg: err.Error()}
 	}
 	vl, err := shard.NewSliceLoader(toks[n:], shard.LoaderOptions{B: 1, T: cfg.ContextLen})
 	if err != nil {
-		return nil, &CallError{Kind: api.KindInput, Msg: err.Error()}
+		return nil, &functions.CallError{Kind: api.KindInput, Msg: err.Error()}
 	}
 	m, err := gpt.New(cfg, in.Seed)
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp(h.cfg.ModelsDir, ".train-"+in.Model+"-")
+	work, err := os.MkdirTemp(store.Dir(), ".train-"+in.Model+"-")
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -129,7 +130,7 @@ func Train(ctx context.Context, in *TrainInput) (*TrainOutput, error) {
 	if err := train.SaveModel(m, out, res.Steps, meta, map[string][]byte{"charvocab.json": runes}); err != nil {
 		return nil, err
 	}
-	if err := h.publishModel(context.WithoutCancel(ctx), in.Model, out); err != nil {
+	if err := store.Publish(context.WithoutCancel(ctx), in.Model, out); err != nil {
 		return nil, err
 	}
 	o := &TrainOutput{Model: in.Model, Params: m.NumParams(), Steps: res.Steps, Loss: res.Loss, ValLoss: res.ValLoss,
@@ -166,7 +167,5 @@ func watchCheckpoints(ctx context.Context, dir string, steps int, done <-chan st
 }
 
 func init() {
-	RegisterBuiltin(Builtin{Name: "train", Summary: "pretrain a character-level GPT on the given text and keep it under --models for generate (lmlib/train)",
-		Input: reflect.TypeOf(TrainInput{}),
-		Call:  func(ctx context.Context, in any) (any, error) { return Train(ctx, in.(*TrainInput)) }})
+	functions.Register("train", "pretrain a character-level GPT on the given text and keep it under --models for generate (lmlib/train)", Train)
 }
