@@ -242,7 +242,12 @@ func (h *Host) requireKey(next http.HandlerFunc) http.HandlerFunc {
 		p := h.identify(r)
 		if p == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="golem"`)
-			writeError(w, http.StatusUnauthorized, api.Error{Error: "missing or wrong API key: send Authorization: Bearer <key>", Kind: api.KindAuth})
+			const msg = "missing or wrong API key: send Authorization: Bearer <key>"
+			if openAIRoute(r.URL.Path) {
+				writeOpenAIError(w, http.StatusUnauthorized, msg, "")
+			} else {
+				writeError(w, http.StatusUnauthorized, api.Error{Error: msg, Kind: api.KindAuth})
+			}
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))

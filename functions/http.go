@@ -30,6 +30,7 @@ const (
 	withKey               // any valid key; the handler checks what it may see
 	admin                 // a key with the admin scope
 	invoke                // a key that may invoke the function {name}
+	model                 // a key that may invoke the built-in generate (the OpenAI API)
 )
 
 // route is one entry of the host's dispatch table.
@@ -61,6 +62,13 @@ var routes = []route{
 	{"GET", "/jobs/{id}", withKey, "", (*Host).getJob},
 	{"DELETE", "/jobs/{id}", withKey, "", (*Host).cancelJob},
 	{"GET", "/jobs/{id}/logs", withKey, "", (*Host).jobLogs},
+	{"GET", "/v1/models", model, "", (*Host).listModels},
+	{"GET", "/v1/models/{model}", model, "", (*Host).getModel},
+	{"POST", "/v1/completions", model, "", (*Host).completions},
+	{"GET", "/models/{model}/tokenizer_info", model, "", (*Host).tokenizerInfo},
+	{"POST", "/models/{model}/tokenize", model, "", (*Host).tokenize},
+	{"POST", "/models/{model}/detokenize", model, "", (*Host).detokenize},
+	{"POST", "/models/{model}/v1/completions", model, "", (*Host).completionsFor},
 }
 
 // Routes lists the served routes as "METHOD /path/{param}".
@@ -88,6 +96,8 @@ func (h *Host) Handler() http.Handler {
 			hf = h.requireKey(requireAdmin(rt.what, hf))
 		case invoke:
 			hf = h.requireKey(requireInvoke(hf))
+		case model:
+			hf = h.requireKey(requireModels(hf))
 		}
 		mux.HandleFunc(rt.method+" "+rt.path, hf)
 	}
@@ -112,6 +122,15 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Flush lets streamed answers (server-sent events) through.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -21,6 +21,9 @@ _JUPYTER_TMP = tempfile.mkdtemp(prefix="golem-jupyter-")
 
 KERNEL_TEST_FILES = {"test_kernel.py", "test_papermill.py", "test_quickstart.py"}
 
+# tests/clients runs in a venv of its own (make test-eval-clients).
+collect_ignore = ["clients"]
+
 
 def pytest_collection_modifyitems(session, config, items):
     """Set up the private Jupyter environment when kernel tests are selected

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,48 @@ func (s *Store) Exists(ctx context.Context, name string) (bool, error) {
 	}
 	objs, err := s.objects(ctx, name)
 	return len(objs) > 0, err
+}
+
+// List names the models on this host and in the shared store, sorted.
+func (s *Store) List(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("list models in %s: %w", s.dir, err)
+	}
+	for _, e := range ents {
+		if e.IsDir() && validName.MatchString(e.Name()) {
+			if _, err := os.Stat(filepath.Join(s.dir, e.Name(), "model.safetensors")); err == nil {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	if s.objs != nil {
+		infos, err := s.objs.List(ctx)
+		if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+			return nil, fmt.Errorf("list models: %w", err)
+		}
+		for _, in := range infos {
+			if name, _, ok := strings.Cut(in.Name, "/"); ok && !in.Deleted && validName.MatchString(name) {
+				seen[name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Created is when the model's files were written on this host, in Unix seconds
+// (0 when it is only in the shared store).
+func (s *Store) Created(name string) int64 {
+	if fi, err := os.Stat(filepath.Join(s.dir, name, "model.safetensors")); err == nil {
+		return fi.ModTime().Unix()
+	}
+	return 0
 }
 
 // objects lists the objects of a model in the shared store (name/file).

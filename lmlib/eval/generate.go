@@ -37,6 +37,10 @@ type GenerateOptions struct {
 	// text so far (StopReason "interrupted") with the context's error.
 	// [display.Context(): in a notebook, the cell's, which Jupyter's interrupt cancels]
 	Context context.Context
+	// OnToken, when set, receives each chosen token with the model's logits it was
+	// chosen from (before temperature, filtering or penalty; valid during the
+	// call only), end-of-text included: for log-probabilities.
+	OnToken func(token int32, logits []float32)
 }
 
 // Generation is the result of Generate.
@@ -52,6 +56,12 @@ type Generation struct {
 // fits; once prompt+generation fills the context the window slides (the oldest
 // tokens drop out), identically with and without the KV cache.
 func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptions) (*Generation, error) {
+	return GenerateTokens(model, tok, toInt32(tok.EncodeOrdinary(prompt)), opts)
+}
+
+// GenerateTokens is Generate for a prompt given as token ids (an empty prompt is
+// the end-of-text token).
+func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts GenerateOptions) (*Generation, error) {
 	if err := opts.Sampler.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,7 +74,7 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 	ctx, end := display.Call(opts.Context)
 	defer end()
 	n := model.ContextLen()
-	seq := toInt32(tok.EncodeOrdinary(prompt))
+	seq := append([]int32(nil), prompt...)
 	if len(seq) == 0 {
 		seq = []int32{int32(tok.EOT())}
 	}
@@ -113,6 +123,9 @@ func Generate(model TokenModel, tok Tokenizer, prompt string, opts GenerateOptio
 			return g, fmt.Errorf("generate: interrupted after %d tokens: %w", len(g.Tokens), err)
 		}
 		t := sampler.Sample(append([]float32(nil), logits...), seq)
+		if opts.OnToken != nil {
+			opts.OnToken(t, logits)
+		}
 		if int(t) == tok.EOT() {
 			g.StopReason = "eot"
 			break
