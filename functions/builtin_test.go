@@ -1,11 +1,9 @@
 package functions_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +14,6 @@ import (
 	"github.com/golem-lm/golem/functions/builtin"
 	"github.com/golem-lm/golem/internal/assets"
 	"github.com/golem-lm/golem/lmlib/eval"
-	"github.com/golem-lm/golem/lmlib/hf"
-	"github.com/golem-lm/golem/lmlib/train"
 )
 
 // TestTokenizeMatchesTiktoken calls the built-in "tokenize" over HTTP and compares
@@ -152,19 +148,8 @@ func TestCleanBuiltin(t *testing.T) {
 // imported as a golem checkpoint) and checks the built-in against lmlib/eval
 // called directly.
 func TestGenerateBuiltin(t *testing.T) {
-	models := t.TempDir()
-	m, tok, err := hf.Import("../lmlib/hf/testdata/tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tj bytes.Buffer
-	if err := tok.WriteHF(&tj); err != nil {
-		t.Fatal(err)
-	}
-	if err := train.SaveModel(m, filepath.Join(models, "tiny"), 0, nil, map[string][]byte{eval.TokenizerFile: tj.Bytes()}); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := eval.Generate(eval.NewGPT(m), eval.BPE(tok), "Tom whitewashed", eval.GenerateOptions{MaxTokens: 12})
+	models, lm := tinyModels(t)
+	ref, err := eval.Generate(lm.Model, lm.Tok, "Tom whitewashed", eval.GenerateOptions{MaxTokens: 12})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,23 +182,33 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func (h *Host) tokenize(w http.ResponseWriter, r *http.Request) {
+// modelRequest reads the JSON body of a request to /models/{model}/... into req
+// and loads the model; false means it answered (an error).
+func (h *Host) modelRequest(w http.ResponseWriter, r *http.Request, req any) (*models.Model, bool) {
 	body, ok := h.readBody(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
+	if err := decodeStrict(body, req); err != nil {
+		openAIFail(w, err)
+		return nil, false
+	}
+	m, err := h.loadModel(r.PathValue("model"))
+	if err != nil {
+		openAIFail(w, err)
+		return nil, false
+	}
+	return m, true
+}
+
+func (h *Host) tokenize(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Model            string `json:"model"`
 		Prompt           string `json:"prompt"`
 		AddSpecialTokens bool   `json:"add_special_tokens"`
 	}
-	if err := decodeStrict(body, &req); err != nil {
-		openAIFail(w, err)
-		return
-	}
-	m, err := h.loadModel(r.PathValue("model"))
-	if err != nil {
-		openAIFail(w, err)
+	m, ok := h.modelRequest(w, r, &req)
+	if !ok {
 		return
 	}
 	ids := encodeWithEOT(m.Tok, req.Prompt)
@@ -206,21 +216,12 @@ func (h *Host) tokenize(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Host) detokenize(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.readBody(w, r)
-	if !ok {
-		return
-	}
 	var req struct {
 		Model  string `json:"model"`
 		Tokens []int  `json:"tokens"`
 	}
-	if err := decodeStrict(body, &req); err != nil {
-		openAIFail(w, err)
-		return
-	}
-	m, err := h.loadModel(r.PathValue("model"))
-	if err != nil {
-		openAIFail(w, err)
+	m, ok := h.modelRequest(w, r, &req)
+	if !ok {
 		return
 	}
 	for i, t := range req.Tokens {
