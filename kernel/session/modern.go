@@ -968,6 +968,11 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 		pre, preVals = append(pre, t), append(preVals, a)
 		args[i] = ident(pos, t.Name)
 	}
+	// The cell running when the go statement runs: a panic of the goroutine ends
+	// that cell if it still runs, and is only reported to a later one.
+	cell := ident(pos, m.tmp("C"))
+	pre = append([]ast.Expr{cell}, pre...)
+	preVals = append([]ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Cell")}, Lparen: pos, Rparen: pos}}, preVals...)
 	rec := ident(pos, m.tmp("R"))
 	deferred := &ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Lparen: pos, Rparen: pos, Fun: &ast.FuncLit{
 		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}},
@@ -978,7 +983,7 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 			Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{
 				Fun:    &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "GoPanic")},
 				Lparen: pos, Rparen: pos,
-				Args: []ast.Expr{ident(pos, rec.Name), &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(m.where(pos))}},
+				Args: []ast.Expr{ident(pos, cell.Name), ident(pos, rec.Name), &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(m.where(pos))}},
 			}}}},
 		}}},
 	}}}
@@ -988,11 +993,7 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{deferred, &ast.ExprStmt{X: inner}}},
 	}}}
 	m.made[newGo] = true
-	list := []ast.Stmt{}
-	if len(pre) > 0 {
-		list = append(list, &ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals})
-	}
-	list = append(list, newGo)
+	list := []ast.Stmt{&ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals}, newGo}
 	return &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: g.End()}
 }
 
