@@ -194,6 +194,9 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 		k.log.Printf("history disabled: %v", err)
 		k.hist, _ = openHistory("-")
 	}
+	if k.hist.skipped > 0 {
+		k.log.Printf("history: skipped %d lines of %s that were not entries (too long or not JSON); the others are kept", k.hist.skipped, k.hist.path)
+	}
 
 	go func() { // the interpreter starts while clients connect
 		defer close(k.interpReady)

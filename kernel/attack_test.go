@@ -1,0 +1,92 @@
+package kernel
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAttackHistoryHugeCell: a cell larger than a history line may be (17 MiB)
+// is stored cut, with a note, and every entry before and after it is still read
+// by the next kernel.
+func TestAttackHistoryHugeCell(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	h, err := openHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := "// " + strings.Repeat("é", 17<<20/2) + "\n1"
+	h.add("a := 1", "")
+	h.add(huge, strings.Repeat("x", 1<<20))
+	h.add("b := 2", "")
+	h.close()
+
+	h, err = openHistory(path)
+	if err != nil {
+		t.Fatalf("history after a huge cell: %v", err)
+	}
+	defer h.close()
+	if h.session != 2 || h.skipped != 0 || len(h.entries) != 3 {
+		t.Fatalf("session %d, skipped %d, %d entries; want session 2, none skipped, 3 entries", h.session, h.skipped, len(h.entries))
+	}
+	e := h.entries[1]
+	if h.entries[0].Input != "a := 1" || h.entries[2].Input != "b := 2" {
+		t.Fatalf("entries around the huge cell: %q, %q", h.entries[0].Input, h.entries[2].Input)
+	}
+	if e.InputBytes != len(huge) || len(e.Input) > maxHistoryInput+200 || !strings.HasPrefix(huge, strings.SplitN(e.Input, "\n// golem:", 2)[0]) ||
+		!strings.Contains(e.Input, "history keeps the first") {
+		t.Fatalf("huge cell stored as %d bytes (InputBytes %d), ending %q", len(e.Input), e.InputBytes, e.Input[max(0, len(e.Input)-100):])
+	}
+	if e.OutputBytes != 1<<20 || !strings.Contains(e.Output, "history keeps the first") {
+		t.Fatalf("huge output stored as %d bytes (OutputBytes %d)", len(e.Output), e.OutputBytes)
+	}
+}
+
+// TestAttackHistoryCorruptLines: lines longer than any entry (written by an older
+// kernel or by hand), lines that are not JSON and binary garbage are skipped; the
+// entries between them are kept and new entries are appended.
+func TestAttackHistoryCorruptLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	entry := func(session, line int, input string) []byte {
+		b, _ := json.Marshal(HistoryEntry{Session: session, Line: line, Input: input})
+		return append(b, '\n')
+	}
+	var f bytes.Buffer
+	f.Write(entry(1, 1, "first"))
+	f.Write(entry(1, 2, strings.Repeat("y", 20<<20))) // a valid entry, but over maxHistoryLine
+	f.WriteString(strings.Repeat("z", 20<<20) + "\n")
+	f.WriteString("not json\n\x00\xff\xfe\n")
+	f.Write(entry(2, 1, "second"))
+	f.WriteString(`{"session":2,"line":2,"input":"torn`)
+	if err := os.WriteFile(path, f.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := openHistory(path)
+	if err != nil {
+		t.Fatalf("history with corrupt lines: %v", err)
+	}
+	if len(h.entries) != 2 || h.entries[0].Input != "first" || h.entries[1].Input != "second" || h.session != 3 || h.skipped != 5 {
+		t.Fatalf("entries %d, session %d, skipped %d; want first and second, session 3, 5 skipped", len(h.entries), h.session, h.skipped)
+	}
+	h.add("third", "")
+	h.close()
+	es, _, err := readHistory(path)
+	if err != nil || len(es) != 3 || es[2].Input != "third" {
+		t.Fatalf("after appending: %d entries, %v", len(es), err)
+	}
+}
+
+func TestTruncateUTF8(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"aé", 2, "a"}, {"a€b", 3, "a"}, {"a€b", 4, "a€"}, {"😀", 3, ""}} {
+		if got := truncateUTF8(c.s, c.n); got != c.want {
+			t.Errorf("truncateUTF8(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}
