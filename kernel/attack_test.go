@@ -3,10 +3,14 @@ package kernel
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
 )
 
 // TestAttackHistoryHugeCell: a cell larger than a history line may be (17 MiB)
@@ -88,5 +92,63 @@ func TestTruncateUTF8(t *testing.T) {
 		if got := truncateUTF8(c.s, c.n); got != c.want {
 			t.Errorf("truncateUTF8(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
 		}
+	}
+}
+
+// TestAttackReplayedMessageRunsOnce: a validly signed execute_request sent again —
+// byte for byte, with its signature in upper case, or on another channel — is
+// dropped and logged, never run a second time (jupyter_client's Session refuses
+// duplicate signatures the same way).
+func TestAttackReplayedMessageRunsOnce(t *testing.T) {
+	c, _ := startKernel(t)
+	b, _ := json.Marshal(map[string]any{"code": "print once"})
+	frames, err := c.signer.Encode(&Message{Header: NewHeader("execute_request", "client-session"), Content: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.shell.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.recv(c.shell, 5*time.Second); r == nil || content(r)["execution_count"] != 1.0 {
+		t.Fatalf("first execute: %v", r)
+	}
+	upper := append([][]byte(nil), frames...)
+	upper[1] = bytes.ToUpper(frames[1])
+	for _, replay := range []struct {
+		sock   zmq4.Socket
+		frames [][]byte
+	}{{c.shell, frames}, {c.shell, upper}, {c.control, frames}} {
+		if err := replay.sock.Send(zmq4.NewMsgFrom(replay.frames...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Requests on a channel are served in order: had a replay been run, its reply
+	// would come before this one's (request checks the reply's parent).
+	r, _ := c.request("execute_request", map[string]any{"code": "after"})
+	if content(r)["execution_count"] != 2.0 {
+		t.Fatalf("execution count after the replays: %v, want 2 (the replays ran)", content(r)["execution_count"])
+	}
+	c.send(c.control, "kernel_info_request", map[string]any{})
+	if r := c.recv(c.control, 5*time.Second); r == nil || r.Header.MsgType != "kernel_info_reply" {
+		t.Fatalf("control after a replay on it: %v", r)
+	}
+}
+
+func TestReplayGuardCulls(t *testing.T) {
+	g := newReplayGuard(100)
+	for i := range 1000 {
+		if !g.fresh([]byte(fmt.Sprint("sig", i))) {
+			t.Fatalf("signature %d seen as a duplicate", i)
+		}
+		if len(g.seen) > 100 {
+			t.Fatalf("%d signatures kept, limit 100", len(g.seen))
+		}
+	}
+	if !g.fresh(nil) || !g.fresh(nil) {
+		t.Fatal("unsigned messages refused")
+	}
+	g.fresh([]byte("x"))
+	if g.fresh([]byte("x")) {
+		t.Fatal("duplicate accepted")
 	}
 }

@@ -91,6 +91,7 @@ func Run(ctx context.Context, cfg Config) error {
 type kernel struct {
 	cfg     Config
 	signer  *Signer
+	replays *replayGuard // signatures already received on any channel
 	session string
 	log     *log.Logger
 	ctx     context.Context
@@ -145,6 +146,7 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 	k := &kernel{
 		cfg:          cfg,
 		signer:       NewSigner([]byte(ci.Key)),
+		replays:      newReplayGuard(digestHistorySize),
 		session:      newID(),
 		ctx:          ctx,
 		cancel:       cancel,
@@ -288,6 +290,10 @@ func (k *kernel) readLoop(ch channel, out chan<- *Message) {
 		m, err := k.signer.Decode(zm.Frames)
 		if err != nil {
 			k.log.Printf("%s: dropped message: %v", ch.name, err)
+			continue
+		}
+		if !k.replays.fresh(m.signature) {
+			k.log.Printf("%s: dropped replayed message: duplicate signature (%s %s)", ch.name, m.Header.MsgType, m.Header.MsgID)
 			continue
 		}
 		out <- m
