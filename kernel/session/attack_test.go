@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,34 @@ func TestAttackGoroutinePanicStuckCellRefusesStaleFuncs(t *testing.T) {
 	}
 	if got := s.exec(t, "g = func() int { return 7 }\ng()"); got != "7" {
 		t.Fatalf("a func literal made again: %q", got)
+	}
+}
+
+// TestAttackInfiniteRecursion: a recursion that never ends would overflow the
+// goroutine stack, which Go cannot recover (the process dies). The session stops
+// it first: the cell fails with StackOverflow, the variables of earlier cells are
+// kept, and a func literal made before the stop panics with the reason instead of
+// returning a zero value.
+func TestAttackInfiniteRecursion(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(256 << 20)) // as golem kernel runs
+	s := newTestSession(t)
+	s.exec(t, "kept := 41\ng := func() int { return 7 }")
+	e := s.fail(t, "func R(n int) int { return R(n+1) + 1 }\nR(0)")
+	if e.Name != "StackOverflow" {
+		t.Fatalf("got %s: %s", e.Name, e.Value)
+	}
+	if got := s.exec(t, "kept + 1"); got != "42" {
+		t.Fatalf("variable after the stop: %q", got)
+	}
+	if e := s.fail(t, "g()"); e.Name != "Panic" || !strings.Contains(e.Value, "no longer runs") {
+		t.Fatalf("func literal after the stop: %s: %s", e.Name, e.Value)
+	}
+	// In a goroutine the cell started, and through a method.
+	e = s.fail(t, "type T struct{}\nfunc (t T) M(n int) int { return t.M(n+1) + 1 }\ndone := make(chan int)\ngo func() { done <- T{}.M(0) }()\n<-done")
+	if e.Name != "StackOverflow" {
+		t.Fatalf("recursion in a goroutine: %s: %s", e.Name, e.Value)
+	}
+	if got := s.exec(t, "import \"time\"\ntime.Sleep(100 * time.Millisecond)\nkept + 1"); got != "42" {
+		t.Fatalf("variable after the second stop: %q", got)
 	}
 }

@@ -531,24 +531,42 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 	}()
 	var r result
 	interrupted, hard := false, false
-	select {
-	case r = <-done:
-	case gp := <-run.goPanic:
-		// One error per cell. The cell is asked to end as an interrupt asks it
-		// (its context is cancelled, lmlib's calls return at their next step) and
-		// is stopped in yaegi only if it does not end by itself: that stop would
-		// disable every func literal made before it.
-		cancelCell()
-		_, hard := s.finishInterrupted(cellCtx, done, stopInterp)
-		s.stderr.end()
-		if hard {
-			gp = s.afterGoroutinePanicStop(gp)
+	stack := time.NewTicker(stackPoll)
+	defer stack.Stop()
+	var stackW stackWatch
+	for waiting := true; waiting; {
+		select {
+		case r = <-done:
+			waiting = false
+		case <-stack.C:
+			if !stackW.runaway() {
+				continue
+			}
+			// Go cannot recover a stack overflow: it would end the process. The
+			// recursion is stopped in yaegi before it gets there.
+			stopInterp()
+			<-done
+			waitStackUnwound()
+			s.stderr.end()
+			return res, s.afterStackStop()
+		case gp := <-run.goPanic:
+			// One error per cell. The cell is asked to end as an interrupt asks it
+			// (its context is cancelled, lmlib's calls return at their next step) and
+			// is stopped in yaegi only if it does not end by itself: that stop would
+			// disable every func literal made before it.
+			cancelCell()
+			_, hard := s.finishInterrupted(cellCtx, done, stopInterp)
+			s.stderr.end()
+			if hard {
+				gp = s.afterGoroutinePanicStop(gp)
+			}
+			return res, gp
+		case <-ctx.Done():
+			interrupted = true
+			cancelCell()
+			r, hard = s.finishInterrupted(cellCtx, done, stopInterp)
+			waiting = false
 		}
-		return res, gp
-	case <-ctx.Done():
-		interrupted = true
-		cancelCell()
-		r, hard = s.finishInterrupted(cellCtx, done, stopInterp)
 	}
 	frames := s.stderr.end()
 	if interrupted || errors.Is(r.err, context.Canceled) {
