@@ -152,3 +152,71 @@ func TestReplayGuardCulls(t *testing.T) {
 		t.Fatal("duplicate accepted")
 	}
 }
+
+// TestAttackRestartAnswersDeadKernelsRequests: a kernel started on the state
+// file of one that died (as Supervise does) answers the cell that was running
+// with KernelRestarted naming the reason and what is lost, answers the queued
+// cell "aborted", keeps the execution count and continues the history session.
+func TestAttackRestartAnswersDeadKernelsRequests(t *testing.T) {
+	dir := t.TempDir()
+	histPath := filepath.Join(dir, "history.jsonl")
+	h, err := openHistory(histPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.add("x := 1", "")
+	h.add("x + 1", "2")
+	h.close()
+	header := func(id string) json.RawMessage {
+		hd := NewHeader("execute_request", "client-session")
+		hd.MsgID = id
+		b, _ := json.Marshal(hd)
+		return b
+	}
+	prev := kernelState{Ready: true, ExecutionCount: 3, HistorySession: 1,
+		Running: &savedRequest{Channel: "shell", Identities: [][]byte{[]byte("test-client")}, Header: header("running-cell"),
+			Code: "func R(n int) int { return R(n+1) + 1 }\nR(0)", ExecutionCount: 3, StoreHistory: true},
+		Queued: []savedRequest{{Channel: "shell", Identities: [][]byte{[]byte("test-client")}, Header: header("queued-cell")}}}
+	statePath := filepath.Join(dir, "state.json")
+	b, _ := json.Marshal(prev)
+	if err := os.WriteFile(statePath, append(b, "trailing bytes of a longer earlier state"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := startKernelWith(t, func(cfg *Config) {
+		cfg.HistoryPath, cfg.StatePath, cfg.RestartReason = histPath, statePath, "fatal error: stack overflow"
+	})
+	r := c.recv(c.shell, 15*time.Second)
+	if r == nil || parentID(r) != "running-cell" {
+		t.Fatalf("reply for the running cell: %v", r)
+	}
+	rc := content(r)
+	if rc["status"] != "error" || rc["ename"] != "KernelRestarted" || rc["execution_count"] != 3.0 ||
+		!strings.Contains(rc["evalue"].(string), "stack overflow") || !strings.Contains(rc["evalue"].(string), "gone") {
+		t.Fatalf("reply for the running cell: %v", rc)
+	}
+	outs := c.outputs("running-cell")
+	if got := strings.Join(types(outs), ","); got != "error,status" {
+		t.Fatalf("iopub for the running cell: %s", got)
+	}
+	if r := c.recv(c.shell, 5*time.Second); r == nil || parentID(r) != "queued-cell" || content(r)["status"] != "aborted" {
+		t.Fatalf("reply for the queued cell: %v", r)
+	}
+	r, outs = c.request("execute_request", map[string]any{"code": "next"})
+	if content(r)["execution_count"] != 4.0 {
+		t.Fatalf("execution count after the restart: %v, want 4", content(r)["execution_count"])
+	}
+	if got := strings.Join(types(outs), ","); got != "status,execute_input,execute_result,status" {
+		t.Fatalf("the first cell after an answered restart has no notice: %s", got)
+	}
+	r, _ = c.request("history_request", map[string]any{"hist_access_type": "range", "session": 0, "start": 1, "output": false, "raw": true})
+	var rows [][]any
+	json.Unmarshal(mustJSON(content(r)["history"]), &rows)
+	if len(rows) != 4 || rows[2][1] != 3.0 || !strings.HasPrefix(rows[2][2].(string), "func R") || rows[3][2] != "next" {
+		t.Fatalf("history of the session after the restart: %v", rows)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-func captureFDs(*streams) (*os.File, func(), error) {
+func captureFDs(*streams, [2]*os.File) (*os.File, func(), error) {
 	return nil, nil, errors.New("capturing file descriptors 1 and 2 is supported on Unix only")
 }
 

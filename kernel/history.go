@@ -279,6 +279,22 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
+// resume makes this kernel continue session (that of a kernel that died and
+// that this one replaces) after its last line, instead of starting a new one.
+func (h *history) resume(session int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if session <= 0 {
+		return
+	}
+	h.session, h.line = session, 0
+	for _, e := range h.entries {
+		if e.Session == session && e.Line > h.line {
+			h.line = e.Line
+		}
+	}
+}
+
 func (h *history) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
