@@ -86,3 +86,29 @@ func TestAttackInfiniteRecursion(t *testing.T) {
 		t.Fatalf("variable after the second stop: %q", got)
 	}
 }
+
+// TestAttackHugeAllocation: a make larger than the memory available fails with a
+// panic that says so; Go itself would end the process ("fatal error: out of
+// memory") or the OOM killer would. Variables are kept; ordinary makes, makes in
+// generic functions and make with a capacity still work.
+func TestAttackHugeAllocation(t *testing.T) {
+	s := newTestSession(t)
+	s.exec(t, "kept := 41")
+	for _, c := range []string{
+		"b := make([]byte, 1<<47)",
+		"var n int64 = 1 << 40\nf := make([]float64, 0, n)",
+		"type big struct{ a [1 << 20]byte }\nfunc alloc(n int) []big { return make([]big, n) }\nx := alloc(1 << 30)",
+	} {
+		e := s.fail(t, c)
+		if e.Name != "Panic" || !strings.Contains(e.Value, "of memory available") {
+			t.Fatalf("%q: %s: %s", c, e.Name, e.Value)
+		}
+	}
+	if got := s.exec(t, "kept + 1"); got != "42" {
+		t.Fatalf("variable after the refused allocations: %q", got)
+	}
+	got := s.exec(t, "func Fill[T any](v T, n int) []T {\n\ts := make([]T, n)\n\tfor i := range s {\n\t\ts[i] = v\n\t}\n\treturn s\n}\nys := make([]int32, 3, 10)\nlen(Fill(\"x\", 4)) + len(ys) + cap(ys) + len(make([]byte, uint8(2)))")
+	if got != "19" {
+		t.Fatalf("ordinary makes: %q, want 19", got)
+	}
+}

@@ -222,10 +222,12 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
 		"GoPanic": reflect.ValueOf(rt.goPanic),
 		"Cell":    reflect.ValueOf(rt.cell),
-		"Clear":   reflect.ValueOf(clearValue),
-		"Format":  reflect.ValueOf(formatValue),
-		"Result":  reflect.ValueOf(rt.setResult),
-		"Types":   reflect.ValueOf(rt.setTypes),
+		// make([]T, n) sizes (modern.go makeSizes, memory.go)
+		"MakeSize": reflect.ValueOf(makeSize),
+		"Clear":    reflect.ValueOf(clearValue),
+		"Format":   reflect.ValueOf(formatValue),
+		"Result":   reflect.ValueOf(rt.setResult),
+		"Types":    reflect.ValueOf(rt.setTypes),
 		// definitions of several variables from one value (tuple.go)
 		"Zero":       reflect.ValueOf(zeroValues),
 		"ClosedChan": reflect.ValueOf(closedChan),
