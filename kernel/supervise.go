@@ -273,13 +273,16 @@ func (c *crashReport) inferred() string {
 		switch {
 		case strings.HasPrefix(caller, "runtime.newstack("):
 			return "fatal error: stack overflow"
-		case strings.Contains(caller, "sysAlloc") || strings.Contains(caller, "sysMap") || strings.Contains(caller, "(*mheap).grow") ||
-			strings.Contains(caller, "persistentalloc") || strings.Contains(caller, "mallocgc"):
-			return "fatal error: runtime: out of memory"
+		case strings.Contains(caller, "allocLarge") || strings.Contains(caller, "sysAlloc") || strings.Contains(caller, "sysMap") ||
+			strings.Contains(caller, "(*mheap).grow") || strings.Contains(caller, "persistentalloc") || strings.Contains(caller, "mallocgc"):
+			return "fatal error: out of memory"
 		case strings.Contains(l, "maps.fatal") || strings.Contains(caller, "map"):
 			return "fatal error: concurrent map access"
 		case caller != "":
-			return "fatal error in " + clip(caller[:max(strings.IndexByte(caller, '('), 0)], 100)
+			if i := strings.LastIndexByte(caller, '('); i > 0 {
+				caller = caller[:i] // without the arguments
+			}
+			return "fatal error in " + clip(caller, 100)
 		}
 	}
 	return ""

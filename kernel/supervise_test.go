@@ -57,6 +57,9 @@ func (c *crashInterpreter) Execute(ctx context.Context, code string) (display.Bu
 	switch code {
 	case "overflow":
 		return display.Bundle{"text/plain": strconv.Itoa(recurse(0))}, nil
+	case "oom": // compiled code: no session to refuse it
+		b := make([]byte, 1<<47)
+		return display.Bundle{"text/plain": strconv.Itoa(len(b))}, nil
 	case "sigkill":
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Minute)
@@ -156,6 +159,7 @@ func TestAttackSupervisorRestartsAfterFatalErrors(t *testing.T) {
 	}
 	for i, crash := range []struct{ code, reason string }{
 		{"overflow", "fatal error: stack overflow"},
+		{"oom", "out of memory"},
 		{"sigkill", "killed by SIGKILL, most likely by the OOM killer"},
 	} {
 		rc := c.executeReply(crash.code)
@@ -170,8 +174,8 @@ func TestAttackSupervisorRestartsAfterFatalErrors(t *testing.T) {
 		}
 	}
 	r, _ := c.request("history_request", map[string]any{"hist_access_type": "range", "session": 0, "start": 1, "raw": true, "output": false})
-	if h := content(r)["history"].([]any); len(h) != 5 {
-		t.Fatalf("history of the session across two restarts: %v", h)
+	if h := content(r)["history"].([]any); len(h) != 7 {
+		t.Fatalf("history of the session across three restarts: %v", h)
 	}
 	c.send(c.control, "shutdown_request", map[string]any{"restart": false})
 	select {
@@ -216,5 +220,59 @@ func TestSupervisorInterruptAndStop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("supervisor still running after its context was cancelled")
+	}
+}
+
+// TestCrashReason: what the supervisor says for the ways a kernel ends.
+func TestCrashReason(t *testing.T) {
+	report := func(stderr, captured []string) *crashReport {
+		c := newCrashReport()
+		for _, l := range stderr {
+			c.stderrLine(l)
+		}
+		c.captured([]byte(strings.Join(captured, "\n")))
+		return c
+	}
+	end := func(c *crashReport, status syscall.WaitStatus) childEnd {
+		e := childEnd{status: status, crash: c.crash, detail: c.detail, last: c.last, rss: 23_100_000_000}
+		if c.fatal != "" && !strings.HasPrefix(c.crash, "fatal error: ") {
+			e.crash = c.fatal
+		}
+		if e.detail == "" {
+			e.detail = c.fatalDetail
+		}
+		if e.crash == "" {
+			e.crash = c.inferred()
+		}
+		return e
+	}
+	exit2, sigkill := syscall.WaitStatus(2<<8), syscall.WaitStatus(syscall.SIGKILL)
+	log := "2026/01/02 03:04:05 golem kernel: shell: dropped message"
+	for _, c := range []struct {
+		name            string
+		stderr, capture []string
+		status          syscall.WaitStatus
+		want            string
+	}{
+		{"stack overflow, header kept in the pipe", []string{log, "runtime stack:", "runtime.throw({0x1?, 0x2?})", "\t/go/src/runtime/panic.go:1 +0x1"},
+			[]string{"cell output", "runtime: goroutine stack exceeds 268435456-byte limit", "runtime: sp=0x1 stack=[0x2, 0x3]", "fatal error: stack overflow", ""},
+			exit2, "fatal error: stack overflow (runtime: goroutine stack exceeds 268435456-byte limit)"},
+		{"header copied to stderr", []string{"runtime: goroutine stack exceeds 4194304-byte limit", "fatal error: stack overflow", "runtime stack:"}, nil,
+			exit2, "fatal error: stack overflow (runtime: goroutine stack exceeds 4194304-byte limit)"},
+		{"header lost: inferred", []string{"runtime stack:", "runtime.throw({0x1?, 0x2?})", "\t/go/src/runtime/panic.go:1 +0x1", "runtime.newstack()", "\t/go/src/runtime/stack.go:1"}, nil,
+			exit2, "fatal error: stack overflow"},
+		{"out of memory", nil, []string{"runtime: out of memory: cannot allocate 140737488355328-byte block (8126464 in use)", "fatal error: out of memory"},
+			exit2, "fatal error: out of memory (runtime: out of memory: cannot allocate 140737488355328-byte block (8126464 in use)); last memory use 23.1 GB"},
+		{"out of memory, header lost: inferred", []string{"goroutine 1 gp=0x1 m=0 mp=0x2 [running]:", "runtime.throw({0x4c5c1b?, 0x9?})", "\t/go/src/runtime/panic.go:1229 +0x48",
+			"runtime.(*mcache).allocLarge(0x584f60?, 0x800000000000, 0x1)"}, nil, exit2, "fatal error: out of memory; last memory use 23.1 GB"},
+		{"another throw, inferred", []string{"runtime.throw({0x1?})", "\tpanic.go:1", "runtime.(*gcWork).put(0x1)"}, nil, exit2, "fatal error in runtime.(*gcWork).put"},
+		{"panic in a compiled goroutine", []string{log, "panic: index out of range [3] with length 2", "", "goroutine 7 [running]:"}, nil,
+			exit2, "panic: index out of range [3] with length 2"},
+		{"OOM killer", []string{log}, nil, sigkill, "killed by SIGKILL, most likely by the OOM killer (the machine or the kernel's memory limit ran out); last memory use 23.1 GB"},
+		{"exit", []string{log}, []string{"bye"}, syscall.WaitStatus(3 << 8), "exited with status 3; last output: bye"},
+	} {
+		if got := end(report(c.stderr, c.capture), c.status).reason(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
 	}
 }
