@@ -72,8 +72,14 @@ func runKernel(args []string) error {
 	}
 	debug.SetMaxStack(kernelMaxStack)
 	var stderrPipe [2]*os.File
-	if fd, err := strconv.Atoi(stderrFD); err == nil && fd > 2 {
-		stderrPipe = [2]*os.File{os.NewFile(uintptr(fd), "stderr-capture"), os.NewFile(uintptr(fd+1), "stderr-capture")}
+	if stderrFD != "" {
+		fd, err := strconv.Atoi(stderrFD)
+		if err == nil {
+			stderrPipe, err = kernel.InheritedStderrPipe(fd)
+		}
+		if err != nil {
+			return fmt.Errorf("%s=%q: %w", kernel.StderrEnv, stderrFD, err)
+		}
 	}
 	return kernel.Run(ctx, kernel.Config{
 		Connection:     ci,

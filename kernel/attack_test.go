@@ -220,3 +220,20 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// BenchmarkStateFile: what a supervised kernel adds to each cell — the state file
+// written when the request arrives, when it starts and when it is answered.
+func BenchmarkStateFile(b *testing.B) {
+	s, _, err := openState(filepath.Join(b.TempDir(), "state.json"), b.Logf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close()
+	hd, _ := json.Marshal(NewHeader("execute_request", "client-session"))
+	m := &Message{Identities: [][]byte{[]byte("a2d99b9c-957968a8513cda5fed3d2bf0")}, rawHeader: hd}
+	for i := 0; b.Loop(); i++ {
+		s.received("shell", m)
+		s.started("shell", m, "1", i, true, false)
+		s.answered(m)
+	}
+}

@@ -12,3 +12,8 @@ func captureFDs(*streams, [2]*os.File) (*os.File, func(), error) {
 }
 
 func writeFD(int, []byte) error { return errors.New("not supported") }
+
+// InheritedStderrPipe is supported on Unix only.
+func InheritedStderrPipe(int) ([2]*os.File, error) {
+	return [2]*os.File{}, errors.New("an inherited stderr pipe is supported on Unix only")
+}

@@ -39,7 +39,6 @@ func captureFDs(s *streams, errPipe [2]*os.File) (*os.File, func(), error) {
 				w.Close()
 			}
 			r, w, err = errPipe[0], errPipe[1], nil
-			syscall.CloseOnExec(int(r.Fd()))
 		}
 		if err != nil {
 			syscall.Close(saved)
@@ -88,4 +87,25 @@ func writeFD(fd int, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// InheritedStderrPipe opens the pipe that Supervise passes to the kernel for
+// descriptor 2 (see Config.StderrPipe): its read end is descriptor fd, its write
+// end fd+1. The read end is made non-blocking, so that the kernel reads it through
+// Go's poller as it reads a pipe of its own.
+func InheritedStderrPipe(fd int) ([2]*os.File, error) {
+	if fd < 3 {
+		return [2]*os.File{}, fmt.Errorf("stderr pipe descriptor %d: want 3 or more", fd)
+	}
+	for _, d := range []int{fd, fd + 1} {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(d, &st); err != nil {
+			return [2]*os.File{}, fmt.Errorf("stderr pipe descriptor %d: %w", d, err)
+		}
+		syscall.CloseOnExec(d)
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return [2]*os.File{}, fmt.Errorf("stderr pipe descriptor %d: %w", fd, err)
+	}
+	return [2]*os.File{os.NewFile(uintptr(fd), "stderr-capture"), os.NewFile(uintptr(fd+1), "stderr-capture")}, nil
 }

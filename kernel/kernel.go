@@ -7,7 +7,10 @@
 //
 // The cells themselves are run by an Interpreter (golem's is kernel/session, a live
 // yaegi interpreter); this package is everything around it. Jupyter starts the kernel
-// as `golem kernel --connection-file FILE`, which calls Run.
+// as `golem kernel --connection-file FILE`, which calls Supervise: it runs the same
+// command again as its child, which calls Run, and starts a new child when Go ends
+// the kernel (a stack overflow, running out of memory, SIGKILL), telling the client
+// why (see Config.StatePath).
 package kernel
 
 import (

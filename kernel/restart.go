@@ -211,6 +211,9 @@ func (k *kernel) answerDeadKernel(prev kernelState) {
 		k.mu.Lock()
 		k.notice = restartNotice(reason)
 		k.mu.Unlock()
+		if len(prev.Queued) == 0 {
+			return
+		}
 	}
 	k.waitSubscriber()
 	if r := prev.Running; r != nil {
@@ -234,6 +237,7 @@ func (k *kernel) answerDeadKernel(prev kernelState) {
 				k.log.Printf("restart: reply to the running request: %v", err)
 			}
 			k.publish(m, "status", map[string]any{"execution_state": "idle"})
+			k.state.answered(m)
 		}
 	}
 	for _, q := range prev.Queued {
@@ -248,8 +252,8 @@ func (k *kernel) answerDeadKernel(prev kernelState) {
 			k.log.Printf("restart: abort reply: %v", err)
 		}
 		k.publish(m, "status", map[string]any{"execution_state": "idle"})
+		k.state.answered(m)
 	}
-	k.state.update(func(st *kernelState) { st.Running, st.Queued = nil, nil })
 }
 
 func (k *kernel) channelNamed(name string) channel {

@@ -36,9 +36,13 @@ func runTestChild(connFile string) int {
 	if err != nil {
 		return 1
 	}
-	var pipe [2]*os.File
-	if fd, err := strconv.Atoi(os.Getenv(StderrEnv)); err == nil {
-		pipe = [2]*os.File{os.NewFile(uintptr(fd), "r"), os.NewFile(uintptr(fd+1), "w")}
+	fd, err := strconv.Atoi(os.Getenv(StderrEnv))
+	if err != nil {
+		return 1
+	}
+	pipe, err := InheritedStderrPipe(fd)
+	if err != nil {
+		return 1
 	}
 	debug.SetMaxStack(4 << 20) // overflow quickly
 	err = Run(context.Background(), Config{Connection: ci, HistoryPath: os.Getenv("GOLEM_TEST_HISTORY"), Version: "test",
@@ -195,10 +199,10 @@ func tail(s string, n int) string {
 	return s
 }
 
-// TestSupervisorInterruptAndStop: SIGINT to the supervisor interrupts the cell
+// TestAttackSupervisorSignals: SIGINT to the supervisor interrupts the cell
 // in the kernel; cancelling its context (the Jupyter process went away) stops the
 // kernel and the supervisor.
-func TestSupervisorInterruptAndStop(t *testing.T) {
+func TestAttackSupervisorSignals(t *testing.T) {
 	c, done, cancel, _ := superviseTestKernel(t)
 	id := c.send(c.shell, "execute_request", map[string]any{"code": "block"})
 	for {
