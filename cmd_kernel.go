@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -18,11 +19,18 @@ func init() {
 	register(command{name: "kernel", summary: "run the Jupyter kernel (Jupyter starts this from the kernelspec)", run: runKernel})
 }
 
+// kernelMaxStack is the most stack one goroutine of the kernel may use. Go's
+// default (1 GB) lets a runaway recursion take a gigabyte before the runtime ends
+// the process; the session stops one at 128 MiB (kernel/session), and this limit
+// ends the rest sooner.
+const kernelMaxStack = 256 << 20
+
 func runKernel(args []string) error {
 	fs := flag.NewFlagSet("kernel", flag.ContinueOnError)
 	connFile := fs.String("connection-file", "", "Jupyter connection `FILE` (JSON with ports, ip, key)")
 	history := fs.String("history", "", "history `FILE` (JSONL; default <Jupyter data dir>/golem/history.jsonl, - for none)")
 	noCapture := fs.Bool("no-capture", false, "do not redirect file descriptors 1 and 2 into the notebook")
+	noSupervisor := fs.Bool("no-supervisor", false, "run the kernel in this process, with no restart when it dies")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -38,13 +46,50 @@ func runKernel(args []string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go watchParent(ctx, cancel)
+
+	// golem kernel is a small supervisor that runs the kernel itself as its child
+	// (the same binary and arguments) and starts it again when Go ends it: a stack
+	// overflow or running out of memory cannot be recovered (kernel.Supervise).
+	statePath, restartReason, stderrFD := os.Getenv(kernel.StateEnv), os.Getenv(kernel.RestartEnv), os.Getenv(kernel.StderrEnv)
+	for _, v := range []string{kernel.StateEnv, kernel.RestartEnv, kernel.StderrEnv} {
+		os.Unsetenv(v) // not for the cells' processes
+	}
+	if statePath == "" && !*noSupervisor && kernel.CanSupervise {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the golem binary to run the kernel: %w", err)
+		}
+		go watchParent(ctx, cancel)
+		return kernel.Supervise(ctx, kernel.SuperviseConfig{
+			Command:    append([]string{exe, "kernel"}, args...),
+			Connection: ci,
+		})
+	}
+	if statePath != "" {
+		go watchSupervisor(ctx, cancel, os.Getppid())
+	} else {
+		go watchParent(ctx, cancel)
+	}
+	debug.SetMaxStack(kernelMaxStack)
+	var stderrPipe [2]*os.File
+	if stderrFD != "" {
+		fd, err := strconv.Atoi(stderrFD)
+		if err == nil {
+			stderrPipe, err = kernel.InheritedStderrPipe(fd)
+		}
+		if err != nil {
+			return fmt.Errorf("%s=%q: %w", kernel.StderrEnv, stderrFD, err)
+		}
+	}
 	return kernel.Run(ctx, kernel.Config{
 		Connection:     ci,
 		NewInterpreter: newSession,
 		CellError:      cellError,
 		CaptureFDs:     !*noCapture,
 		HistoryPath:    *history,
+		StatePath:      statePath,
+		StderrPipe:     stderrPipe,
+		RestartReason:  restartReason,
 		Implementation: "golem",
 		Version:        version.String(),
 	})
@@ -57,6 +102,12 @@ func watchParent(ctx context.Context, stop func()) {
 	if err != nil || ppid <= 1 || ppid != os.Getppid() {
 		return
 	}
+	watchSupervisor(ctx, stop, ppid)
+}
+
+// watchSupervisor stops the kernel when its parent process ppid is gone (Linux
+// also sends the supervised kernel SIGKILL then; other systems do not).
+func watchSupervisor(ctx context.Context, stop func(), ppid int) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

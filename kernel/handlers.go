@@ -102,11 +102,18 @@ func execute(k *kernel, ch channel, m *Message) error {
 	ex := &execution{req: m, ctx: ctx, cancel: cancel, allowStdin: req.AllowStdin}
 	k.running = ex
 	k.lastParent = m
+	notice := k.notice
+	k.notice = ""
 	k.mu.Unlock()
 	defer cancel()
+	k.state.started(ch.name, m, req.Code, count, storeHistory, req.Silent)
+	defer k.state.answered(m) // after the reply: a kernel that dies before it is answered again
 
 	if !req.Silent {
 		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+		if notice != "" {
+			k.publish(m, "stream", map[string]any{"name": "stderr", "text": notice})
+		}
 	}
 
 	var payload []any
@@ -275,6 +282,7 @@ func (k *kernel) abort(queued []*Message) {
 		if err := k.reply(sh, q, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.currentCount()}); err != nil {
 			k.log.Printf("shell: abort reply: %v", err)
 		}
+		k.state.answered(q)
 		k.publish(q, "status", map[string]any{"execution_state": "idle"})
 	}
 }

@@ -2,15 +2,18 @@ package kernel
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // HistoryQuery is the content of a history_request.
@@ -32,10 +35,24 @@ type HistoryEntry struct {
 	Line    int    `json:"line"`
 	Input   string `json:"input"`
 	Output  string `json:"output,omitempty"`
+	// InputBytes and OutputBytes are the sizes of a cell or result that was
+	// larger than history keeps (0: stored whole).
+	InputBytes  int `json:"input_bytes,omitempty"`
+	OutputBytes int `json:"output_bytes,omitempty"`
 }
 
 // historyLimit is how many entries the history file keeps (older ones are dropped at start).
 const historyLimit = 10000
+
+// Sizes history keeps of one cell: a longer input or output is cut (on a UTF-8
+// boundary) and ends with a note saying so. A line of the file longer than
+// maxHistoryLine (which no entry written by this kernel reaches) is skipped when
+// the file is read, as is a line that is not a JSON entry.
+const (
+	maxHistoryInput  = 1 << 20
+	maxHistoryOutput = 64 << 10
+	maxHistoryLine   = 8 << 20
+)
 
 // history is the cells executed by this and earlier kernels, in memory and appended
 // to a JSONL file (one entry per line), so no database is needed.
@@ -45,6 +62,8 @@ type history struct {
 	session int
 	line    int
 	f       *os.File // nil: memory only
+	path    string   // the file ("" when in memory only)
+	skipped int      // lines of the file that were not entries (too long, not JSON)
 }
 
 // DefaultHistoryPath is <Jupyter data dir>/golem/history.jsonl. The data dir is
@@ -101,10 +120,11 @@ func openHistory(path string) (*history, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("history dir: %w", err)
 	}
-	entries, err := readHistory(path)
+	entries, skipped, err := readHistory(path)
 	if err != nil {
 		return nil, err
 	}
+	h.path, h.skipped = path, skipped
 	if len(entries) > historyLimit {
 		entries = entries[len(entries)-historyLimit:]
 		if err := writeHistory(path, entries); err != nil {
@@ -134,30 +154,51 @@ func openHistory(path string) (*history, error) {
 	return h, nil
 }
 
-// readHistory reads a JSONL history file, skipping lines that do not parse
-// (a torn last line after a crash).
-func readHistory(path string) ([]HistoryEntry, error) {
+// readHistory reads a JSONL history file. A line that is not an entry — a torn
+// last line after a crash, a line longer than maxHistoryLine, anything else that
+// does not parse — is skipped and counted; the entries around it are kept.
+func readHistory(path string) (entries []HistoryEntry, skipped int, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open history %s: %w", path, err)
+		return nil, 0, fmt.Errorf("open history %s: %w", path, err)
 	}
 	defer f.Close()
-	var out []HistoryEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for sc.Scan() {
+	r := bufio.NewReaderSize(f, 64<<10)
+	var line []byte
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("read history %s: %w", path, err)
+		}
+		line = append(line, chunk...)
+		if isPrefix {
+			if len(line) <= maxHistoryLine {
+				continue
+			}
+			for isPrefix && err == nil { // too long: skip to the end of the line
+				_, isPrefix, err = r.ReadLine()
+			}
+			line, skipped = line[:0], skipped+1
+			continue
+		}
 		var e HistoryEntry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Session > 0 {
-			out = append(out, e)
+		if json.Unmarshal(line, &e) == nil && e.Session > 0 {
+			entries = append(entries, e)
+		} else if len(bytes.TrimSpace(line)) > 0 {
+			skipped++
+		}
+		line = line[:0]
+		if cap(line) > 1<<20 {
+			line = nil // do not keep a large buffer for the short lines that follow
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read history %s: %w", path, err)
-	}
-	return out, nil
+	return entries, skipped, nil
 }
 
 // writeHistory replaces the file atomically (temp file + rename).
@@ -191,12 +232,13 @@ func writeHistory(path string, entries []HistoryEntry) error {
 	return nil
 }
 
-// add records one executed cell as the next line of this session.
+// add records one executed cell as the next line of this session; an input or
+// output larger than history keeps is cut, with a note (see newEntry).
 func (h *history) add(input, output string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.line++
-	e := HistoryEntry{Session: h.session, Line: h.line, Input: input, Output: output}
+	e := newEntry(h.session, h.line, input, output)
 	h.entries = append(h.entries, e)
 	if len(h.entries) > 2*historyLimit { // bound memory in a long session
 		h.entries = append([]HistoryEntry(nil), h.entries[len(h.entries)-historyLimit:]...)
@@ -204,6 +246,52 @@ func (h *history) add(input, output string) {
 	if h.f != nil {
 		b, _ := json.Marshal(e)
 		h.f.Write(append(b, '\n')) // one write per entry: lines never interleave
+	}
+}
+
+// newEntry is the history entry of one cell: an input over maxHistoryInput or an
+// output over maxHistoryOutput bytes keeps its beginning and ends with a line
+// saying how large it was, and InputBytes/OutputBytes record the whole size.
+func newEntry(session, line int, input, output string) HistoryEntry {
+	e := HistoryEntry{Session: session, Line: line, Input: input, Output: output}
+	if len(input) > maxHistoryInput {
+		e.Input = truncateUTF8(input, maxHistoryInput) +
+			fmt.Sprintf("\n// golem: history keeps the first %d of this cell's %d bytes", maxHistoryInput, len(input))
+		e.InputBytes = len(input)
+	}
+	if len(output) > maxHistoryOutput {
+		e.Output = truncateUTF8(output, maxHistoryOutput) +
+			fmt.Sprintf("\n[golem: history keeps the first %d of this result's %d bytes]", maxHistoryOutput, len(output))
+		e.OutputBytes = len(output)
+	}
+	return e
+}
+
+// truncateUTF8 is the longest prefix of s of at most n bytes that does not end
+// inside a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := 1; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n]
+}
+
+// resume makes this kernel continue session (that of a kernel that died and
+// that this one replaces) after its last line, instead of starting a new one.
+func (h *history) resume(session int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if session <= 0 {
+		return
+	}
+	h.session, h.line = session, 0
+	for _, e := range h.entries {
+		if e.Session == session && e.Line > h.line {
+			h.line = e.Line
+		}
 	}
 }
 

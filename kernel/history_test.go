@@ -81,7 +81,7 @@ func TestHistoryTornLine(t *testing.T) {
 	}
 	h.add("next", "")
 	h.close()
-	es, err := readHistory(path)
+	es, _, err := readHistory(path)
 	if err != nil || len(es) != 2 || es[1].Input != "next" {
 		t.Fatalf("after a torn line: %v %v", es, err)
 	}

@@ -7,7 +7,10 @@
 //
 // The cells themselves are run by an Interpreter (golem's is kernel/session, a live
 // yaegi interpreter); this package is everything around it. Jupyter starts the kernel
-// as `golem kernel --connection-file FILE`, which calls Run.
+// as `golem kernel --connection-file FILE`, which calls Supervise: it runs the same
+// command again as its child, which calls Run, and starts a new child when Go ends
+// the kernel (a stack overflow, running out of memory, SIGKILL), telling the client
+// why (see Config.StatePath).
 package kernel
 
 import (
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+	"github.com/go-zeromq/zmq4/security/null"
 
 	"github.com/golem-lm/golem/display"
 )
@@ -73,6 +77,18 @@ type Config struct {
 	// HistoryPath is the JSONL history file ("" = <Jupyter data dir>/golem/history.jsonl,
 	// "-" = keep history in memory only).
 	HistoryPath string
+	// StatePath is the state file of a kernel run by Supervise ("" = none): the
+	// kernel keeps its execution count, history session and pending execute
+	// requests there, and a kernel started on the file of one that died answers
+	// that one's requests and continues its count and history session.
+	StatePath string
+	// RestartReason says why the previous kernel on StatePath died ("" on a
+	// first start).
+	RestartReason string
+	// StderrPipe, when set, is the pipe (read end, write end) that captures
+	// descriptor 2; Supervise passes one whose read end it keeps, to read the
+	// start of Go's report of a fatal error, which goes to descriptor 2 only.
+	StderrPipe [2]*os.File
 	// Implementation and Version describe the kernel in kernel_info_reply.
 	Implementation, Version string
 	Banner                  string
@@ -91,6 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 type kernel struct {
 	cfg     Config
 	signer  *Signer
+	replays *replayGuard // signatures already received on any channel
 	session string
 	log     *log.Logger
 	ctx     context.Context
@@ -118,8 +135,16 @@ type kernel struct {
 
 	stdinReplies chan *Message
 	done         chan struct{}
-	doneOnce     sync.Once
-	shutdownErr  error
+
+	// After a restart (restart.go): the state file, the dead kernel's state,
+	// the peers of shell and control, and a notice for the next cell.
+	state                    *stateFile
+	prev                     kernelState
+	shellPeers, controlPeers *peerWatch
+	startedAt                time.Time
+	notice                   string
+	doneOnce                 sync.Once
+	shutdownErr              error
 }
 
 // execution is the state of the execute_request that is running.
@@ -145,6 +170,7 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 	k := &kernel{
 		cfg:          cfg,
 		signer:       NewSigner([]byte(ci.Key)),
+		replays:      newReplayGuard(digestHistorySize),
 		session:      newID(),
 		ctx:          ctx,
 		cancel:       cancel,
@@ -161,16 +187,27 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 		logw = os.Stderr
 	}
 	var err error
-	k.streams, logw, err = newStreams(k, cfg.CaptureFDs, logw)
+	k.streams, logw, err = newStreams(k, cfg.CaptureFDs, cfg.StderrPipe, logw)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	k.log = log.New(logw, "golem kernel: ", log.LstdFlags|log.Lmsgprefix)
 	zlog := log.New(logw, "golem kernel: zmq4: ", log.LstdFlags|log.Lmsgprefix)
+	k.startedAt = time.Now()
+	if cfg.StatePath != "" {
+		k.state, k.prev, err = openState(cfg.StatePath, k.log.Printf)
+		if err != nil {
+			k.log.Printf("%v", err)
+		}
+		if k.recovering() {
+			k.subWaitEnd = k.startedAt.Add(restartWait) // clients reconnect after the crash
+		}
+	}
 
-	k.shell = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog))
-	k.control = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog))
+	k.shellPeers, k.controlPeers = newPeerWatch(null.Security()), newPeerWatch(null.Security())
+	k.shell = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog), zmq4.WithSecurity(k.shellPeers))
+	k.control = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog), zmq4.WithSecurity(k.controlPeers))
 	// A client may allow stdin without ever connecting its stdin socket: do not
 	// wait minutes (zmq4's default) for one to send an input_request to.
 	k.stdin = zmq4.NewRouter(ctx, zmq4.WithLogger(zlog), zmq4.WithTimeout(2*time.Second))
@@ -193,6 +230,14 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 	if err != nil {
 		k.log.Printf("history disabled: %v", err)
 		k.hist, _ = openHistory("-")
+	}
+	if k.prev.HistorySession > 0 {
+		k.hist.resume(k.prev.HistorySession)
+	}
+	k.execCount = k.prev.ExecutionCount
+	k.state.ready(k.execCount, k.hist.session)
+	if k.hist.skipped > 0 {
+		k.log.Printf("history: skipped %d lines of %s that were not entries (too long or not JSON); the others are kept", k.hist.skipped, k.hist.path)
 	}
 
 	go func() { // the interpreter starts while clients connect
@@ -220,7 +265,7 @@ func start(parent context.Context, cfg Config) (*kernel, error) {
 			k.serve(channel{"control", k.control}, m)
 		}
 	}()
-	if cfg.CaptureFDs {
+	if cfg.CaptureFDs || cfg.StatePath != "" {
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt)
 		go func() {
@@ -252,6 +297,7 @@ func (k *kernel) wait() error {
 	k.streams.close()
 	k.closeSockets()
 	k.hist.close()
+	k.state.close()
 	return k.shutdownErr
 }
 
@@ -287,12 +333,27 @@ func (k *kernel) readLoop(ch channel, out chan<- *Message) {
 			k.log.Printf("%s: dropped message: %v", ch.name, err)
 			continue
 		}
+		if !k.replays.fresh(m.signature) {
+			k.log.Printf("%s: dropped replayed message: duplicate signature (%s %s)", ch.name, m.Header.MsgType, m.Header.MsgID)
+			continue
+		}
+		if m.Header.MsgType == "execute_request" && ch.name != "stdin" {
+			k.state.received(ch.name, m)
+		}
 		out <- m
 	}
 }
 
+// recovering reports whether this kernel replaces one that died.
+func (k *kernel) recovering() bool {
+	return k.cfg.RestartReason != "" || k.prev.Running != nil || len(k.prev.Queued) > 0
+}
+
 func (k *kernel) serveShell() {
 	sh := channel{"shell", k.shell}
+	if k.recovering() {
+		k.answerDeadKernel(k.prev)
+	}
 	for m := range k.shellQ {
 		k.serve(sh, m)
 	}

@@ -76,6 +76,7 @@ func freePorts(t *testing.T, n int) []int {
 
 type client struct {
 	t                     *testing.T
+	ctx                   context.Context
 	signer                *Signer
 	shell, control, stdin zmq4.Socket
 	iopub                 zmq4.Socket
@@ -85,14 +86,24 @@ type client struct {
 
 func startKernel(t *testing.T) (*client, chan error) {
 	t.Helper()
+	return startKernelWith(t, nil)
+}
+
+// startKernelWith starts a kernel whose configuration set changes, and a client.
+func startKernelWith(t *testing.T, set func(*Config)) (*client, chan error) {
+	t.Helper()
 	p := freePorts(t, 5)
 	ci := ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: p[0], IOPubPort: p[1], StdinPort: p[2], ControlPort: p[3], HBPort: p[4], Key: "secret", SignatureScheme: "hmac-sha256"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	stopped := make(chan struct{})
+	cfg := Config{Connection: ci, HistoryPath: "-", Version: "test", Log: testLog,
+		NewInterpreter: func(io IO) (Interpreter, error) { return &scriptInterpreter{io}, nil }}
+	if set != nil {
+		set(&cfg)
+	}
 	go func() {
-		done <- Run(ctx, Config{Connection: ci, HistoryPath: "-", Version: "test", Log: testLog,
-			NewInterpreter: func(io IO) (Interpreter, error) { return &scriptInterpreter{io}, nil }})
+		done <- Run(ctx, cfg)
 		close(stopped)
 	}()
 	t.Cleanup(func() {
@@ -103,14 +114,23 @@ func startKernel(t *testing.T) (*client, chan error) {
 			t.Error("kernel did not stop")
 		}
 	})
-	c := &client{t: t, signer: NewSigner([]byte(ci.Key))}
+	return dialKernel(t, ci), done
+}
+
+// dialKernel connects a client to the kernel at ci.
+func dialKernel(t *testing.T, ci ConnectionInfo) *client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	c := &client{t: t, ctx: ctx, signer: NewSigner([]byte(ci.Key))}
 	id := zmq4.SocketIdentity("test-client")
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	t.Cleanup(cancel2)
-	c.shell = zmq4.NewDealer(ctx2, zmq4.WithID(id), zmq4.WithDialerRetry(20*time.Millisecond))
-	c.control = zmq4.NewDealer(ctx2, zmq4.WithID(id), zmq4.WithDialerRetry(20*time.Millisecond))
-	c.stdin = zmq4.NewDealer(ctx2, zmq4.WithID(id), zmq4.WithDialerRetry(20*time.Millisecond))
-	c.iopub = zmq4.NewSub(ctx2, zmq4.WithDialerRetry(20*time.Millisecond))
+	// A client reconnects to a kernel that the supervisor restarted, as ZeroMQ
+	// clients do.
+	opts := []zmq4.Option{zmq4.WithDialerRetry(20 * time.Millisecond), zmq4.WithAutomaticReconnect(true), zmq4.WithDialerMaxRetries(-1)}
+	c.shell = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(id))...)
+	c.control = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(id))...)
+	c.stdin = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(id))...)
+	c.iopub = zmq4.NewSub(ctx, opts...)
 	for _, d := range []struct {
 		s    zmq4.Socket
 		port int
@@ -124,7 +144,7 @@ func startKernel(t *testing.T) (*client, chan error) {
 	}
 	c.iopubMsgs = c.pump(c.iopub)
 	c.inbox = map[zmq4.Socket]chan *Message{c.shell: c.pump(c.shell), c.control: c.pump(c.control), c.stdin: c.pump(c.stdin)}
-	return c, done
+	return c
 }
 
 func (c *client) send(sock zmq4.Socket, msgType string, content any) string {
@@ -159,7 +179,12 @@ func (c *client) pump(sock zmq4.Socket) chan *Message {
 		for {
 			zm, err := sock.Recv()
 			if err != nil {
-				return
+				select { // a kernel that died: the socket reconnects to the next one
+				case <-c.ctx.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+					continue
+				}
 			}
 			m, err := c.signer.Decode(zm.Frames)
 			if err != nil {

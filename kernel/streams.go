@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -29,12 +30,12 @@ type streams struct {
 	restoreFDs func()
 }
 
-func newStreams(k *kernel, capture bool, logw io.Writer) (*streams, io.Writer, error) {
+func newStreams(k *kernel, capture bool, errPipe [2]*os.File, logw io.Writer) (*streams, io.Writer, error) {
 	s := &streams{out: newForwarder(k, "stdout"), err: newForwarder(k, "stderr")}
 	if !capture {
 		return s, logw, nil
 	}
-	origErr, restore, err := captureFDs(s)
+	origErr, restore, err := captureFDs(s, errPipe)
 	if err != nil {
 		// Not fatal: interpreted output still streams through the writers.
 		fmt.Fprintf(logw, "golem kernel: output of compiled code is not captured: %v\n", err)
@@ -198,6 +199,37 @@ type fdCapture struct {
 	r      *os.File
 	dst    *forwarder
 	synced chan struct{}
+	// fatal, when set, receives a copy of each line that begins Go's report of a
+	// fatal error (see fatalLine): the runtime writes those to descriptor 2 only,
+	// and this reader may take them from the pipe just before the runtime stops
+	// it, so that they never reach the notebook. fatal is the kernel's original
+	// standard error, where the supervisor reads them.
+	fatal io.Writer
+	carry []byte // the unfinished last line, for fatal
+}
+
+// fatalLine is a line of Go's report of a fatal error that is written to
+// descriptor 2 only.
+var fatalLine = regexp.MustCompile(`^(fatal error: |runtime: goroutine stack exceeds|runtime: out of memory)`)
+
+// copyFatal writes the lines of b (after what carry holds) that fatalLine matches
+// to c.fatal.
+func (c *fdCapture) copyFatal(b []byte) {
+	c.carry = append(c.carry, b...)
+	for {
+		i := bytes.IndexByte(c.carry, '\n')
+		if i < 0 {
+			break
+		}
+		if line := c.carry[:i+1]; fatalLine.Match(line) {
+			c.fatal.Write(line)
+		}
+		c.carry = c.carry[i+1:]
+	}
+	if len(c.carry) > 1024 {
+		c.carry = c.carry[len(c.carry)-1024:]
+	}
+	c.carry = append([]byte(nil), c.carry...)
 }
 
 func (c *fdCapture) read() {
@@ -205,6 +237,9 @@ func (c *fdCapture) read() {
 	var pending []byte
 	for {
 		n, err := c.r.Read(buf)
+		if n > 0 && c.fatal != nil {
+			c.copyFatal(buf[:n])
+		}
 		if n > 0 {
 			pending = append(pending, buf[:n]...)
 			for {

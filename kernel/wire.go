@@ -42,6 +42,7 @@ type Message struct {
 	Buffers    [][]byte
 
 	rawHeader json.RawMessage // the header exactly as received (used as a reply's parent)
+	signature []byte          // the verified signature, lower case (nil when unsigned)
 }
 
 // ErrBadSignature is returned by Decode for a message whose HMAC does not verify.
@@ -86,6 +87,15 @@ func (s *Signer) Verify(sig []byte, parts ...[]byte) bool {
 	return hmac.Equal(bytes.ToLower(sig), s.Sign(parts...))
 }
 
+// canonical is the form of a verified signature that replay detection compares
+// (Verify accepts hex digits in either case).
+func (s *Signer) canonical(sig []byte) []byte {
+	if len(s.key) == 0 {
+		return nil
+	}
+	return bytes.ToLower(sig)
+}
+
 // Decode parses the frames of a received message and verifies its signature.
 func (s *Signer) Decode(frames [][]byte) (*Message, error) {
 	i := 0
@@ -105,6 +115,7 @@ func (s *Signer) Decode(frames [][]byte) (*Message, error) {
 	m := &Message{
 		Identities: frames[:i],
 		rawHeader:  rest[1],
+		signature:  s.canonical(rest[0]),
 		Parent:     rest[2],
 		Metadata:   rest[3],
 		Content:    rest[4],
@@ -174,4 +185,47 @@ func newID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// replayGuard remembers the signatures of the messages received, so that a signed
+// message sent again (captured on the network and replayed) is refused, as
+// jupyter_client's Session refuses a duplicate signature. It keeps at most limit
+// signatures; beyond that it forgets a tenth of them, chosen at random (Go's map
+// order), as jupyter_client culls its digest_history.
+type replayGuard struct {
+	mu    sync.Mutex
+	seen  map[string]struct{}
+	limit int
+}
+
+// digestHistorySize is jupyter_client's Session.digest_history_size.
+const digestHistorySize = 1 << 16
+
+func newReplayGuard(limit int) *replayGuard {
+	return &replayGuard{seen: make(map[string]struct{}, 1024), limit: limit}
+}
+
+// fresh records sig and reports whether it was not seen before. An unsigned
+// message (no key) is always fresh.
+func (g *replayGuard) fresh(sig []byte) bool {
+	if len(sig) == 0 {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.seen[string(sig)]; dup {
+		return false
+	}
+	g.seen[string(sig)] = struct{}{}
+	if len(g.seen) > g.limit {
+		n := max(len(g.seen)/10, len(g.seen)-g.limit)
+		for k := range g.seen {
+			if n == 0 {
+				break
+			}
+			delete(g.seen, k)
+			n--
+		}
+	}
+	return true
 }

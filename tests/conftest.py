@@ -25,10 +25,14 @@ KERNEL_TEST_FILES = {"test_kernel.py", "test_papermill.py", "test_quickstart.py"
 collect_ignore = ["clients"]
 
 
+def _needs_kernel(name):
+    return name in KERNEL_TEST_FILES or name.startswith("test_attack_kernel")
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Set up the private Jupyter environment when kernel tests are selected
     (other areas' tests do not need the golem binary)."""
-    if not any(pathlib.Path(str(item.fspath)).name in KERNEL_TEST_FILES for item in items):
+    if not any(_needs_kernel(pathlib.Path(str(item.fspath)).name) for item in items):
         return
     if not os.access(GOLEM_BIN, os.X_OK):
         raise pytest.UsageError(f"golem binary {GOLEM_BIN} not found: run `make build` or set GOLEM_BIN")

@@ -35,10 +35,22 @@ type runtimeHooks struct {
 	pending   []*Error // goroutine panics that happened between cells
 	result    display.Bundle
 	types     []reflect.Type
-	onGoPanic func(v any, where string)
+	onGoPanic func(cell int64, v any, where string)
 }
 
-func (rt *runtimeHooks) goPanic(v any, where string) { rt.onGoPanic(v, where) }
+// goPanic receives the panic of a goroutine started by a go statement that ran
+// while cell was running (0: between cells).
+func (rt *runtimeHooks) goPanic(cell int64, v any, where string) { rt.onGoPanic(cell, v, where) }
+
+// cell is the id of the cell now running (0 between cells).
+func (rt *runtimeHooks) cell() int64 {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.running == nil {
+		return 0
+	}
+	return rt.running.id
+}
 
 // setResult receives the bundle of a cell's trailing expression.
 func (rt *runtimeHooks) setResult(b display.Bundle) {
@@ -182,7 +194,7 @@ func NewInterpreter(opts interp.Options) (*interp.Interpreter, error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	rt := &runtimeHooks{onGoPanic: func(v any, where string) {
+	rt := &runtimeHooks{onGoPanic: func(_ int64, v any, where string) {
 		fmt.Fprintf(stderr, "panic in goroutine started at %s: %v\n", where, v)
 	}}
 	return newInterpreter(opts, rt, nil, nil, nil, interp.DefaultSourceName)
@@ -209,10 +221,13 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	}
 	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
 		"GoPanic": reflect.ValueOf(rt.goPanic),
-		"Clear":   reflect.ValueOf(clearValue),
-		"Format":  reflect.ValueOf(formatValue),
-		"Result":  reflect.ValueOf(rt.setResult),
-		"Types":   reflect.ValueOf(rt.setTypes),
+		"Cell":    reflect.ValueOf(rt.cell),
+		// make([]T, n) sizes (modern.go makeSizes, memory.go)
+		"MakeSize": reflect.ValueOf(makeSize),
+		"Clear":    reflect.ValueOf(clearValue),
+		"Format":   reflect.ValueOf(formatValue),
+		"Result":   reflect.ValueOf(rt.setResult),
+		"Types":    reflect.ValueOf(rt.setTypes),
 		// definitions of several variables from one value (tuple.go)
 		"Zero":       reflect.ValueOf(zeroValues),
 		"ClosedChan": reflect.ValueOf(closedChan),

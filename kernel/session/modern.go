@@ -63,6 +63,9 @@ type modernizer struct {
 	// genericCalls: position -> name of each generic call (for messages)
 	genericCalls map[string]string
 	imports      map[string]string // whole files: packages the conversions name, to import (name -> path)
+	// generic: walking the body of a generic function or a method of a generic
+	// type (make's element type may be a type parameter: no size check there)
+	generic bool
 }
 
 // global returns the live value of a variable or constant of an earlier cell.
@@ -374,7 +377,9 @@ func (m *modernizer) file(f *ast.File) {
 			fd.Name.Name = userMain
 		}
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+			m.generic = isGenericFunc(fd)
 			m.walk(fd.Body, true)
+			m.generic = false
 		}
 		if gd, ok := d.(*ast.GenDecl); ok {
 			m.walk(gd, false)
@@ -586,6 +591,50 @@ func (m *modernizer) perIterationFor(f *ast.ForStmt, label *ast.LabeledStmt) {
 	m.made[f] = true
 }
 
+// isGenericFunc reports whether fd has type parameters or is a method of a
+// generic type.
+func isGenericFunc(fd *ast.FuncDecl) bool {
+	if fd.Type.TypeParams != nil && len(fd.Type.TypeParams.List) > 0 {
+		return true
+	}
+	if fd.Recv != nil && len(fd.Recv.List) > 0 {
+		t := fd.Recv.List[0].Type
+		if st, ok := t.(*ast.StarExpr); ok {
+			t = st.X
+		}
+		switch t.(type) {
+		case *ast.IndexExpr, *ast.IndexListExpr:
+			return true
+		}
+	}
+	return false
+}
+
+// makeSizes checks the sizes of make([]T, len[, cap]) before make runs:
+// `make([]T, n)` becomes `make([]T, _golemrt.MakeSize(int64(n), (*T)(nil)))`,
+// which panics with an error when n elements of T are more memory than the
+// machine has available. Go would try the allocation and end the process ("fatal
+// error: out of memory"), or the OOM killer would end it once the memory is used.
+func (m *modernizer) makeSizes(c *ast.CallExpr) {
+	if m.generic || len(c.Args) < 2 || m.made[c] {
+		return
+	}
+	at, ok := c.Args[0].(*ast.ArrayType)
+	if !ok || at.Len != nil {
+		return
+	}
+	m.made[c] = true
+	for i := 1; i < len(c.Args) && i < 3; i++ {
+		a := c.Args[i]
+		pos := a.Pos()
+		elemPtr := &ast.CallExpr{Fun: &ast.ParenExpr{Lparen: pos, X: &ast.StarExpr{Star: pos, X: at.Elt}, Rparen: pos},
+			Lparen: pos, Args: []ast.Expr{ident(pos, "nil")}, Rparen: pos}
+		c.Args[i] = &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "MakeSize")}, Lparen: pos,
+			Args:   []ast.Expr{&ast.CallExpr{Fun: ident(pos, "int64"), Lparen: pos, Args: []ast.Expr{a}, Rparen: a.End()}, elemPtr},
+			Rparen: a.End()}
+	}
+}
+
 // call rewrites calls of min/max/clear and of shimmed package functions.
 func (m *modernizer) call(c *ast.CallExpr) {
 	switch fn := c.Fun.(type) {
@@ -594,6 +643,8 @@ func (m *modernizer) call(c *ast.CallExpr) {
 			return
 		}
 		switch fn.Name {
+		case "make":
+			m.makeSizes(c)
 		case "min", "max":
 			if fn.Name == "min" {
 				fn.Name = "_golemMin"
@@ -968,6 +1019,11 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 		pre, preVals = append(pre, t), append(preVals, a)
 		args[i] = ident(pos, t.Name)
 	}
+	// The cell running when the go statement runs: a panic of the goroutine ends
+	// that cell if it still runs, and is only reported to a later one.
+	cell := ident(pos, m.tmp("C"))
+	pre = append([]ast.Expr{cell}, pre...)
+	preVals = append([]ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Cell")}, Lparen: pos, Rparen: pos}}, preVals...)
 	rec := ident(pos, m.tmp("R"))
 	deferred := &ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Lparen: pos, Rparen: pos, Fun: &ast.FuncLit{
 		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}},
@@ -978,7 +1034,7 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 			Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{
 				Fun:    &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "GoPanic")},
 				Lparen: pos, Rparen: pos,
-				Args: []ast.Expr{ident(pos, rec.Name), &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(m.where(pos))}},
+				Args: []ast.Expr{ident(pos, cell.Name), ident(pos, rec.Name), &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(m.where(pos))}},
 			}}}},
 		}}},
 	}}}
@@ -988,11 +1044,7 @@ func (m *modernizer) goStmt(g *ast.GoStmt) ast.Stmt {
 		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{deferred, &ast.ExprStmt{X: inner}}},
 	}}}
 	m.made[newGo] = true
-	list := []ast.Stmt{}
-	if len(pre) > 0 {
-		list = append(list, &ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals})
-	}
-	list = append(list, newGo)
+	list := []ast.Stmt{&ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals}, newGo}
 	return &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: g.End()}
 }
 

@@ -79,6 +79,7 @@ type Session struct {
 	st *cellState
 
 	closed atomic.Bool
+	cells  atomic.Int64 // cells run so far (the id of the last one)
 }
 
 // cellState is what the session remembers about the user's code across cells.
@@ -107,6 +108,7 @@ func newCellState() *cellState {
 
 // cellRun is the bookkeeping of the cell being executed.
 type cellRun struct {
+	id      int64       // 1, 2, … in the order cells run
 	goPanic chan *Error // first panic of a goroutine started by a cell, while this cell runs
 	// compiledBefore: cellState.compiled before the code being run was typed
 	// (redefine.go)
@@ -167,8 +169,11 @@ func (s *Session) Close() {
 }
 
 // goroutinePanic is called (through the golem runtime package) by the recover
-// wrapper around every `go` statement of a cell.
-func (s *Session) goroutinePanic(v any, where string) {
+// wrapper around every `go` statement of a cell; cell is the id of the cell that
+// was running when the go statement ran. The panic ends that cell if it still
+// runs; otherwise it is reported on the stderr of the cell running now, or of the
+// next one.
+func (s *Session) goroutinePanic(cell int64, v any, where string) {
 	e := &Error{Name: "GoroutinePanic", Value: fmt.Sprint(v),
 		Traceback: []string{fmt.Sprintf("panic in goroutine started at %s: %v", where, v)}}
 	s.rt.mu.Lock()
@@ -177,12 +182,20 @@ func (s *Session) goroutinePanic(v any, where string) {
 		s.rt.pending = append(s.rt.pending, e)
 	}
 	s.rt.mu.Unlock()
-	if run != nil {
+	switch {
+	case run == nil:
+	case run.id == cell:
 		select {
 		case run.goPanic <- e:
 		default: // a panic was already reported for this cell
 		}
+	default:
+		reportEarlierPanic(s.opts.Stderr, e)
 	}
+}
+
+func reportEarlierPanic(w io.Writer, e *Error) {
+	fmt.Fprintf(w, "golem: a goroutine started by an earlier cell panicked: %s\n", strings.Join(e.Traceback, "\n"))
 }
 
 // Execute runs one cell. Cancelling ctx is an interrupt: Execute returns promptly
@@ -195,7 +208,7 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 	if s.closed.Load() || s.in == nil {
 		return nil, &Error{Name: "SessionClosed", Value: "the session was closed"}
 	}
-	run := &cellRun{goPanic: make(chan *Error, 1)}
+	run := &cellRun{id: s.cells.Add(1), goPanic: make(chan *Error, 1)}
 	s.rt.mu.Lock()
 	pending := s.rt.pending
 	s.rt.pending = nil
@@ -207,7 +220,7 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 		s.rt.mu.Unlock()
 	}()
 	for _, e := range pending {
-		fmt.Fprintf(s.opts.Stderr, "golem: a goroutine started by an earlier cell panicked: %s\n", strings.Join(e.Traceback, "\n"))
+		reportEarlierPanic(s.opts.Stderr, e)
 	}
 	if s.opts.Dir != "" {
 		if err := os.Chdir(s.opts.Dir); err != nil {
@@ -518,18 +531,42 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 	}()
 	var r result
 	interrupted, hard := false, false
-	select {
-	case r = <-done:
-	case gp := <-run.goPanic:
-		cancelCell()
-		stopInterp() // stop the cell: one error per cell
-		waitBriefly(done)
-		s.stderr.end()
-		return res, gp
-	case <-ctx.Done():
-		interrupted = true
-		cancelCell()
-		r, hard = s.finishInterrupted(cellCtx, done, stopInterp)
+	stack := time.NewTicker(stackPoll)
+	defer stack.Stop()
+	var stackW stackWatch
+	for waiting := true; waiting; {
+		select {
+		case r = <-done:
+			waiting = false
+		case <-stack.C:
+			if !stackW.runaway() {
+				continue
+			}
+			// Go cannot recover a stack overflow: it would end the process. The
+			// recursion is stopped in yaegi before it gets there.
+			stopInterp()
+			<-done
+			waitStackUnwound()
+			s.stderr.end()
+			return res, s.afterStackStop()
+		case gp := <-run.goPanic:
+			// One error per cell. The cell is asked to end as an interrupt asks it
+			// (its context is cancelled, lmlib's calls return at their next step) and
+			// is stopped in yaegi only if it does not end by itself: that stop would
+			// disable every func literal made before it.
+			cancelCell()
+			_, hard := s.finishInterrupted(cellCtx, done, stopInterp)
+			s.stderr.end()
+			if hard {
+				gp = s.afterGoroutinePanicStop(gp)
+			}
+			return res, gp
+		case <-ctx.Done():
+			interrupted = true
+			cancelCell()
+			r, hard = s.finishInterrupted(cellCtx, done, stopInterp)
+			waiting = false
+		}
 	}
 	frames := s.stderr.end()
 	if interrupted || errors.Is(r.err, context.Canceled) {
@@ -575,8 +612,6 @@ func panicError(v any, frames []string) *Error {
 	return &Error{Name: "Panic", Value: msg, Traceback: tb}
 }
 
-// waitBriefly gives a stopped cell a moment to unwind (yaegi stops interpreted code
-// at the next step; a native call keeps running until it returns).
 // cellContext returns a new cell context and its cancel function, which the caller
 // keeps for an interrupt only (returned through a function, so that vet's lostcancel
 // check does not ask for a cancel on every path).
@@ -618,13 +653,6 @@ func (s *Session) finishInterrupted(cellCtx context.Context, done <-chan result,
 // interruptGrace is how long an interrupted cell's own code may run on before
 // yaegi stops it.
 var interruptGrace = time.Second
-
-func waitBriefly[T any](done <-chan T) {
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-	}
-}
 
 // interruptWait is how long an interrupted cell waits for lmlib's long calls to
 // return at their next step boundary (a training step of a large model on CPU can
