@@ -19,6 +19,7 @@ func init() {
 		"BuildClozeTask":       reflect.ValueOf(eval.BuildClozeTask),
 		"CharVocabFile":        reflect.ValueOf(constant.MakeFromLiteral("\"charvocab.json\"", token.STRING, 0)),
 		"Chars":                reflect.ValueOf(eval.Chars),
+		"Complete":             reflect.ValueOf(eval.Complete),
 		"CountWords":           reflect.ValueOf(eval.CountWords),
 		"DocLoss":              reflect.ValueOf(eval.DocLoss),
 		"ErrEmptyContinuation": reflect.ValueOf(&eval.ErrEmptyContinuation).Elem(),
@@ -26,6 +27,7 @@ func init() {
 		"ExactMatch":           reflect.ValueOf(eval.ExactMatch),
 		"FindTokenizerFile":    reflect.ValueOf(eval.FindTokenizerFile),
 		"Generate":             reflect.ValueOf(eval.Generate),
+		"GenerateTokens":       reflect.ValueOf(eval.GenerateTokens),
 		"KindCloze":            reflect.ValueOf(constant.MakeFromLiteral("\"cloze\"", token.STRING, 0)),
 		"KindCompletion":       reflect.ValueOf(constant.MakeFromLiteral("\"completion\"", token.STRING, 0)),
 		"KindMultipleChoice":   reflect.ValueOf(constant.MakeFromLiteral("\"multiple_choice\"", token.STRING, 0)),
@@ -47,6 +49,9 @@ func init() {
 		"WriteTask":            reflect.ValueOf(eval.WriteTask),
 
 		// type definitions
+		"Alternative":         reflect.ValueOf((*eval.Alternative)(nil)),
+		"Completion":          reflect.ValueOf((*eval.Completion)(nil)),
+		"CompletionRequest":   reflect.ValueOf((*eval.CompletionRequest)(nil)),
 		"Example":             reflect.ValueOf((*eval.Example)(nil)),
 		"GPT":                 reflect.ValueOf((*eval.GPT)(nil)),
 		"GenerateOptions":     reflect.ValueOf((*eval.GenerateOptions)(nil)),
@@ -63,6 +68,7 @@ func init() {
 		"Sampler":             reflect.ValueOf((*eval.Sampler)(nil)),
 		"Stepper":             reflect.ValueOf((*eval.Stepper)(nil)),
 		"Task":                reflect.ValueOf((*eval.Task)(nil)),
+		"TokenLogprob":        reflect.ValueOf((*eval.TokenLogprob)(nil)),
 		"TokenModel":          reflect.ValueOf((*eval.TokenModel)(nil)),
 		"Tokenizer":           reflect.ValueOf((*eval.Tokenizer)(nil)),
 		"Window":              reflect.ValueOf((*eval.Window)(nil)),
