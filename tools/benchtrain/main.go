@@ -6,6 +6,11 @@
 // golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
 // prints the wall and CPU seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
 // -ops adds each backend op's wall time per step (stderr), -cpuprofile a pprof profile.
+//
+// -config gpt2 is GPT-2 small (124M: 12 layers, 12 heads, width 768, vocabulary
+// 50257) at B=4, T=1024, about 8 GB; with -warmup 0 -min-steps 1 -seconds 0 -sgemm 0
+// it runs one training step, which is how BENCHMARKS.md measures its peak RSS
+// (/usr/bin/time -f %M).
 package main
 
 import (
@@ -30,10 +35,11 @@ var configs = map[string]struct {
 }{
 	"baby":  {gpt.Config{VocabSize: 65, ContextLen: 64, Layers: 4, Heads: 4, Width: 128, Bias: true}, 12, 64},
 	"small": {gpt.Config{VocabSize: 65, ContextLen: 256, Layers: 6, Heads: 6, Width: 384, Bias: true}, 16, 256},
+	"gpt2":  {gpt.GPT2Small(), 4, 1024},
 }
 
 func main() {
-	name := flag.String("config", "baby", "baby or small")
+	name := flag.String("config", "baby", "baby, small or gpt2 (GPT-2 124M, B=4, T=1024)")
 	seconds := flag.Float64("seconds", 5, "time the steps for at least this long")
 	minSteps := flag.Int("min-steps", 3, "time at least this many steps")
 	warmup := flag.Int("warmup", 2, "untimed steps first")
@@ -54,7 +60,7 @@ func main() {
 func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool) error {
 	c, ok := configs[name]
 	if !ok {
-		return fmt.Errorf("unknown config %q (baby, small)", name)
+		return fmt.Errorf("unknown config %q (baby, small, gpt2)", name)
 	}
 	var be gpt.Backend // nil: New's CPU backend (and its error if OpenBLAS is missing)
 	var tb *timed
