@@ -53,6 +53,16 @@ func (o *devOps) ptr(b gpt.Buf) cu.DevicePtr {
 
 // ok reports whether the ops may go on; do records err if it is the first.
 func (o *devOps) ok() bool { return o.err == nil }
+
+// okNoDropout is ok for an op with a dropout site: active dropout is an error (New
+// refuses a Config with Dropout > 0, so it cannot happen through Model).
+func (o *devOps) okNoDropout(drop gpt.Dropout) bool {
+	if drop.Active() {
+		o.do(errNoDropout)
+	}
+	return o.ok()
+}
+
 func (o *devOps) do(err error) {
 	if o.err == nil {
 		o.err = err
@@ -61,11 +71,7 @@ func (o *devOps) do(err error) {
 
 // EncoderForward implements gpt.Ops.
 func (o *devOps) EncoderForward(out, tokens, wte, wpe gpt.Buf, B, T, C int, drop gpt.Dropout) {
-	if !o.ok() {
-		return
-	}
-	if drop.Active() {
-		o.do(errNoDropout)
+	if !o.okNoDropout(drop) {
 		return
 	}
 	o.do(o.m.dev.launch("encoder_forward", ceilDiv(B*T*C, 256), 256, 0, pArg(o.ptr(out)), pArg(o.ptr(tokens)), pArg(o.ptr(wte)), pArg(o.ptr(wpe)), iArg(B), iArg(T), iArg(C)))
@@ -98,11 +104,7 @@ func (o *devOps) LayernormForward(out, mean, rstd, inp, w, b gpt.Buf, N, C int) 
 
 // ResidualLayernormForward implements gpt.Ops (one fused kernel).
 func (o *devOps) ResidualLayernormForward(res, out, mean, rstd, a, x, w, b gpt.Buf, N, C int, drop gpt.Dropout) {
-	if !o.ok() {
-		return
-	}
-	if drop.Active() {
-		o.do(errNoDropout)
+	if !o.okNoDropout(drop) {
 		return
 	}
 	o.layernorm(o.ptr(res), o.ptr(out), o.ptr(mean), o.ptr(rstd), o.ptr(a), o.ptr(x), o.ptr(w), o.ptr(b), N, C)
@@ -149,11 +151,7 @@ func (o *devOps) MatmulBackward(dinp, dw, dbias, dout, inp, w gpt.Buf, N, C, OC 
 // Q·Kᵀ/√hs by strided-batched GEMM, causal softmax (att keeps the probabilities),
 // ·V, unpermute.
 func (o *devOps) AttentionForward(out, att, qkv gpt.Buf, B, T, C, NH int, drop gpt.Dropout) {
-	if !o.ok() {
-		return
-	}
-	if drop.Active() {
-		o.do(errNoDropout)
+	if !o.okNoDropout(drop) {
 		return
 	}
 	o.do(o.attention(o.ptr(out), o.ptr(att), o.ptr(qkv), B, T, NH, C/NH))
@@ -180,11 +178,7 @@ func (o *devOps) attention(out, att, qkv cu.DevicePtr, B, T, NH, hs int) error {
 
 // AttentionBackward implements gpt.Ops: four batched GEMMs and the softmax backward.
 func (o *devOps) AttentionBackward(dqkv, dout, qkv, att gpt.Buf, B, T, C, NH int, drop gpt.Dropout) {
-	if !o.ok() {
-		return
-	}
-	if drop.Active() {
-		o.do(errNoDropout)
+	if !o.okNoDropout(drop) {
 		return
 	}
 	o.do(o.attentionBackward(o.ptr(dqkv), o.ptr(dout), o.ptr(qkv), o.ptr(att), B, T, NH, C/NH))
