@@ -10,9 +10,11 @@ import (
 func init() {
 	Symbols["github.com/golem-lm/golem/functions/fn/fn"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Progress":     reflect.ValueOf(fn.Progress),
-		"Symbols":      reflect.ValueOf(&fn.Symbols).Elem(),
-		"WithReporter": reflect.ValueOf(fn.WithReporter),
+		"Progress":        reflect.ValueOf(fn.Progress),
+		"Secret":          reflect.ValueOf(fn.Secret),
+		"Symbols":         reflect.ValueOf(&fn.Symbols).Elem(),
+		"ValidSecretName": reflect.ValueOf(fn.ValidSecretName),
+		"WithReporter":    reflect.ValueOf(fn.WithReporter),
 
 		// type definitions
 		"Reporter": reflect.ValueOf((*fn.Reporter)(nil)),
