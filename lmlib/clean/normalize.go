@@ -65,12 +65,17 @@ type EncodingReport struct {
 	Mojibake    int // UTF-8 read as Latin-1/CP1252, e.g. "Ã©" for "é", "â€™" for "’"
 }
 
-// mojibakePairs are the lead characters that UTF-8 multi-byte sequences turn into when
-// decoded as Latin-1 or Windows-1252, followed by a continuation-byte character.
+// isMojibakeLead reports whether r is a character that the lead byte of a UTF-8
+// multi-byte sequence turns into when the text is decoded as Latin-1 or
+// Windows-1252 (0xC3 → 'Ã', 0xE2 → 'â', …). Normalize counts a lead followed by a
+// continuation-byte character (isMojibakeCont) as one mojibake pair.
 func isMojibakeLead(r rune) bool {
 	return r == 'Ã' || r == 'Â' || r == 'â' || r == 'Å' || r == 'Ð' || r == 'Ñ'
 }
 
+// isMojibakeCont reports whether r is a character that a UTF-8 continuation byte
+// (0x80–0xBF) turns into under Latin-1 (U+0080–U+00BF) or Windows-1252 (the
+// printable characters it puts at 0x80–0x9F: '€', '’', 'œ', …).
 func isMojibakeCont(r rune) bool {
 	return (r >= 0x80 && r <= 0xBF) || strings.ContainsRune("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ", r)
 }

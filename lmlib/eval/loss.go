@@ -31,10 +31,14 @@ func (r *LossReport) DisplayBundle() display.Bundle {
 // lm-eval's loglikelihood_rolling), and windows are packed batchSize at a time
 // into one masked forward pass. next returns the documents until ok is false.
 // Special tokens are never scored; bytes and words count the documents' text.
+// It has no options, so it watches display.Context() (lmlib's rule for long calls,
+// see package lmlib): cancelled, it stops between documents with an error.
 func DocLoss(m *gpt.Model, tok Tokenizer, next func() (text string, ok bool), batchSize int) (*LossReport, error) {
 	if batchSize <= 0 {
 		batchSize = 8
 	}
+	ctx, end := display.Call(nil)
+	defer end()
 	m.SetTrain(false, nil)
 	T := m.Config.ContextLen
 	r := &LossReport{}
@@ -55,6 +59,9 @@ func DocLoss(m *gpt.Model, tok Tokenizer, next func() (text string, ok bool), ba
 		return nil
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("eval: doc loss interrupted after %d documents: %w", r.Docs, err)
+		}
 		text, ok := next()
 		if !ok {
 			break

@@ -1,9 +1,13 @@
 package eval
 
 import (
+	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/golem-lm/golem/display"
 )
 
 // DocLoss (batched, masked, fused cross-entropy) must equal the rolling
@@ -41,5 +45,24 @@ func TestDocLossEqualsRollingLoglikelihood(t *testing.T) {
 	}
 	if _, err := DocLoss(g.M, byteTok{}, Texts([]string{""}), 2); err == nil {
 		t.Fatal("no tokens: want error")
+	}
+}
+
+// DocLoss has no options: it stops when display.Context() (a notebook cell's) is
+// cancelled, with an error wrapping the context's.
+func TestDocLossInterrupted(t *testing.T) {
+	g := testGPT(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer display.SetContext(ctx)()
+	n := 0
+	next := func() (string, bool) {
+		if n++; n == 3 {
+			cancel()
+		}
+		return "the cat sat on the mat", true // endless: only the cancel stops it
+	}
+	_, err := DocLoss(g.M, byteTok{}, next, 2)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted after 3 documents") {
+		t.Fatalf("DocLoss after cancel: %v", err)
 	}
 }

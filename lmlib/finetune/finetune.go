@@ -172,8 +172,10 @@ func encode(tok eval.Tokenizer, e Example, n int) (encoded, error) {
 	return encoded{ids: ids, start: start}, nil
 }
 
-// MakeBatch pads encoded examples into one B×T batch (T = longest input, at most
-// the context length) with masked targets.
+// makeBatch pads encoded examples into one B×T batch, B = len(exs) and T = the
+// longest example's input length (at most the context length: encode truncates).
+// Only completion positions (from e.start on) have targets, Counted of them; prompt
+// and padding positions have target -1, and padding positions hold pad.
 func makeBatch(exs []encoded, pad int32) Batch {
 	T := 1
 	for _, e := range exs {

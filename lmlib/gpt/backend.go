@@ -1,11 +1,19 @@
 package gpt
 
-// Backend is the set of kernels a GPT needs, one method per op in the llm.c style.
-// Shapes are row-major; N = B*T rows, C = width, OC = output channels, V = vocabulary,
-// NH = heads. Gradients of parameters accumulate (+=) so gradient accumulation is
-// free; gradients of activations are overwritten unless a comment says otherwise.
-// The CPU backend (NewCPU) is the reference implementation; a CUDA backend
-// implements the same methods over device buffers.
+import "fmt"
+
+// Backend is the set of kernels a GPT needs on the host, one method per op in the
+// llm.c style, over []float32 slices. Shapes are row-major; N = B*T rows, C = width,
+// OC = output channels, V = vocabulary, NH = heads. Gradients of parameters
+// accumulate (+=) so gradient accumulation is free; gradients of activations are
+// overwritten unless a comment says otherwise. The CPU backend (NewCPU) is the
+// reference implementation.
+//
+// Model does not call a Backend directly: its op sequence (Net) issues Ops, the
+// same kernels over Buf handles, and hostOps resolves those to slices and calls the
+// Backend. lmlib/gpt/cuda implements Ops over device memory instead (a Backend
+// would need host slices, so every operand would cross the bus per op), which is
+// how the CPU and the GPU run one op sequence.
 type Backend interface {
 	// Name identifies the backend ("cpu").
 	Name() string
@@ -46,3 +54,138 @@ type Backend interface {
 	// Scale: x *= s.
 	Scale(x []float32, s float32)
 }
+
+// Arena names one of the buffers a model's op sequence reads and writes.
+type Arena uint8
+
+// The arenas of a model. Params and Grads are laid out by Model.Tensors, Acts by
+// the activation size table (Net.Layout), Tokens and Targets hold the batch.
+const (
+	ArenaNone    Arena = iota // the zero Buf: no buffer (an absent bias, no targets)
+	ArenaParams               // parameters, float32
+	ArenaGrads                // parameter gradients, float32, same layout
+	ArenaActs                 // activations and backward scratch, float32
+	ArenaTokens               // the batch's token ids, int32 (N)
+	ArenaTargets              // the batch's targets, int32 (N; -1 = ignore)
+	numArenas
+)
+
+// Buf is Len elements at offset Off of an arena: a buffer handle that does not say
+// where the arena lives. gpt.Model resolves it to a slice of host memory,
+// lmlib/gpt/cuda to a device pointer. Elements are 4 bytes (float32 or int32).
+type Buf struct {
+	Arena    Arena
+	Off, Len int
+}
+
+// Ops is the kernel set the op sequence (Net) issues: Backend's methods of the same
+// names, with the same shapes, accumulation and aliasing rules, over Bufs instead of
+// slices (a zero Buf where Backend takes nil). Zero sets x to zeros. Methods return
+// nothing: an implementation that can fail (a GPU launch) keeps the first error and
+// its caller checks it after the sequence.
+type Ops interface {
+	EncoderForward(out, tokens, wte, wpe Buf, B, T, C int, drop Dropout)
+	EncoderBackward(dwte, dwpe, dout, tokens Buf, B, T, C int)
+	LayernormForward(out, mean, rstd, inp, w, b Buf, N, C int)
+	ResidualLayernormForward(res, out, mean, rstd, a, x, w, b Buf, N, C int, drop Dropout)
+	LayernormBackward(dinp, dw, db, dout, inp, w, mean, rstd Buf, N, C int)
+	MatmulForward(out, inp, w, bias Buf, N, C, OC int)
+	MatmulBackward(dinp, dw, dbias, dout, inp, w Buf, N, C, OC int)
+	AttentionForward(out, att, qkv Buf, B, T, C, NH int, drop Dropout)
+	AttentionBackward(dqkv, dout, qkv, att Buf, B, T, C, NH int, drop Dropout)
+	GeluForward(out, inp Buf)
+	GeluBackward(dinp, inp, dout Buf)
+	DropoutApply(out, inp Buf, drop Dropout)
+	ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale float32)
+	ClassifierBackward(dinp, dwte, dlogits, inp, wte Buf, N, C, V int)
+	Zero(x Buf)
+}
+
+// hostOps implements Ops on the host: it resolves every Buf to a slice of the
+// model's buffers and calls the Backend. Resolving is a bounds-checked reslice, so
+// the indirection costs nanoseconds per op and allocates nothing.
+type hostOps struct {
+	be              Backend
+	f32             [numArenas][]float32 // Params, Grads, Acts
+	tokens, targets []int32
+}
+
+var _ Ops = (*hostOps)(nil)
+
+// f returns b as a float32 slice (nil for the zero Buf).
+func (h *hostOps) f(b Buf) []float32 {
+	if b.Arena == ArenaNone {
+		return nil
+	}
+	return h.f32[b.Arena][b.Off : b.Off+b.Len : b.Off+b.Len]
+}
+
+// i returns b as an int32 slice (nil for the zero Buf).
+func (h *hostOps) i(b Buf) []int32 {
+	var s []int32
+	switch b.Arena {
+	case ArenaNone:
+		return nil
+	case ArenaTokens:
+		s = h.tokens
+	case ArenaTargets:
+		s = h.targets
+	default:
+		panic(fmt.Sprintf("gpt: arena %d holds no int32s", b.Arena))
+	}
+	return s[b.Off : b.Off+b.Len : b.Off+b.Len]
+}
+
+func (h *hostOps) EncoderForward(out, tokens, wte, wpe Buf, B, T, C int, drop Dropout) {
+	h.be.EncoderForward(h.f(out), h.i(tokens), h.f(wte), h.f(wpe), B, T, C, drop)
+}
+
+func (h *hostOps) EncoderBackward(dwte, dwpe, dout, tokens Buf, B, T, C int) {
+	h.be.EncoderBackward(h.f(dwte), h.f(dwpe), h.f(dout), h.i(tokens), B, T, C)
+}
+
+func (h *hostOps) LayernormForward(out, mean, rstd, inp, w, b Buf, N, C int) {
+	h.be.LayernormForward(h.f(out), h.f(mean), h.f(rstd), h.f(inp), h.f(w), h.f(b), N, C)
+}
+
+func (h *hostOps) ResidualLayernormForward(res, out, mean, rstd, a, x, w, b Buf, N, C int, drop Dropout) {
+	h.be.ResidualLayernormForward(h.f(res), h.f(out), h.f(mean), h.f(rstd), h.f(a), h.f(x), h.f(w), h.f(b), N, C, drop)
+}
+
+func (h *hostOps) LayernormBackward(dinp, dw, db, dout, inp, w, mean, rstd Buf, N, C int) {
+	h.be.LayernormBackward(h.f(dinp), h.f(dw), h.f(db), h.f(dout), h.f(inp), h.f(w), h.f(mean), h.f(rstd), N, C)
+}
+
+func (h *hostOps) MatmulForward(out, inp, w, bias Buf, N, C, OC int) {
+	h.be.MatmulForward(h.f(out), h.f(inp), h.f(w), h.f(bias), N, C, OC)
+}
+
+func (h *hostOps) MatmulBackward(dinp, dw, dbias, dout, inp, w Buf, N, C, OC int) {
+	h.be.MatmulBackward(h.f(dinp), h.f(dw), h.f(dbias), h.f(dout), h.f(inp), h.f(w), N, C, OC)
+}
+
+func (h *hostOps) AttentionForward(out, att, qkv Buf, B, T, C, NH int, drop Dropout) {
+	h.be.AttentionForward(h.f(out), h.f(att), h.f(qkv), B, T, C, NH, drop)
+}
+
+func (h *hostOps) AttentionBackward(dqkv, dout, qkv, att Buf, B, T, C, NH int, drop Dropout) {
+	h.be.AttentionBackward(h.f(dqkv), h.f(dout), h.f(qkv), h.f(att), B, T, C, NH, drop)
+}
+
+func (h *hostOps) GeluForward(out, inp Buf) { h.be.GeluForward(h.f(out), h.f(inp)) }
+func (h *hostOps) GeluBackward(dinp, inp, dout Buf) {
+	h.be.GeluBackward(h.f(dinp), h.f(inp), h.f(dout))
+}
+func (h *hostOps) DropoutApply(out, inp Buf, drop Dropout) {
+	h.be.DropoutApply(h.f(out), h.f(inp), drop)
+}
+
+func (h *hostOps) ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale float32) {
+	h.be.ClassifierForward(h.f(logits), h.f(losses), h.f(inp), h.f(wte), h.i(targets), N, C, V, dscale)
+}
+
+func (h *hostOps) ClassifierBackward(dinp, dwte, dlogits, inp, wte Buf, N, C, V int) {
+	h.be.ClassifierBackward(h.f(dinp), h.f(dwte), h.f(dlogits), h.f(inp), h.f(wte), N, C, V)
+}
+
+func (h *hostOps) Zero(x Buf) { clear(h.f(x)) }

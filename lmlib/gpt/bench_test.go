@@ -70,3 +70,27 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainStepTiny times a step of a model so small (2 layers, width 16,
+// B=2, T=8) that the kernels take microseconds: what it measures is the per-op
+// overhead (dispatch to the workers, the op sequence's Buf → slice resolution).
+func BenchmarkTrainStepTiny(b *testing.B) {
+	cfg := Config{VocabSize: 17, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Bias: true}
+	m, err := NewWithBackend(cfg, 1, NewCPU(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const B, T = 2, 8
+	tok, tgt := batch(17, B*T, 1)
+	mom, vel := make([]float32, m.NumParams()), make([]float32, m.NumParams())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Forward(tok, tgt, B, T); err != nil {
+			b.Fatal(err)
+		}
+		m.ZeroGrad()
+		m.Backward()
+		m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, i+1, mom, vel)
+	}
+}

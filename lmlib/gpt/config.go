@@ -54,7 +54,45 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// layerTensorsSpec lists one block's tensors in buffer order: name suffix, shape,
+// CheckBatch reports the first thing wrong with a (B,T) batch for a model of
+// config c, as Model.Forward and lmlib/gpt/cuda's Forward do before running it:
+// B and T positive, T within ContextLen, B·T tokens in [0,VocabSize), and, when
+// targets is not nil, B·T targets in [0,VocabSize) or -1 (ignore), at least one not
+// ignored. It returns the number of targets that count (≥ 0), the loss's divisor.
+// Errors name the offending batch row and position; callers prefix their own name.
+func (c Config) CheckBatch(tokens, targets []int32, B, T int) (count int, err error) {
+	if B <= 0 || T <= 0 {
+		return 0, fmt.Errorf("batch %d×%d must be positive", B, T)
+	}
+	if T > c.ContextLen {
+		return 0, fmt.Errorf("sequence length T=%d exceeds the model's context length %d", T, c.ContextLen)
+	}
+	if len(tokens) != B*T {
+		return 0, fmt.Errorf("%d tokens for a %d×%d batch (want %d)", len(tokens), B, T, B*T)
+	}
+	if targets != nil && len(targets) != B*T {
+		return 0, fmt.Errorf("%d targets for a %d×%d batch (want %d)", len(targets), B, T, B*T)
+	}
+	for i, tok := range tokens {
+		if tok < 0 || int(tok) >= c.VocabSize {
+			return 0, fmt.Errorf("token id %d at batch row %d position %d is outside the vocabulary [0,%d)", tok, i/T, i%T, c.VocabSize)
+		}
+	}
+	for i, tg := range targets {
+		if tg < -1 || int(tg) >= c.VocabSize {
+			return 0, fmt.Errorf("target id %d at batch row %d position %d is outside the vocabulary [0,%d) (-1 = ignore)", tg, i/T, i%T, c.VocabSize)
+		}
+		if tg >= 0 {
+			count++
+		}
+	}
+	if targets != nil && count == 0 {
+		return 0, fmt.Errorf("every target of the %d×%d batch is -1 (ignored)", B, T)
+	}
+	return count, nil
+}
+
+// layerSpec lists one block's tensors in buffer order: name suffix, shape,
 // whether it is a bias (absent when !Bias), decay.
 func (c Config) layerSpec() []tensorSpec {
 	C := c.Width
@@ -104,6 +142,21 @@ func (c Config) specs() []tensorSpec {
 		all = kept
 	}
 	return all
+}
+
+// tensors lays the parameter tensors out in one buffer, in specs order.
+func (c Config) tensors() []Tensor {
+	var ts []Tensor
+	off := 0
+	for _, s := range c.specs() {
+		size := 1
+		for _, d := range s.shape {
+			size *= d
+		}
+		ts = append(ts, Tensor{Name: s.name, Offset: off, Size: size, Shape: s.shape, Decay: s.decay})
+		off += size
+	}
+	return ts
 }
 
 func (c Config) numParams() int {

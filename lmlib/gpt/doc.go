@@ -1,9 +1,11 @@
 // Package gpt is golem's GPT-2: the model definition, its parameters and gradients
 // as views into one contiguous buffer each, and explicit forward/backward kernels
-// per op in the llm.c style, behind a Backend interface. The CPU backend runs the
-// matrix products on OpenBLAS (cgo) and everything else as Go loops split across
-// GOMAXPROCS workers, fusing the classifier with softmax and cross-entropy and the
-// residual add with LayerNorm. It matches PyTorch to 1e-4 (see testdata).
+// per op in the llm.c style, behind a Backend interface. The op sequence (Net's
+// Forward and Backward, over buffer handles through Ops) is written once and shared
+// with the GPU engine in lmlib/gpt/cuda. The CPU backend runs the matrix products
+// on OpenBLAS (cgo) and everything else as Go loops split across GOMAXPROCS
+// workers, fusing the classifier with softmax and cross-entropy and the residual
+// add with LayerNorm. It matches PyTorch to 1e-4 (see testdata).
 //
 // A training step is
 //

@@ -72,3 +72,30 @@ func ExampleModel_Forward() {
 	// gpt forward: token id 12 at batch row 0 position 2 is outside the vocabulary [0,10)
 	// gpt forward: sequence length T=5 exceeds the model's context length 4
 }
+
+// CheckBatch is the batch check both engines run before a forward pass; it
+// counts the targets the loss is averaged over (-1 = ignored).
+func ExampleConfig_CheckBatch() {
+	cfg := gpt.Config{VocabSize: 10, ContextLen: 4, Layers: 1, Heads: 1, Width: 8}
+	n, err := cfg.CheckBatch([]int32{1, 2, 3, 4}, []int32{2, 3, 4, -1}, 1, 4)
+	fmt.Println(n, err)
+	_, err = cfg.CheckBatch([]int32{1, 2, 3, 4}, []int32{-1, -1, -1, -1}, 1, 4)
+	fmt.Println(err)
+	// Output:
+	// 3 <nil>
+	// every target of the 1×4 batch is -1 (ignored)
+}
+
+// A Net is the op sequence for one batch shape; Layout sizes the activation arena
+// from the activation size table (llm.c's act_sizes). An engine allocates that
+// many floats and runs Forward/Backward through its Ops.
+func ExampleNet_Layout() {
+	net, err := gpt.NewNet(gpt.GPT2Small())
+	if err != nil {
+		panic(err)
+	}
+	floats := net.Layout(4, 1024)
+	fmt.Printf("GPT-2 small, B=4, T=1024: %d activation floats (%.2f GB)\n", floats, float64(floats)*4/1e9)
+	// Output:
+	// GPT-2 small, B=4, T=1024: 1454915584 activation floats (5.82 GB)
+}

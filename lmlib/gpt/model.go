@@ -22,29 +22,6 @@ type Tensor struct {
 	Decay  bool // weight decay applies (2-D weights and embeddings, as nanoGPT)
 }
 
-// layerViews are one block's tensors as slices; biases are nil without Config.Bias.
-type layerViews struct {
-	ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb []float32
-}
-
-type modelViews struct {
-	wte, wpe   []float32
-	layers     []layerViews
-	lnfw, lnfb []float32
-}
-
-// layerActs are the activations of one block kept for the backward pass.
-type layerActs struct {
-	ln1, ln1Mean, ln1Rstd []float32 // (N,C) (N) (N)
-	qkv                   []float32 // (N,3C)
-	att                   []float32 // (B,NH,T,T)
-	atty                  []float32 // (N,C)
-	res2                  []float32 // (N,C) residual after attention
-	ln2, ln2Mean, ln2Rstd []float32 // (N,C) (N) (N)
-	fch, fchGelu          []float32 // (N,4C)
-	res3                  []float32 // (N,C) residual after the MLP (the block's output)
-}
-
 // Model is a GPT-2 with all parameters in one buffer (Params) and their gradients
 // in another of the same layout (Grads). Activations are owned by the model and
 // sized for (B,T) on the first Forward with that shape.
@@ -55,32 +32,19 @@ type Model struct {
 
 	be      Backend
 	tensors []Tensor
-	p, g    modelViews
+	net     *Net    // the op sequence and the views of every buffer
+	host    hostOps // Net's Bufs → slices of Params, Grads, actBuf, tokens, targets
 
-	// activations for the current (B,T)
-	B, T       int
-	actBuf     []float32
-	encoded    []float32 // (N,C)
-	layers     []layerActs
-	branch     []float32 // (N,C) output of attn/MLP projections before the residual add
-	lnf        []float32 // (N,C)
-	lnfMean    []float32 // (N)
-	lnfRstd    []float32 // (N)
-	logits     []float32 // (N,V) logits, or dlogits after a Forward with targets
-	losses     []float32 // (N)
+	B, T       int       // the batch shape the activations are laid out for
+	actBuf     []float32 // ArenaActs for the current (B,T); grows only
 	tokens     []int32   // (N) copy of the last batch
 	extra      []float32 // (N,V) logits recomputed on demand by Logits
-	dres, dC   []float32 // (N,C) backward scratch
-	dC2        []float32 // (N,C) masked branch gradient (dropout only)
-	d3C        []float32 // (N,3C)
-	d4C        []float32 // (N,4C)
 	haveTarget bool      // last Forward had targets: Backward may run
 	logitsOK   bool      // logits holds logits (not dlogits)
 	forwardOK  bool
 
 	train bool
 	rng   *RNG
-	seeds []uint64 // dropout seeds of the last Forward: emb, then per layer attn, resid1, resid2
 }
 
 // New builds a model with GPT-2's initialisation from seed: weights and embeddings
@@ -101,42 +65,18 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 		}
 		be = NewCPU(0)
 	}
-	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D)}
-	off := 0
-	for _, s := range cfg.specs() {
-		size := 1
-		for _, d := range s.shape {
-			size *= d
-		}
-		m.tensors = append(m.tensors, Tensor{Name: s.name, Offset: off, Size: size, Shape: s.shape, Decay: s.decay})
-		off += size
+	net, err := NewNet(cfg)
+	if err != nil {
+		return nil, err
 	}
-	m.Params = make([]float32, off)
-	m.Grads = make([]float32, off)
-	m.p = m.views(m.Params)
-	m.g = m.views(m.Grads)
+	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D), tensors: cfg.tensors(), net: net}
+	last := m.tensors[len(m.tensors)-1]
+	m.Params = make([]float32, last.Offset+last.Size)
+	m.Grads = make([]float32, len(m.Params))
+	m.host = hostOps{be: be}
+	m.host.f32[ArenaParams], m.host.f32[ArenaGrads] = m.Params, m.Grads
 	m.initParams(seed)
 	return m, nil
-}
-
-func (m *Model) views(buf []float32) modelViews {
-	byName := make(map[string][]float32, len(m.tensors))
-	for _, t := range m.tensors {
-		byName[t.Name] = buf[t.Offset : t.Offset+t.Size : t.Offset+t.Size]
-	}
-	v := modelViews{wte: byName["wte"], wpe: byName["wpe"], lnfw: byName["ln_f.weight"], lnfb: byName["ln_f.bias"]}
-	for l := 0; l < m.Config.Layers; l++ {
-		p := func(s string) []float32 { return byName[fmt.Sprintf("h.%d.%s", l, s)] }
-		v.layers = append(v.layers, layerViews{
-			ln1w: p("ln_1.weight"), ln1b: p("ln_1.bias"),
-			qkvw: p("attn.c_attn.weight"), qkvb: p("attn.c_attn.bias"),
-			projw: p("attn.c_proj.weight"), projb: p("attn.c_proj.bias"),
-			ln2w: p("ln_2.weight"), ln2b: p("ln_2.bias"),
-			fcw: p("mlp.c_fc.weight"), fcb: p("mlp.c_fc.bias"),
-			fcprojw: p("mlp.c_proj.weight"), fcprojb: p("mlp.c_proj.bias"),
-		})
-	}
-	return v
 }
 
 func (m *Model) initParams(seed uint64) {
@@ -204,61 +144,25 @@ func (m *Model) SetTrain(train bool, rng *RNG) {
 // ZeroGrad sets every gradient to zero.
 func (m *Model) ZeroGrad() { clear(m.Grads) }
 
-// resize lays out the activations for a (B,T) batch, reusing the buffer when it is
-// large enough (so alternating training and validation shapes does not allocate).
+// resize lays out the activations for a (B,T) batch (Net.Layout, the activation
+// size table), reusing the buffer when it is large enough (so alternating training
+// and validation shapes does not allocate).
 func (m *Model) resize(B, T int) {
 	if m.B == B && m.T == T && m.actBuf != nil {
 		return
 	}
-	c := m.Config
-	N, C, V, L, NH := B*T, c.Width, c.VocabSize, c.Layers, c.Heads
-	perLayer := N*C*7 + N*4 + N*3*C + B*NH*T*T + N*4*C*2
-	total := N*C*2 + L*perLayer + N*2 + N*V + N + N*C*4 + N*3*C + N*4*C
+	total := m.net.Layout(B, T)
 	if cap(m.actBuf) < total {
 		m.actBuf = make([]float32, total)
 	}
-	buf := m.actBuf[:total]
-	take := func(n int) []float32 {
-		s := buf[:n:n]
-		buf = buf[n:]
-		return s
+	m.actBuf = m.actBuf[:total]
+	m.host.f32[ArenaActs] = m.actBuf
+	if cap(m.tokens) < B*T {
+		m.tokens = make([]int32, B*T)
 	}
-	m.encoded = take(N * C)
-	if len(m.layers) != L {
-		m.layers = make([]layerActs, L)
-	}
-	for l := range m.layers {
-		a := &m.layers[l]
-		a.ln1, a.ln1Mean, a.ln1Rstd = take(N*C), take(N), take(N)
-		a.qkv = take(N * 3 * C)
-		a.att = take(B * NH * T * T)
-		a.atty = take(N * C)
-		a.res2 = take(N * C)
-		a.ln2, a.ln2Mean, a.ln2Rstd = take(N*C), take(N), take(N)
-		a.fch, a.fchGelu = take(N*4*C), take(N*4*C)
-		a.res3 = take(N * C)
-	}
-	m.branch = take(N * C)
-	m.lnf, m.lnfMean, m.lnfRstd = take(N*C), take(N), take(N)
-	m.logits = take(N * V)
-	m.losses = take(N)
-	m.dres, m.dC, m.dC2 = take(N*C), take(N*C), take(N*C)
-	m.d3C, m.d4C = take(N*3*C), take(N*4*C)
-	if cap(m.tokens) < N {
-		m.tokens = make([]int32, N)
-	}
-	m.tokens = m.tokens[:N]
-	if len(m.seeds) != 1+3*L {
-		m.seeds = make([]uint64, 1+3*L)
-	}
+	m.tokens = m.tokens[:B*T]
+	m.host.tokens = m.tokens
 	m.B, m.T = B, T
-}
-
-func (m *Model) dropout(i int) Dropout {
-	if !m.train || m.Config.Dropout == 0 {
-		return Dropout{}
-	}
-	return Dropout{P: m.Config.Dropout, Seed: m.seeds[i]}
 }
 
 // Forward runs the model on tokens (B,T), row-major. With targets (B,T) it returns
@@ -268,81 +172,30 @@ func (m *Model) dropout(i int) Dropout {
 func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
 	c := m.Config
 	m.forwardOK, m.haveTarget = false, false
-	if B <= 0 || T <= 0 {
-		return 0, fmt.Errorf("gpt forward: batch %d×%d must be positive", B, T)
-	}
-	if T > c.ContextLen {
-		return 0, fmt.Errorf("gpt forward: sequence length T=%d exceeds the model's context length %d", T, c.ContextLen)
-	}
-	if len(tokens) != B*T {
-		return 0, fmt.Errorf("gpt forward: %d tokens for a %d×%d batch (want %d)", len(tokens), B, T, B*T)
-	}
-	if targets != nil && len(targets) != B*T {
-		return 0, fmt.Errorf("gpt forward: %d targets for a %d×%d batch (want %d)", len(targets), B, T, B*T)
-	}
-	for i, tok := range tokens {
-		if tok < 0 || int(tok) >= c.VocabSize {
-			return 0, fmt.Errorf("gpt forward: token id %d at batch row %d position %d is outside the vocabulary [0,%d)", tok, i/T, i%T, c.VocabSize)
-		}
-	}
-	count := 0
-	for i, tg := range targets {
-		if tg < -1 || int(tg) >= c.VocabSize {
-			return 0, fmt.Errorf("gpt forward: target id %d at batch row %d position %d is outside the vocabulary [0,%d) (-1 = ignore)", tg, i/T, i%T, c.VocabSize)
-		}
-		if tg >= 0 {
-			count++
-		}
-	}
-	if targets != nil && count == 0 {
-		return 0, fmt.Errorf("gpt forward: every target of the %d×%d batch is -1 (ignored)", B, T)
+	count, err := c.CheckBatch(tokens, targets, B, T)
+	if err != nil {
+		return 0, fmt.Errorf("gpt forward: %w", err)
 	}
 	m.resize(B, T)
 	copy(m.tokens, tokens)
-	if m.train && c.Dropout > 0 {
-		for i := range m.seeds {
-			m.seeds[i] = m.rng.Uint64()
+	m.host.targets = targets
+	drops := m.net.drops
+	for i := range drops {
+		drops[i] = Dropout{}
+		if m.train && c.Dropout > 0 {
+			drops[i] = Dropout{P: c.Dropout, Seed: m.rng.Uint64()}
 		}
 	}
-
-	be := m.be
-	N, C, V, NH := B*T, c.Width, c.VocabSize, c.Heads
-	p := &m.p
-	be.EncoderForward(m.encoded, tokens, p.wte, p.wpe, B, T, C, m.dropout(0))
-	a0 := &m.layers[0]
-	be.LayernormForward(a0.ln1, a0.ln1Mean, a0.ln1Rstd, m.encoded, p.layers[0].ln1w, p.layers[0].ln1b, N, C)
-	for l := range m.layers {
-		a, w := &m.layers[l], &p.layers[l]
-		in := m.encoded
-		if l > 0 {
-			in = m.layers[l-1].res3
-		}
-		be.MatmulForward(a.qkv, a.ln1, w.qkvw, w.qkvb, N, C, 3*C)
-		be.AttentionForward(a.atty, a.att, a.qkv, B, T, C, NH, m.dropout(1+3*l))
-		be.MatmulForward(m.branch, a.atty, w.projw, w.projb, N, C, C)
-		be.ResidualLayernormForward(a.res2, a.ln2, a.ln2Mean, a.ln2Rstd, in, m.branch, w.ln2w, w.ln2b, N, C, m.dropout(2+3*l))
-		be.MatmulForward(a.fch, a.ln2, w.fcw, w.fcb, N, C, 4*C)
-		be.GeluForward(a.fchGelu, a.fch)
-		be.MatmulForward(m.branch, a.fchGelu, w.fcprojw, w.fcprojb, N, 4*C, C)
-		// The residual add is fused with the next LayerNorm (the next block's ln_1, or ln_f).
-		out, mean, rstd, lw, lb := m.lnf, m.lnfMean, m.lnfRstd, p.lnfw, p.lnfb
-		if l+1 < len(m.layers) {
-			nx := &m.layers[l+1]
-			out, mean, rstd, lw, lb = nx.ln1, nx.ln1Mean, nx.ln1Rstd, p.layers[l+1].ln1w, p.layers[l+1].ln1b
-		}
-		be.ResidualLayernormForward(a.res3, out, mean, rstd, a.res2, m.branch, lw, lb, N, C, m.dropout(3+3*l))
-	}
+	m.net.Forward(&m.host, count)
 	m.forwardOK = true
 	if targets == nil {
-		be.ClassifierForward(m.logits, nil, m.lnf, p.wte, nil, N, C, V, 0)
 		m.logitsOK = true
 		return 0, nil
 	}
-	be.ClassifierForward(m.logits, m.losses, m.lnf, p.wte, targets, N, C, V, 1/float32(count))
 	m.logitsOK = false
 	m.haveTarget = true
 	var sum float64
-	for _, l := range m.losses {
+	for _, l := range m.host.f(m.net.Losses()) {
 		sum += float64(l)
 	}
 	loss := float32(sum / float64(count))
@@ -361,7 +214,7 @@ func (m *Model) Logits() []float32 {
 		return nil
 	}
 	if m.logitsOK {
-		return m.logits
+		return m.host.f(m.net.Logits())
 	}
 	c := m.Config
 	N := m.B * m.T
@@ -369,59 +222,21 @@ func (m *Model) Logits() []float32 {
 		m.extra = make([]float32, N*c.VocabSize)
 	}
 	m.extra = m.extra[:N*c.VocabSize]
-	m.be.ClassifierForward(m.extra, nil, m.lnf, m.p.wte, nil, N, c.Width, c.VocabSize, 0)
+	lnf, wte := m.net.ClassifierInputs()
+	m.be.ClassifierForward(m.extra, nil, m.host.f(lnf), m.host.f(wte), nil, N, c.Width, c.VocabSize, 0)
 	return m.extra
 }
 
 // Backward accumulates into Grads the gradient of the last Forward's loss (the
 // mean over its targets). For gradient accumulation over k micro-batches call
 // Forward+Backward k times and scale by 1/k (ScaleGrads) before the step.
+// Dropout masks are those of the last Forward.
 func (m *Model) Backward() error {
 	if !m.haveTarget {
 		return errors.New("gpt backward: the last Forward had no targets (or failed); nothing to differentiate")
 	}
 	m.haveTarget = false // the fused dlogits are consumed
-	c := m.Config
-	be := m.be
-	B, T := m.B, m.T
-	N, C, V, NH := B*T, c.Width, c.VocabSize, c.Heads
-	p, g := &m.p, &m.g
-
-	be.ClassifierBackward(m.dC, g.wte, m.logits, m.lnf, p.wte, N, C, V)
-	clear(m.dres)
-	last := m.layers[len(m.layers)-1].res3
-	be.LayernormBackward(m.dres, g.lnfw, g.lnfb, m.dC, last, p.lnfw, m.lnfMean, m.lnfRstd, N, C)
-	for l := len(m.layers) - 1; l >= 0; l-- {
-		a, w, gw := &m.layers[l], &p.layers[l], &g.layers[l]
-		in := m.encoded
-		if l > 0 {
-			in = m.layers[l-1].res3
-		}
-		dbranch := m.dres
-		if d := m.dropout(3 + 3*l); d.Active() {
-			be.DropoutApply(m.dC2, m.dres, d)
-			dbranch = m.dC2
-		}
-		be.MatmulBackward(m.d4C, gw.fcprojw, gw.fcprojb, dbranch, a.fchGelu, w.fcprojw, N, 4*C, C)
-		be.GeluBackward(m.d4C, a.fch, m.d4C)
-		be.MatmulBackward(m.dC, gw.fcw, gw.fcb, m.d4C, a.ln2, w.fcw, N, C, 4*C)
-		be.LayernormBackward(m.dres, gw.ln2w, gw.ln2b, m.dC, a.res2, w.ln2w, a.ln2Mean, a.ln2Rstd, N, C)
-		dbranch = m.dres
-		if d := m.dropout(2 + 3*l); d.Active() {
-			be.DropoutApply(m.dC2, m.dres, d)
-			dbranch = m.dC2
-		}
-		be.MatmulBackward(m.dC, gw.projw, gw.projb, dbranch, a.atty, w.projw, N, C, C)
-		be.AttentionBackward(m.d3C, m.dC, a.qkv, a.att, B, T, C, NH, m.dropout(1+3*l))
-		be.MatmulBackward(m.dC, gw.qkvw, gw.qkvb, m.d3C, a.ln1, w.qkvw, N, C, 3*C)
-		be.LayernormBackward(m.dres, gw.ln1w, gw.ln1b, m.dC, in, w.ln1w, a.ln1Mean, a.ln1Rstd, N, C)
-	}
-	demb := m.dres
-	if d := m.dropout(0); d.Active() {
-		be.DropoutApply(m.dC2, m.dres, d)
-		demb = m.dC2
-	}
-	be.EncoderBackward(g.wte, g.wpe, demb, m.tokens, B, T, C)
+	m.net.Backward(&m.host)
 	return nil
 }
 

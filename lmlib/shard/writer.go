@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/lmlib/data"
 )
 
@@ -31,6 +33,12 @@ type WriterOptions struct {
 	ShardTokens int     // tokens per shard at most; default 100,000,000 (llm.c's size)
 	ValFraction float64 // share of documents that go to validation, by id hash; 0 = none
 	Seed        uint64  // seeds the train/validation hash
+	// Context stops AddAll, AddReader and WriteTexts between two documents when
+	// cancelled: they return an error wrapping the context's, the Writer fails (Close
+	// removes the unfinished shards and returns the error), and the shards completed
+	// before stay. [display.Context(): in a notebook, the cell's, which Jupyter's
+	// interrupt cancels]
+	Context context.Context
 }
 
 // Stats summarises what a Writer wrote.
@@ -161,7 +169,18 @@ func (w *Writer) AddReader(r data.Reader) error {
 	})
 }
 
+// interrupted fails the writer when ctx is cancelled (see WriterOptions.Context).
+func (w *Writer) interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		w.err = fmt.Errorf("shard writer %s: interrupted after %d documents: %w", w.dir, w.n, err)
+		return w.err
+	}
+	return nil
+}
+
 func (w *Writer) addStream(next func() (id, text string, ok bool, err error)) error {
+	ctx, end := display.Call(w.opts.Context)
+	defer end()
 	// Batches of documents are encoded on all cores while the previous batch is
 	// written, so encoding and writing overlap.
 	const batch = 1024
@@ -200,6 +219,10 @@ func (w *Writer) addStream(next func() (id, text string, ok bool, err error)) er
 		j := &job{done: make(chan struct{})}
 		var readErr error
 		for len(j.texts) < batch {
+			if err := w.interrupted(ctx); err != nil {
+				readErr = err
+				break
+			}
 			id, text, ok, err := next()
 			if err != nil {
 				readErr = fmt.Errorf("shard writer %s: read documents: %w", w.dir, err)
@@ -262,7 +285,13 @@ func WriteTexts(dir string, enc Encoder, texts []string, opts WriterOptions) (*S
 	if err != nil {
 		return nil, err
 	}
+	ctx, end := display.Call(opts.Context)
+	defer end()
 	for i, t := range texts {
+		if err := w.interrupted(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
 		if err := w.Add(strconv.Itoa(i), t); err != nil {
 			w.Close()
 			return nil, err

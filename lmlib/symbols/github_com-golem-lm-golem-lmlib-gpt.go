@@ -12,6 +12,12 @@ import (
 func init() {
 	Symbols["github.com/golem-lm/golem/lmlib/gpt/gpt"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"ArenaActs":      reflect.ValueOf(gpt.ArenaActs),
+		"ArenaGrads":     reflect.ValueOf(gpt.ArenaGrads),
+		"ArenaNone":      reflect.ValueOf(gpt.ArenaNone),
+		"ArenaParams":    reflect.ValueOf(gpt.ArenaParams),
+		"ArenaTargets":   reflect.ValueOf(gpt.ArenaTargets),
+		"ArenaTokens":    reflect.ValueOf(gpt.ArenaTokens),
 		"BLAS":           reflect.ValueOf(gpt.BLAS),
 		"BLASCoreEnv":    reflect.ValueOf(constant.MakeFromLiteral("\"GOLEM_BLAS_CORE\"", token.STRING, 0)),
 		"CheckFinite":    reflect.ValueOf(gpt.CheckFinite),
@@ -20,22 +26,28 @@ func init() {
 		"GPT2Small":      reflect.ValueOf(gpt.GPT2Small),
 		"New":            reflect.ValueOf(gpt.New),
 		"NewCPU":         reflect.ValueOf(gpt.NewCPU),
+		"NewNet":         reflect.ValueOf(gpt.NewNet),
 		"NewRNG":         reflect.ValueOf(gpt.NewRNG),
 		"NewWithBackend": reflect.ValueOf(gpt.NewWithBackend),
 		"SetBLASThreads": reflect.ValueOf(gpt.SetBLASThreads),
 		"SgemmFLOPS":     reflect.ValueOf(gpt.SgemmFLOPS),
 
 		// type definitions
+		"Arena":   reflect.ValueOf((*gpt.Arena)(nil)),
 		"Backend": reflect.ValueOf((*gpt.Backend)(nil)),
+		"Buf":     reflect.ValueOf((*gpt.Buf)(nil)),
 		"CPU":     reflect.ValueOf((*gpt.CPU)(nil)),
 		"Config":  reflect.ValueOf((*gpt.Config)(nil)),
 		"Dropout": reflect.ValueOf((*gpt.Dropout)(nil)),
 		"Model":   reflect.ValueOf((*gpt.Model)(nil)),
+		"Net":     reflect.ValueOf((*gpt.Net)(nil)),
+		"Ops":     reflect.ValueOf((*gpt.Ops)(nil)),
 		"RNG":     reflect.ValueOf((*gpt.RNG)(nil)),
 		"Tensor":  reflect.ValueOf((*gpt.Tensor)(nil)),
 
 		// interface wrapper definitions
 		"_Backend": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_gpt_Backend)(nil)),
+		"_Ops":     reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_gpt_Ops)(nil)),
 	}
 }
 
@@ -115,4 +127,70 @@ func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Scale(x []float32, s float
 }
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) SumSquares(x []float32) float64 {
 	return W.WSumSquares(x)
+}
+
+// _github_com_golem_lm_golem_lmlib_gpt_Ops is an interface wrapper for Ops type
+type _github_com_golem_lm_golem_lmlib_gpt_Ops struct {
+	IValue                    interface{}
+	WAttentionBackward        func(dqkv gpt.Buf, dout gpt.Buf, qkv gpt.Buf, att gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout)
+	WAttentionForward         func(out gpt.Buf, att gpt.Buf, qkv gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout)
+	WClassifierBackward       func(dinp gpt.Buf, dwte gpt.Buf, dlogits gpt.Buf, inp gpt.Buf, wte gpt.Buf, N int, C int, V int)
+	WClassifierForward        func(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32)
+	WDropoutApply             func(out gpt.Buf, inp gpt.Buf, drop gpt.Dropout)
+	WEncoderBackward          func(dwte gpt.Buf, dwpe gpt.Buf, dout gpt.Buf, tokens gpt.Buf, B int, T int, C int)
+	WEncoderForward           func(out gpt.Buf, tokens gpt.Buf, wte gpt.Buf, wpe gpt.Buf, B int, T int, C int, drop gpt.Dropout)
+	WGeluBackward             func(dinp gpt.Buf, inp gpt.Buf, dout gpt.Buf)
+	WGeluForward              func(out gpt.Buf, inp gpt.Buf)
+	WLayernormBackward        func(dinp gpt.Buf, dw gpt.Buf, db gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, mean gpt.Buf, rstd gpt.Buf, N int, C int)
+	WLayernormForward         func(out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, inp gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int)
+	WMatmulBackward           func(dinp gpt.Buf, dw gpt.Buf, dbias gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, N int, C int, OC int)
+	WMatmulForward            func(out gpt.Buf, inp gpt.Buf, w gpt.Buf, bias gpt.Buf, N int, C int, OC int)
+	WResidualLayernormForward func(res gpt.Buf, out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int, drop gpt.Dropout)
+	WZero                     func(x gpt.Buf)
+}
+
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) AttentionBackward(dqkv gpt.Buf, dout gpt.Buf, qkv gpt.Buf, att gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout) {
+	W.WAttentionBackward(dqkv, dout, qkv, att, B, T, C, NH, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) AttentionForward(out gpt.Buf, att gpt.Buf, qkv gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout) {
+	W.WAttentionForward(out, att, qkv, B, T, C, NH, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ClassifierBackward(dinp gpt.Buf, dwte gpt.Buf, dlogits gpt.Buf, inp gpt.Buf, wte gpt.Buf, N int, C int, V int) {
+	W.WClassifierBackward(dinp, dwte, dlogits, inp, wte, N, C, V)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ClassifierForward(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32) {
+	W.WClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) DropoutApply(out gpt.Buf, inp gpt.Buf, drop gpt.Dropout) {
+	W.WDropoutApply(out, inp, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) EncoderBackward(dwte gpt.Buf, dwpe gpt.Buf, dout gpt.Buf, tokens gpt.Buf, B int, T int, C int) {
+	W.WEncoderBackward(dwte, dwpe, dout, tokens, B, T, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) EncoderForward(out gpt.Buf, tokens gpt.Buf, wte gpt.Buf, wpe gpt.Buf, B int, T int, C int, drop gpt.Dropout) {
+	W.WEncoderForward(out, tokens, wte, wpe, B, T, C, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) GeluBackward(dinp gpt.Buf, inp gpt.Buf, dout gpt.Buf) {
+	W.WGeluBackward(dinp, inp, dout)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) GeluForward(out gpt.Buf, inp gpt.Buf) {
+	W.WGeluForward(out, inp)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) LayernormBackward(dinp gpt.Buf, dw gpt.Buf, db gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, mean gpt.Buf, rstd gpt.Buf, N int, C int) {
+	W.WLayernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) LayernormForward(out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, inp gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int) {
+	W.WLayernormForward(out, mean, rstd, inp, w, b, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) MatmulBackward(dinp gpt.Buf, dw gpt.Buf, dbias gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, N int, C int, OC int) {
+	W.WMatmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) MatmulForward(out gpt.Buf, inp gpt.Buf, w gpt.Buf, bias gpt.Buf, N int, C int, OC int) {
+	W.WMatmulForward(out, inp, w, bias, N, C, OC)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ResidualLayernormForward(res gpt.Buf, out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int, drop gpt.Dropout) {
+	W.WResidualLayernormForward(res, out, mean, rstd, a, x, w, b, N, C, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) Zero(x gpt.Buf) {
+	W.WZero(x)
 }

@@ -6,6 +6,15 @@
 // golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
 // prints the wall and CPU seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
 // -ops adds each backend op's wall time per step (stderr), -cpuprofile a pprof profile.
+//
+// -config gpt2 is GPT-2 small (124M: 12 layers, 12 heads, width 768, vocabulary
+// 50257) at B=4, T=1024, about 8 GB; with -warmup 0 -min-steps 1 -seconds 0 -sgemm 0
+// it runs one training step, which is how BENCHMARKS.md measures its peak RSS
+// (/usr/bin/time -f %M; the JSON line also has max_rss_mb and the Go heap).
+// -models 2 first trains a throwaway model for one step and drops it, as a
+// notebook that re-runs its training cell does: the second model's buffers then
+// reuse memory the Go runtime must clear, so every allocated page becomes resident
+// (in a fresh process pages never written are never resident).
 package main
 
 import (
@@ -30,10 +39,11 @@ var configs = map[string]struct {
 }{
 	"baby":  {gpt.Config{VocabSize: 65, ContextLen: 64, Layers: 4, Heads: 4, Width: 128, Bias: true}, 12, 64},
 	"small": {gpt.Config{VocabSize: 65, ContextLen: 256, Layers: 6, Heads: 6, Width: 384, Bias: true}, 16, 256},
+	"gpt2":  {gpt.GPT2Small(), 4, 1024},
 }
 
 func main() {
-	name := flag.String("config", "baby", "baby or small")
+	name := flag.String("config", "baby", "baby, small or gpt2 (GPT-2 124M, B=4, T=1024)")
 	seconds := flag.Float64("seconds", 5, "time the steps for at least this long")
 	minSteps := flag.Int("min-steps", 3, "time at least this many steps")
 	warmup := flag.Int("warmup", 2, "untimed steps first")
@@ -41,20 +51,27 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
 	ops := flag.Bool("ops", false, "print each backend op's wall time per step to stderr")
 	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
+	models := flag.Int("models", 1, "build (and step once) models-1 throwaway models first, in the same process")
 	flag.Parse()
 	if *serveMode {
 		*seconds, *minSteps = -1, 0
 	}
-	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops); err != nil {
+	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops, *models); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtrain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool) error {
+func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models int) error {
 	c, ok := configs[name]
 	if !ok {
-		return fmt.Errorf("unknown config %q (baby, small)", name)
+		return fmt.Errorf("unknown config %q (baby, small, gpt2)", name)
+	}
+	for i := 1; i < models; i++ {
+		if err := throwaway(c.cfg, c.B, c.T); err != nil {
+			return err
+		}
+		runtime.GC()
 	}
 	var be gpt.Backend // nil: New's CPU backend (and its error if OpenBLAS is missing)
 	var tb *timed
@@ -143,7 +160,30 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	if desc, err := gpt.BLAS(); err == nil {
 		out["blas"] = desc
 	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	out["max_rss_mb"] = float64(ru.Maxrss) / 1024 // Linux: KiB
+	out["heap_alloc_mb"] = float64(ms.HeapAlloc) / (1 << 20)
+	out["heap_sys_mb"] = float64(ms.HeapSys) / (1 << 20)
 	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// throwaway builds a model of cfg, runs one training step at (B,T) and drops it.
+func throwaway(cfg gpt.Config, B, T int) error {
+	m, err := gpt.New(cfg, 7)
+	if err != nil {
+		return err
+	}
+	tokens, targets := make([]int32, B*T), make([]int32, B*T)
+	for i := range tokens {
+		tokens[i], targets[i] = int32(i%cfg.VocabSize), int32((i+1)%cfg.VocabSize)
+	}
+	if _, err := m.Forward(tokens, targets, B, T); err != nil {
+		return err
+	}
+	return m.Backward()
 }
 
 // cpuSeconds is the process's user+system CPU time.

@@ -5,8 +5,11 @@
 // gorgonia.org/cu, whose package init exits the process on a machine without a GPU.
 //
 // The backend is a device-resident Model that mirrors gpt.Model's training API
-// (Forward, Backward, ZeroGrad, GradNorm, ScaleGrads, AdamWStep, Logits) with the
-// parameters, gradients, AdamW moments and activations all in device memory
+// (Forward, Backward, ZeroGrad, GradNorm, ScaleGrads, AdamWStep, Logits) and runs
+// gpt.Model's own op sequence: Forward and Backward are gpt.Net's, issued through
+// gpt.Ops implemented over device pointers (ops.go), with the activations laid out
+// by gpt.Net's activation size table and batches checked by gpt.Config.CheckBatch.
+// The parameters, gradients, AdamW moments and activations all live in device memory
 // (plain cuMemAlloc allocations, never managed memory). Host copies happen only
 // where the API hands numbers back: the loss (N floats), GradNorm (one double),
 // Logits, and the explicit SyncToHost/LoadFrom that move whole parameter buffers
