@@ -20,7 +20,9 @@ func (shower) HTML() string { return "<i>me</i>" }
 
 type report struct{ loss float64 }
 
-func (r *report) DisplayBundle() Bundle { return Bundle{"text/html": fmt.Sprintf("<b>loss %.1f</b>", r.loss)} }
+func (r *report) DisplayBundle() Bundle {
+	return Bundle{"text/html": fmt.Sprintf("<b>loss %.1f</b>", r.loss)}
+}
 
 func TestTableOf(t *testing.T) {
 	var fromJSON []any
