@@ -235,7 +235,14 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 			err = explainHelpSyntax(err, sg.code, sg.line)
 		}
 		if err != nil {
-			st.failed(run.defined)
+			var e *Error
+			if errors.As(err, &e) && e.Name == "Interrupted" {
+				// an interrupt is the user's stop, not a failure: what the cell
+				// defined stays (res of an interrupted train.Train)
+				st.succeeded(run.defined)
+			} else {
+				st.failed(run.defined)
+			}
 			return nil, err
 		}
 	}

@@ -598,6 +598,9 @@ initial := clone(m.Params)`)
 	if got := s.out.String(); !strings.Contains(got, "after Train: true <nil>") {
 		t.Fatalf("the cell did not finish after Train returned: %q", got)
 	}
+	if got := s.exec(t, "res.Interrupted"); got != "true" {
+		t.Fatalf("res of the interrupted cell in the next cell: %q", got)
+	}
 	s.exec(t, "after := clone(m.Params)")
 	time.Sleep(500 * time.Millisecond)
 	if got := s.exec(t, "equal(after, m.Params)"); got != "true" {

@@ -12,6 +12,8 @@ package session
 // A cell that fails defines nothing: the names it defined for the first time are
 // hidden afterwards (yaegi cannot take a definition back), so a later cell using
 // one gets `undefined: zz (its cell failed, so it defined nothing: run it again)`.
+// An interrupted cell is not a failed one: what it defined stays, so that
+// `res, err := train.Train(…)` interrupted leaves res for the next cell.
 
 import (
 	"errors"
