@@ -8,8 +8,8 @@ package session
 //   - A call's values all show (strconv.Atoi("12") shows 12); when the last one is
 //     an error (Go's v, err convention) a nil error is left out and a non-nil one
 //     fails the cell with it.
-//   - A call with no value, a call that prints (fmt.Println, w.Write: their byte
-//     counts are noise), an assignment, nil show nothing.
+//   - A call with no value, a call that prints or reads (fmt.Println, w.Write,
+//     fmt.Scanln: their counts are noise), an assignment, nil show nothing.
 
 import (
 	"context"
@@ -47,8 +47,9 @@ func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
 	return es
 }
 
-// printCall reports whether call writes output and returns a byte count and an
-// error that Go code ignores: fmt.Print*, fmt.Fprint*, and Write methods.
+// printCall reports whether call writes output (or reads a line) and returns a
+// count and an error that Go code ignores: fmt.Print*, fmt.Fprint*, fmt.Scan*,
+// and Write methods.
 func printCall(call *ast.CallExpr) bool {
 	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
 	if !ok {
@@ -57,7 +58,7 @@ func printCall(call *ast.CallExpr) bool {
 	switch name := sel.Sel.Name; name {
 	case "Write", "WriteString", "WriteByte", "WriteRune":
 		return true
-	case "Print", "Printf", "Println", "Fprint", "Fprintf", "Fprintln":
+	case "Print", "Printf", "Println", "Fprint", "Fprintf", "Fprintln", "Scan", "Scanf", "Scanln":
 		id, ok := sel.X.(*ast.Ident)
 		return ok && id.Name == "fmt"
 	}
