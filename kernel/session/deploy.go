@@ -26,8 +26,14 @@ import (
 	"github.com/golem-lm/golem/functions/client"
 )
 
-// functionName is the host's rule for function names.
-var functionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var (
+	// functionName is the host's rule for function names.
+	functionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// leadingClause is a cell's package clause (after comments); packageLine is
+	// the line holding it in the deployed source.
+	leadingClause = regexp.MustCompile(`^\s*(//[^\n]*\n\s*)*package\s+\w+`)
+	packageLine   = regexp.MustCompile(`(?m)^package\s+\w+[^\n]*\n`)
+)
 
 // deployArgs are the parsed arguments of %%deploy.
 type deployArgs struct {
@@ -99,7 +105,7 @@ func (s *Session) deploy(ctx context.Context, run *cellRun, m *magic) (display.B
 	src := []byte(body)
 	chunks, hasPackage := splitCell(src)
 	if hasPackage { // a whole file: the session runs it without its package clause
-		clause := regexp.MustCompile(`^\s*(//[^\n]*\n\s*)*package\s+\w+`).FindIndex(src)
+		clause := leadingClause.FindIndex(src)
 		if clause == nil {
 			return nil, magicErr(m, "%%%%deploy %s: the package clause must come first", a.name)
 		}
@@ -205,7 +211,7 @@ func deploySource(name, body string, hasPackage bool, src []byte, chunks []chunk
 		if extra == "" {
 			return body
 		}
-		clause := regexp.MustCompile(`(?m)^package\s+\w+[^\n]*\n`).FindStringIndex(body)
+		clause := packageLine.FindStringIndex(body)
 		if clause == nil {
 			return body
 		}
