@@ -82,13 +82,15 @@ func publish(b Bundle, id string, update bool) {
 // Show publishes a bundle; a text/plain entry is added when missing.
 func Show(b Bundle) { publish(withText(b), "", false) }
 
-// Value displays v: its own bundle if it is a Renderer, otherwise its %v text.
+// Value displays v as BundleOf shows it: its own bundle, a table, or its %v text.
 func Value(v any) { Show(BundleOf(v)) }
 
-// BundleOf returns the display bundle of v (its DisplayBundle, or text/plain %v).
+// BundleOf returns the display bundle of v: its own (Rich: a Renderer, a Bundle,
+// an HTML/Markdown/SVG method, a table of a slice of structs or maps), or else
+// its %v text.
 func BundleOf(v any) Bundle {
-	if r, ok := v.(Renderer); ok {
-		return withText(r.DisplayBundle())
+	if b, ok := Rich(v); ok {
+		return b
 	}
 	return Bundle{"text/plain": fmt.Sprintf("%v", v)}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Progress is a progress bar that updates in place in a notebook and prints
@@ -100,8 +101,8 @@ func Table(header []string, rows [][]string) Bundle {
 			if i >= len(width) {
 				width = append(width, 0)
 			}
-			if len(c) > width[i] {
-				width[i] = len(c)
+			if n := utf8.RuneCountInString(c); n > width[i] {
+				width[i] = n
 			}
 		}
 	}
@@ -112,7 +113,7 @@ func Table(header []string, rows [][]string) Bundle {
 	line := func(r []string) {
 		var l strings.Builder
 		for i, c := range r {
-			fmt.Fprintf(&l, "%-*s  ", width[i], c)
+			l.WriteString(c + strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)+2))
 		}
 		t.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}

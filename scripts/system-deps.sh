@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages golem needs: OpenBLAS for the CPU trainer's cgo, and
-# bubblewrap, the sandbox of golem serve's function workers.
+# Installs the Debian packages golem's build and tests need: OpenBLAS for the CPU
+# trainer's cgo; bubblewrap, the sandbox of golem serve's function workers; Chromium
+# and its WebDriver for the JupyterLab browser test (tests/test_lab.py drives the
+# system browser: nothing is downloaded at run time).
 # Idempotent: does nothing when they are already installed.
 set -euo pipefail
-pkgs=(libopenblas-dev pkg-config bubblewrap)
+pkgs=(libopenblas-dev pkg-config bubblewrap chromium chromium-driver fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

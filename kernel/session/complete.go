@@ -153,8 +153,13 @@ func (s *Session) scopeNames(code string) []string {
 		names = append(names, n)
 	}
 	names = append(names, "display")
-	names = append(names, declaredIn(code)...)
-	return names
+	kept := names[:0]
+	for _, n := range names {
+		if !s.st.hidden[n] { // only a failed cell defined it (undefined.go)
+			kept = append(kept, n)
+		}
+	}
+	return append(kept, declaredIn(code)...)
 }
 
 // declaredIn finds identifiers a piece of code declares (x := …, var x, func f, type T).

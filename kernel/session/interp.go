@@ -34,6 +34,7 @@ type runtimeHooks struct {
 	running   *cellRun // the cell now running (nil between cells)
 	pending   []*Error // goroutine panics that happened between cells
 	result    display.Bundle
+	resultErr error // the non-nil error a cell's trailing call returned
 	types     []reflect.Type
 	onGoPanic func(cell int64, v any, where string)
 }
@@ -79,13 +80,17 @@ func (rt *runtimeHooks) takeTypes() []reflect.Type {
 	return ts
 }
 
-// takeResult returns and forgets the last result.
-func (rt *runtimeHooks) takeResult() display.Bundle {
+// takeResult returns and forgets the last result (nil when it is empty) and the
+// error of a trailing call that failed.
+func (rt *runtimeHooks) takeResult() (display.Bundle, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	b := rt.result
-	rt.result = nil
-	return b
+	b, err := rt.result, rt.resultErr
+	rt.result, rt.resultErr = nil, nil
+	if len(b) == 0 {
+		b = nil
+	}
+	return b, err
 }
 
 // preludeImports are the packages every cell sees without importing them.
@@ -126,6 +131,9 @@ func _golemShow(v any, text string) display.Bundle {
 		return display.Bundle{"text/plain": text}
 	}
 	b := _golemRich0(v)
+	if b == nil {
+		b = _golemrt.Rich(v) // compiled types: lmlib results, display.Bundle, tables
+	}
 	if b == nil {
 		b = display.Bundle{}
 	}
@@ -227,6 +235,8 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 		"Clear":    reflect.ValueOf(clearValue),
 		"Format":   reflect.ValueOf(formatValue),
 		"Result":   reflect.ValueOf(rt.setResult),
+		"Results":  reflect.ValueOf(rt.setResults),
+		"Rich":     reflect.ValueOf(richValue),
 		"Types":    reflect.ValueOf(rt.setTypes),
 		// definitions of several variables from one value (tuple.go)
 		"Zero":       reflect.ValueOf(zeroValues),
@@ -388,26 +398,15 @@ func (f *panicFilter) end() []string {
 	return fr
 }
 
-// trailingBundle returns the bundle the rewritten trailing expression reported.
-func (s *Session) trailingBundle() display.Bundle {
-	b := s.rt.takeResult()
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
 // formatValue is the text/plain form of a cell result: Go's %v, except strings
 // (and errors' messages are left as is) are quoted like %q so "" and spaces show.
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case string:
 		return strconv.Quote(x)
-	case error:
-		return x.Error()
-	case fmt.Stringer:
-		return x.String()
 	}
+	// fmt calls Error and String, and shows "<nil>" where they panic on a nil
+	// pointer
 	return fmt.Sprintf("%v", v)
 }
 

@@ -101,6 +101,8 @@ func (s *Session) runMagic(ctx context.Context, run *cellRun, sg segment) (displ
 		return nil, s.shell(ctx, m)
 	case "%writefile":
 		return nil, s.writeFile(m)
+	case "%deploy":
+		return s.deploy(ctx, run, m)
 	case "reset":
 		if err := s.reset(); err != nil {
 			return nil, &Error{Name: "ResetError", Value: err.Error(), Traceback: []string{err.Error()}}
@@ -115,7 +117,7 @@ func (s *Session) runMagic(ctx context.Context, run *cellRun, sg segment) (displ
 	if m.name == "" {
 		name = "%"
 	}
-	return nil, magicErr(m, "unknown magic %s (known: %%time, %%%%time, %%env, !cmd, %%%%writefile, %%reset, %%help)", name)
+	return nil, magicErr(m, "unknown magic %s (known: %%time, %%%%time, %%env, !cmd, %%%%writefile, %%%%deploy, %%reset, %%help)", name)
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -255,6 +257,9 @@ Magics:
   %env                list the environment; %env K prints K; %env K=V sets it
   !CMD                (column 1) run a shell command, output streamed
   %%writefile [-a] F  (first line) write (-a: append) the rest of the cell to file F
+  %%deploy NAME [--timeout 30s] [--memory 512] [--entry Handle]
+                      (first line) define the cell's func Handle here and deploy the same
+                      source to golem serve at $GOLEM_URL (key $GOLEM_API_KEY)
   %reset              drop every variable, function and type: a fresh interpreter
   %help               this text
 
@@ -265,7 +270,9 @@ Rich output (package display, imported in every cell):
   p := display.NewProgress("train", total); p.Add(n, status); p.Done(status)
   display.ClearOutput()
   A value with a DisplayBundle() display.Bundle method (or HTML(), Markdown(),
-  SVG() string methods) shows itself richly when it is a cell's result.
+  SVG() string methods) shows itself richly when it is a cell's result; a slice
+  of structs or maps shows as a table (display.SetMaxRows(n): rows shown).
+  A call's values all show; a non-nil error as its last value fails the cell.
 
 Modern Go that yaegi lacks is rewritten: min, max, clear, for i := range n,
 range over iterator functions, and the generic slices/maps/cmp/iter/strings functions.

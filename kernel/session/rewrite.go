@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/lmlib/symbols"
 )
 
@@ -251,102 +249,6 @@ func (s *Session) genericCall(e ast.Expr) bool {
 		return true
 	})
 	return found
-}
-
-// trailingExpr returns the last statement of a cell when it is an expression
-// whose value should be shown (not nil, not a call known to return no value or
-// several values).
-func (s *Session) trailingExpr(stmts []ast.Stmt) *ast.ExprStmt {
-	n := len(stmts)
-	if n == 0 {
-		return nil
-	}
-	es, ok := stmts[n-1].(*ast.ExprStmt)
-	if !ok || internalCall(es.X) {
-		return nil
-	}
-	if id, ok := es.X.(*ast.Ident); ok && id.Name == "nil" {
-		return nil
-	}
-	if call, ok := ast.Unparen(es.X).(*ast.CallExpr); ok {
-		if n := s.resultCount(call); n == 0 || n > 1 {
-			return nil // no value, or several (yaegi would quietly keep the first)
-		}
-	}
-	return es
-}
-
-// internalCall reports whether e calls golem's runtime (_golemrt.F(…)): a
-// statement the session added, never a cell's result.
-func internalCall(e ast.Expr) bool {
-	if c, ok := e.(*ast.CallExpr); ok {
-		if sel, ok := c.Fun.(*ast.SelectorExpr); ok {
-			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "_golemrt" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// trailingTemplate computes a cell's result in the init function of a one-function
-// file (yaegi runs it when the file is executed: one compile, one run). The body
-// runs in a function, not at the top level: yaegi handles generic results there, a
-// failed compile leaves nothing behind in the global scope, and no closure is
-// made (a closure at the top level copies the whole global frame). The if-false
-// call never runs: it makes yaegi reject, at compile time, an expression with no
-// value or several (the definition below would accept them). The typed local
-// keeps yaegi's own type of E, so compiled code receives the real value.
-var trailingTemplate = `package main
-//line cell:` + strconv.Itoa(resultLine) + `:1
-func init() {
-	if false {
-		_golemOne(_golemE)
-	}
-	_golemT := _golemE
-	_golemrt.Result(_golemShow(_golemT, _golemrt.Format(_golemT)))
-}
-`
-
-// runTrailing runs the trailing expression es and returns its display bundle.
-// When es has no single value it runs as a plain statement and shows nothing.
-func (s *Session) runTrailing(ctx context.Context, run *cellRun, es *ast.ExprStmt, m *modernizer) (display.Bundle, error) {
-	f, err := parser.ParseFile(s.in.FileSet(), "cell", trailingTemplate, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, err
-	}
-	fd := f.Decls[0].(*ast.FuncDecl)
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.CallExpr:
-			for i, a := range n.Args {
-				if id, ok := a.(*ast.Ident); ok && id.Name == "_golemE" {
-					n.Args[i] = es.X
-				}
-			}
-		case *ast.AssignStmt:
-			for i, r := range n.Rhs {
-				if id, ok := r.(*ast.Ident); ok && id.Name == "_golemE" {
-					n.Rhs[i] = es.X
-				}
-			}
-		}
-		return true
-	})
-	if prog, err := s.compile(f); err == nil {
-		// the file's init function computes and reports the result
-		if _, err := s.run(ctx, run, prog); err != nil {
-			return nil, err
-		}
-		return s.trailingBundle(), nil
-	}
-	// No single value (or an error that the plain statement reports better).
-	prog, err := s.compile(&ast.BlockStmt{Lbrace: es.Pos(), List: []ast.Stmt{es}, Rbrace: es.End()})
-	if err != nil {
-		return nil, explainRange(err, m)
-	}
-	_, err = s.run(ctx, run, prog)
-	return nil, err
 }
 
 // importName is the name an import spec binds.

@@ -98,12 +98,16 @@ type cellState struct {
 	// compiled: variables defined from a compiled package's value (m.Params,
 	// strings.Fields(…)) -> that type, which yaegi knows only as a reflect type
 	compiled map[string]reflect.Type
+	// defined: names that cells which succeeded defined at their top level;
+	// hidden: names only a failed cell defined, undefined for later cells
+	// (undefined.go)
+	defined, hidden map[string]bool
 }
 
 func newCellState() *cellState {
 	return &cellState{typeVer: map[string]int{}, generics: map[string]bool{}, imports: map[string]string{},
 		names: map[string]bool{}, types: map[string]*typeInfo{}, funcs: map[string]string{}, funcSrc: map[string]string{}, results: map[string]int{}, resultClass: map[string]class{},
-		compiled: map[string]reflect.Type{}}
+		compiled: map[string]reflect.Type{}, defined: map[string]bool{}, hidden: map[string]bool{}}
 }
 
 // cellRun is the bookkeeping of the cell being executed.
@@ -113,6 +117,7 @@ type cellRun struct {
 	// compiledBefore: cellState.compiled before the code being run was typed
 	// (redefine.go)
 	compiledBefore map[string]reflect.Type
+	defined        []string // names the cell defines at its top level (undefined.go)
 }
 
 // New starts a session with a fresh interpreter.
@@ -232,6 +237,7 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 		return nil, err
 	}
 	var result display.Bundle
+	st := s.st // %reset replaces it
 	for i, sg := range segs {
 		result = nil
 		var err error
@@ -239,11 +245,21 @@ func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, err
 			result, err = s.runMagic(ctx, run, sg)
 		} else {
 			result, err = s.runGo(ctx, run, sg.code, sg.line, i == len(segs)-1)
+			err = explainHelpSyntax(err, sg.code, sg.line)
 		}
 		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Name == "Interrupted" {
+				// an interrupt is the user's stop, not a failure: what the cell
+				// defined stays (res of an interrupted train.Train)
+				st.succeeded(run.defined)
+			} else {
+				st.failed(run.defined)
+			}
 			return nil, err
 		}
 	}
+	st.succeeded(run.defined)
 	return result, nil
 }
 
@@ -257,32 +273,28 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 	if isProgram {
 		return nil, s.runProgram(ctx, run, code, firstLine)
 	}
-	has := map[chunkKind]bool{}
-	for _, c := range chunks {
-		has[c.kind] = true
-	}
-	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
-	keep := func(want chunkKind) func(chunkKind) bool { return func(k chunkKind) bool { return k == want } }
 	// Parse everything first: a syntax error anywhere runs nothing.
-	var imports, decls *ast.File
-	var body *ast.BlockStmt
-	if has[chunkImport] {
-		if imports, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
-			return nil, err
+	imports, decls, body, err := s.parseCell(src, chunks, firstLine)
+	if err != nil {
+		return nil, err
+	}
+	// What the cell defines, so that a failing cell can take it back
+	// (undefined.go); a use of a name that a failed cell defined is an error.
+	for _, id := range topNames(nil, decls, body) {
+		run.defined = append(run.defined, id.Name)
+	}
+	if len(s.st.hidden) > 0 {
+		if e := s.undefinedError(imports, decls, body, true); e != nil {
+			return nil, e
 		}
 	}
-	if has[chunkDecl] {
-		if decls, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkDecl)))); err != nil {
-			return nil, err
+	defer func() {
+		if err != nil { // in the words of Go, from the cell as written
+			if imports, decls, body, perr := s.parseCell(src, chunks, firstLine); perr == nil {
+				err = s.explainCompileError(err, imports, decls, body)
+			}
 		}
-	}
-	if has[chunkStmt] {
-		f, err := s.parseFile("package main\nfunc main() {\n" + lineDir + string(blankOut(src, chunks, keep(chunkStmt))) + "\n}\n")
-		if err != nil {
-			return nil, err
-		}
-		body = f.Decls[0].(*ast.FuncDecl).Body
-	}
+	}()
 	if imports != nil && s.dropKnownImports(imports) {
 		if _, err := s.compileRun(ctx, run, imports); err != nil {
 			return nil, err
@@ -414,6 +426,36 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		}
 	}
 	return nil, nil
+}
+
+// parseCell parses the chunks of a cell's Go source (src starts at line firstLine
+// of the cell): its imports and its declarations as files, its statements as the
+// body of a function. Positions are the cell's (cell:LINE:COL).
+func (s *Session) parseCell(src []byte, chunks []chunk, firstLine int) (imports, decls *ast.File, body *ast.BlockStmt, err error) {
+	has := map[chunkKind]bool{}
+	for _, c := range chunks {
+		has[c.kind] = true
+	}
+	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
+	keep := func(want chunkKind) func(chunkKind) bool { return func(k chunkKind) bool { return k == want } }
+	if has[chunkImport] {
+		if imports, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if has[chunkDecl] {
+		if decls, err = s.parseFile("package main\n" + lineDir + string(blankOut(src, chunks, keep(chunkDecl)))); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if has[chunkStmt] {
+		f, err := s.parseFile("package main\nfunc main() {\n" + lineDir + string(blankOut(src, chunks, keep(chunkStmt))) + "\n}\n")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		body = f.Decls[0].(*ast.FuncDecl).Body
+	}
+	return imports, decls, body, nil
 }
 
 // explainRange replaces yaegi's bare "nil type" (its failure on range over an int

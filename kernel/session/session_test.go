@@ -118,11 +118,11 @@ func TestTrailingExpression(t *testing.T) {
 		{"x = 6", ""},
 		{`import "fmt"; fmt.Println("printed")`, ""},
 		{"func none() {}; none()", ""},
-		{"func two() (int, string) { return 1, \"a\" }; two()", ""},
+		{"func two() (int, string) { return 1, \"a\" }; two()", `1, "a"`},
 		{"x * 2", "12"},
 		{"nil", ""},
 		{"[]int{1, 2}", "[1 2]"},
-		{`import "errors"; errors.New("boom")`, "boom"},
+		{`import "errors"; e := errors.New("boom"); e`, "boom"},
 	} {
 		if got := s.exec(t, c.code); got != c.want {
 			t.Errorf("cell %q: result %q, want %q", c.code, got, c.want)
@@ -369,9 +369,8 @@ func TestRichResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := b["text/plain"].(string); !strings.Contains(h, "map[") {
-		// display.Bundle is a map: its text form is the map; that is acceptable
-		t.Logf("bundle text: %q", h)
+	if h, _ := b["text/html"].(string); !strings.Contains(h, "<td>1</td>") || b["text/plain"] != "a\n1" {
+		t.Fatalf("display.Bundle result: %v", b)
 	}
 }
 
@@ -598,6 +597,9 @@ initial := clone(m.Params)`)
 	}
 	if got := s.out.String(); !strings.Contains(got, "after Train: true <nil>") {
 		t.Fatalf("the cell did not finish after Train returned: %q", got)
+	}
+	if got := s.exec(t, "res.Interrupted"); got != "true" {
+		t.Fatalf("res of the interrupted cell in the next cell: %q", got)
 	}
 	s.exec(t, "after := clone(m.Params)")
 	time.Sleep(500 * time.Millisecond)

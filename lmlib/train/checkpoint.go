@@ -333,6 +333,14 @@ func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 		switch sv.Type().Field(i).Name {
 		case "MaxSteps", "MaxTokens", "Patience":
 			continue
+		case "WarmupSteps", "DecaySteps":
+			if st.Options.DecaySteps != now.DecaySteps {
+				// A longer MaxSteps moves the default DecaySteps (and the warmup
+				// derived from it): that is how a run is usually extended.
+				return nil, fmt.Errorf("resume: checkpoint %s was trained with a cosine schedule ending at DecaySteps=%d, options say %d "+
+					"(DecaySteps defaults to MaxSteps): to continue the same run for more steps keep DecaySteps=%d "+
+					"(golem train --resume --decay %d)", ck, st.Options.DecaySteps, now.DecaySteps, st.Options.DecaySteps, st.Options.DecaySteps)
+			}
 		}
 		if a, b := sv.Field(i).Interface(), nv.Field(i).Interface(); a != b {
 			return nil, fmt.Errorf("resume: checkpoint %s was trained with %s=%v, options say %v", ck, sv.Type().Field(i).Name, a, b)

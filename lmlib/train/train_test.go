@@ -265,6 +265,11 @@ func TestResumeMismatch(t *testing.T) {
 	if _, err := Resume(m2, tl2, vl2, dir, Options{MaxSteps: 6, LR: 5e-3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "LR=0.001") {
 		t.Errorf("options mismatch: %v", err)
 	}
+	// more steps: the schedule moved with MaxSteps; the error says to keep DecaySteps
+	if _, err := Resume(m2, tl2, vl2, dir, Options{MaxSteps: 6, Quiet: true}); err == nil ||
+		!strings.Contains(err.Error(), "DecaySteps=3, options say 6") || !strings.Contains(err.Error(), "golem train --resume --decay 3") {
+		t.Errorf("more steps without DecaySteps: %v", err)
+	}
 	_, tl8, _ := small(t, 0, 8, 32)
 	if _, err := Resume(m2, tl8, vl2, dir, Options{MaxSteps: 6, DecaySteps: 3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "B=4") {
 		t.Errorf("loader mismatch: %v", err)

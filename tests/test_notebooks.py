@@ -1,0 +1,153 @@
+"""Every notebook under papermill at its defaults, in the golem kernel, with the
+outputs that matter checked in the executed .ipynb: HTML tables, token spans, the
+chart's MIME bundle, a falling loss, samples, a deployed function's answers.
+
+The notebooks write under out/ (as `make demo` does); the deploy notebook starts
+and stops its own `golem serve` on a free loopback port.
+"""
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NB = ROOT / "notebooks"
+
+
+def execute(name, tmp_path, *args):
+    """Runs notebooks/NAME.ipynb with papermill; returns the executed notebook."""
+    out = tmp_path / f"{name}.ipynb"
+    r = subprocess.run([sys.executable, "-m", "papermill", str(NB / f"{name}.ipynb"), str(out), "-k", "golem",
+                        "--cwd", str(NB), *args], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+def outputs(nb):
+    """(cell index, output) for every output of every code cell."""
+    return [(i, o) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def texts(nb):
+    """All text the notebook shows: streams and text/plain of results and displays."""
+    out = []
+    for _, o in outputs(nb):
+        if o["output_type"] == "stream":
+            out.append("".join(o["text"]))
+        elif "data" in o:
+            out.append("".join(o["data"].get("text/plain", "")))
+    return "\n".join(out)
+
+
+def rich(nb, mime):
+    """The data of every output with a MIME type (as one string each)."""
+    res = []
+    for _, o in outputs(nb):
+        v = o.get("data", {}).get(mime)
+        if v is not None:
+            res.append(v if isinstance(v, (dict, list)) and mime.endswith("json") else "".join(v))
+    return res
+
+
+def table_rows(nb, first_header):
+    """The rows (lists of cells) of the text/plain table whose header starts with first_header."""
+    for t in rich(nb, "text/plain"):
+        lines = t.splitlines()
+        if lines and lines[0].split() and lines[0].split()[0] == first_header:
+            return [l.split() for l in lines[1:] if l.strip()]
+    pytest.fail(f"no table with header {first_header!r} in:\n{texts(nb)[-3000:]}")
+
+
+def test_collect_clean(tmp_path):
+    nb = execute("01_collect_clean", tmp_path)
+    stats = [h for h in rich(nb, "text/html") if "<table" in h and "drop reasons" in h]
+    assert len(stats) == 3, "the books, web and code pipelines each show their stats table"
+    assert "gopher_quality" in stats[0] and "extract" in stats[1] and "exact_dedup" in stats[2]
+    mix = {r[1]: r for r in table_rows(nb, "Kind")}
+    assert set(mix) == {"books", "web", "code"}, mix
+    for kind, r in mix.items():
+        raw, kept = int(r[2]), int(r[3])
+        assert 0 < kept <= raw, (kind, r)
+    sample = [h for h in rich(nb, "text/html") if "<th>ID</th><th>Text</th>" in h]
+    assert sample and re.search(r"<td>[\w/]+\.go</td>", sample[0]), "a Go file among the sample documents"
+
+
+def test_tokenizer(tmp_path):
+    nb = execute("02_tokenizer", tmp_path)
+    spans = [h for h in rich(nb, "text/html") if "<span title=" in h]
+    assert len(spans) == 3 and all(h.count("<span title=") >= 10 for h in spans), "coloured token spans"
+    rows = {r[1]: r for r in table_rows(nb, "Tokenizer")}
+    assert set(rows) == {"trained", "gpt2", "cl100k_base"}, rows
+    assert float(rows["cl100k_base"][4]) < float(rows["trained"][4]), "cl100k_base compresses Go better"
+    assert "reads back identical: true" in texts(nb)
+
+
+def test_pretrain(tmp_path):
+    nb = execute("03_pretrain", tmp_path)
+    charts = rich(nb, "application/vnd.vegalite.v5+json")
+    assert charts and all(c["mark"]["type"] == "line" and c["data"]["values"] for c in charts)
+    t = texts(nb)
+    first, last = map(float, re.search(r"first loss ([\d.]+), last loss ([\d.]+)", t).groups())
+    assert last < first - 1.0, (first, last)
+    m = re.search(r"resumed at step 200, now step 300: validation loss ([\d.]+) -> ([\d.]+)", t)
+    assert m and float(m.group(2)) < float(m.group(1)), t[-2000:]
+    assert [r[1] for r in table_rows(nb, "Dir")][-1] == "step_00000300"
+
+
+def test_evaluate(tmp_path):
+    nb = execute("04_evaluate", tmp_path)
+    t = texts(nb)
+    bpb = float(re.search(r"bits per byte ([\d.]+)", t).group(1))
+    assert 0.5 < bpb < 4, bpb
+    tables = [h for h in rich(nb, "text/html") if "<table" in h]
+    assert any("bits/byte" in h for h in tables)
+    assert any("books_cloze" in h and "next_sentence" in h for h in tables), "the lm-eval results table"
+    samples = table_rows(nb, "Temperature")
+    assert len(samples) == 3 and all(r[2] == "Light" for r in samples), samples
+
+
+def test_finetune(tmp_path):
+    nb = execute("05_finetune", tmp_path)
+    rows = table_rows(nb, "When")
+    before, after = float(rows[0][-1]), float(rows[1][-1])
+    assert after < before - 0.5, (before, after)
+    assert "saved ../out/finetune/finetuned" in texts(nb)
+
+
+def test_deploy(tmp_path):
+    try:
+        nb = execute("06_deploy", tmp_path)
+    finally:  # a failed run must not leave its host running
+        pid = NB.parent / "out" / "deploy" / "serve.pid"
+        if pid.exists():
+            try:
+                os.kill(int(pid.read_text()), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+    html = rich(nb, "text/html")
+    assert any("<b>deployed keep-prose</b>" in h for h in html)
+    t = texts(nb)
+    kept = re.search(r"job \w+ succeeded: (\d+) of 200 paragraphs kept", t)
+    assert kept and 0 < int(kept.group(1)) < 200, t[-2000:]
+    assert "{gpt2 [15496 995]}" in t
+    assert "golem serve stopped" in t
+    trial = table_rows(nb, "ID")
+    assert trial[0][1:3] == ["a", "false"] and trial[1][1:3] == ["b", "true"], trial
+
+
+def test_quickstart_defaults(tmp_path):
+    nb = execute("quickstart", tmp_path)
+    html = rich(nb, "text/html")
+    assert any("<table" in h and "gopher_quality" in h for h in html), "the cleaning table"
+    assert any(h.count("<span title=") >= 8 for h in html), "the token spans"
+    assert rich(nb, "application/vnd.vegalite.v5+json"), "the training chart"
+    t = texts(nb)
+    steps = [float(x) for x in re.findall(r"step \d+/1000  loss ([\d.]+)", t)]
+    assert steps and steps[-1] < 5.0, steps
+    assert re.search(r"sample: Light is\S* \S+ \S+", t)
