@@ -40,6 +40,7 @@ done
 # 1. runtime packages (Debian)
 pkgs=(libopenblas0 ca-certificates)
 [ "$what" = lab ] && pkgs+=(python3 python3-venv tini git)
+[ "$what" = serve ] && pkgs+=(bubblewrap)   # the function workers' sandbox
 if [ "${SKIP_APT:-}" != 1 ]; then
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
