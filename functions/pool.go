@@ -121,6 +121,7 @@ type proc struct {
 	respCh   chan worker.Response
 	readErr  error
 	readDone chan struct{}
+	logsDone chan struct{} // closed when the log pipe reached its end
 }
 
 func (p *pool) spawn() (*proc, error) {
@@ -161,7 +162,7 @@ func (p *pool) spawn() (*proc, error) {
 	respW.Close()
 	logW.Close()
 	w := &proc{cmd: cmd, sbw: sbw, in: stdin, out: json.NewDecoder(respR), dead: make(chan struct{}), memoryMB: p.memory,
-		endSeen: make(chan string, 16), respCh: make(chan worker.Response, 64), readDone: make(chan struct{})}
+		endSeen: make(chan string, 16), respCh: make(chan worker.Response, 64), readDone: make(chan struct{}), logsDone: make(chan struct{})}
 	go w.readLogs(logR)
 	go w.readResponses(respR)
 	go func() {
@@ -304,6 +305,7 @@ func (w *proc) readResponses(r io.ReadCloser) {
 }
 
 func (w *proc) readLogs(r io.ReadCloser) {
+	defer close(w.logsDone)
 	defer r.Close()
 	br := bufio.NewReaderSize(r, 1<<16)
 	for {
@@ -364,6 +366,12 @@ func (w *proc) rssMB() int64 {
 
 func (w *proc) crashReport() string {
 	<-w.readDone
+	// The last words of a dying worker (a panic's report) may still be in the log
+	// pipe: read it to its end (every process of the sandbox is gone by then).
+	select {
+	case <-w.logsDone:
+	case <-time.After(2 * time.Second):
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	msg := "worker process died"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,18 +175,20 @@ func TestKillAndRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := workersOf(t, golemBinary(t)); n != 3 { // --workers 2 and the compile helper
-		t.Fatalf("%d worker processes before the kill; want 3", n)
+	workers := workersOf(t, host.Process.Pid)
+	if len(workers) != 3 { // --workers 2 and the compile helper
+		t.Fatalf("%d worker processes before the kill; want 3", len(workers))
 	}
 	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = host.Process.Wait()
-	// Its workers die with it (Pdeathsig): no orphan keeps running user code.
+	// Its workers die with it (their sandboxes die with their parent): no orphan
+	// keeps running user code.
 	deadline = time.Now().Add(5 * time.Second)
-	for n := workersOf(t, golemBinary(t)); n > 0; n = workersOf(t, golemBinary(t)) {
+	for left := stillWorkers(workers); len(left) > 0; left = stillWorkers(workers) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d worker processes outlived their killed host", n)
+			t.Fatalf("worker processes %v outlived their killed host", left)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -453,27 +456,62 @@ func TestCLI(t *testing.T) {
 	}
 }
 
-// workersOf counts running `BIN worker` processes.
-func workersOf(t *testing.T, bin string) int {
+// workersOf returns the pids of the `golem worker` processes that descend from
+// the host process pid (through the sandbox's trampoline and bubblewrap).
+func workersOf(t *testing.T, host int) []int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Skip("no /proc")
 	}
-	n := 0
+	parent := map[int]int{}
+	var candidates []int
 	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		args := strings.Split(string(b), "\x00")
-		// A sandboxed worker runs as /run/golem/worker (see package sandbox).
-		if len(args) >= 2 && (args[0] == bin || args[0] == "/run/golem/worker") && args[1] == "worker" {
-			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // a zombie is dead already
-			}
-			n++
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the fields after the last ')'.
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		if len(f) < 2 || f[0] == "Z" {
+			continue // a zombie is dead already
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		if isWorker(pid) {
+			candidates = append(candidates, pid)
 		}
 	}
-	return n
+	var out []int
+	for _, pid := range candidates {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == host {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// isWorker reports whether pid runs `golem worker` (a sandboxed worker runs as
+// /run/golem/worker, see package sandbox).
+func isWorker(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	args := strings.Split(string(b), "\x00")
+	return err == nil && len(args) >= 2 && args[1] == "worker"
+}
+
+// stillWorkers returns those of pids that still run a worker.
+func stillWorkers(pids []int) []int {
+	var out []int
+	for _, pid := range pids {
+		if st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err == nil && !strings.Contains(string(st), ") Z ") && isWorker(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
