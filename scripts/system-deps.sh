@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages golem needs: OpenBLAS for the CPU trainer's cgo, and
-# bubblewrap, the sandbox of golem serve's function workers.
+# bubblewrap, the sandbox of golem serve's function workers; real data for the evaluation
+# tasks: FreeDict's German-English dictionary (translation pairs) and bsdgames' quiz files.
 # Idempotent: does nothing when they are already installed.
 set -euo pipefail
-pkgs=(libopenblas-dev pkg-config bubblewrap)
+pkgs=(libopenblas-dev pkg-config bubblewrap dict-freedict-deu-eng bsdgames)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

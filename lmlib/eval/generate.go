@@ -41,6 +41,12 @@ type GenerateOptions struct {
 	// chosen from (before temperature, filtering or penalty; valid during the
 	// call only), end-of-text included: for log-probabilities.
 	OnToken func(token int32, logits []float32)
+	// BadWords, when set, are never emitted: before each token is chosen, every
+	// token that would complete a listed word as a whole word in the generated
+	// text gets probability 0 (as HF's bad_words_ids, but on the text, so no
+	// spelling of the word in tokens gets through), and so does ending the text
+	// on one. A word the prompt completes is the prompt's.
+	BadWords *WordList
 }
 
 // Generation is the result of Generate.
@@ -114,6 +120,11 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 	if err != nil {
 		return nil, err
 	}
+	var filter *wordFilter
+	if opts.BadWords != nil {
+		filter = newWordFilter(opts.BadWords, tok, model.VocabSize())
+		filter.start(tok.DecodeText(toInts(seq)))
+	}
 	sampler := opts.Sampler
 	emitted := 0
 	for len(g.Tokens) < opts.MaxTokens {
@@ -122,7 +133,16 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 			emit(opts.OnText, g.Text, &emitted, true)
 			return g, fmt.Errorf("generate: interrupted after %d tokens: %w", len(g.Tokens), err)
 		}
-		t := sampler.Sample(append([]float32(nil), logits...), seq)
+		work := append([]float32(nil), logits...)
+		if filter != nil {
+			if err := filter.ban(work, len(g.Tokens) == opts.MaxTokens-1); err != nil {
+				return nil, err
+			}
+		}
+		t := sampler.Sample(work, seq)
+		if filter != nil {
+			filter.accept(int(t))
+		}
 		if opts.OnToken != nil {
 			opts.OnToken(t, logits)
 		}
