@@ -55,3 +55,12 @@ tasks: deps assets-eval
 
 TEST_DEPS += assets-eval
 DEMO_DEPS += assets-eval
+
+# Regenerate the metric reference vectors in lmlib/eval/testdata with the real peers:
+# sacrebleu 2.6.0 and lm-evaluation-harness 0.4.13 (.venv-eval). lm-eval's squadv2 runs HF
+# evaluate's "squad_v2" metric, fetched from the Hugging Face hub; offline, set
+# SQUAD_V2_METRIC to a copy of huggingface/evaluate's metrics/squad_v2 directory.
+.PHONY: eval-ref
+eval-ref: venv-eval assets-eval
+	$(VENV_EVAL)/bin/python tools/evalref/gen_sacrebleu.py
+	$(VENV_EVAL)/bin/python tools/evalref/gen_lmeval.py

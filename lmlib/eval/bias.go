@@ -291,12 +291,6 @@ func ScoreBBQ(answers []BBQAnswer) (BBQScores, error) {
 		in := func(it item) bool { return it.category == c }
 		s.AmbBiasByCategory[c] = amb(in)
 		s.DisambBiasByCategory[c] = disamb(in)
-		// lm-eval gives the other categories' examples NaN statistics that count
-		// as disambiguated: a category with only ambiguous examples scores 0
-		// (not NaN) when another category is present.
-		if math.IsNaN(s.DisambBiasByCategory[c]) && len(names) > 1 {
-			s.DisambBiasByCategory[c] = 0
-		}
 	}
 	return s, nil
 }

@@ -130,6 +130,8 @@ type SQuADv2Scores struct {
 // exceeds threshold (lm-eval: 1.0) counts as answered "no answer"; HasAns and
 // NoAns split the questions; best_exact and best_f1 choose the no-answer
 // threshold that maximises each. Every reference needs a prediction with its ID.
+// No-answer probabilities are rounded to float32, as HF evaluate's squad_v2
+// (which lm-eval calls) stores them.
 func SQuADv2(preds []SQuADPrediction, refs []SQuADReference, threshold float64) (SQuADv2Scores, error) {
 	var s SQuADv2Scores
 	if len(refs) == 0 {
@@ -156,7 +158,7 @@ func SQuADv2(preds []SQuADPrediction, refs []SQuADReference, threshold float64) 
 			return s, fmt.Errorf("squad v2: no prediction for question %q", r.ID)
 		}
 		hasAns[i] = len(r.Answers) > 0
-		naProb[i] = p.NoAnswerProb
+		naProb[i] = float64(float32(p.NoAnswerProb)) // HF evaluate stores it as float32
 		var gold []string
 		for _, a := range r.Answers {
 			if NormalizeSQuADAnswer(a) != "" {
