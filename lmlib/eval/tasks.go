@@ -187,6 +187,42 @@ func ReadTask(path string) (*Task, error) {
 	return t, nil
 }
 
+// ReadTasks reads the tasks a --tasks flag names: comma-separated JSONL files
+// or directories (every *.jsonl file in them, sorted).
+func ReadTasks(spec string) ([]*Task, error) {
+	var out []*Task
+	for _, p := range strings.Split(spec, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", p, err)
+		}
+		files := []string{p}
+		if st.IsDir() {
+			if files, err = filepath.Glob(filepath.Join(p, "*.jsonl")); err != nil {
+				return nil, err
+			}
+			if len(files) == 0 {
+				return nil, fmt.Errorf("task directory %s has no .jsonl files", p)
+			}
+		}
+		for _, f := range files {
+			t, err := ReadTask(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tasks in %q", spec)
+	}
+	return out, nil
+}
+
 // ParseTask parses JSONL task examples.
 func ParseTask(name string, jsonl []byte) (*Task, error) {
 	t := &Task{Name: name}

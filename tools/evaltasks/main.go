@@ -4,7 +4,8 @@
 //
 //	freedict_deu_eng.jsonl        translation: German example sentences of FreeDict's
 //	                              German-English dictionary (Debian dict-freedict-deu-eng)
-//	freedict_deu_eng_train.jsonl  the other sentence pairs as prompt/completion for
+//	../finetune/freedict_deu_eng_train.jsonl
+//	                              the other sentence pairs as prompt/completion for
 //	                              golem finetune (disjoint from the task's)
 //	quiz_qa.jsonl                 alias QA: capitals, chemical elements, animal young,
 //	                              from bsdgames' quiz files (Debian bsdgames)
@@ -73,7 +74,11 @@ func run(out string, heldOut int) error {
 	if err := write(eval.TranslationTask("freedict_deu_eng", "German", "English", pairs[:heldOut])); err != nil {
 		return err
 	}
-	if err := writeFinetune(filepath.Join(out, "freedict_deu_eng_train.jsonl"), pairs[heldOut:]); err != nil {
+	ftDir := filepath.Join(filepath.Dir(filepath.Clean(out)), "finetune")
+	if err := os.MkdirAll(ftDir, 0o755); err != nil {
+		return err
+	}
+	if err := writeFinetune(filepath.Join(ftDir, "freedict_deu_eng_train.jsonl"), pairs[heldOut:]); err != nil {
 		return err
 	}
 
