@@ -64,3 +64,10 @@ DEMO_DEPS += assets-eval
 eval-ref: venv-eval assets-eval
 	$(VENV_EVAL)/bin/python tools/evalref/gen_sacrebleu.py
 	$(VENV_EVAL)/bin/python tools/evalref/gen_lmeval.py
+
+# OpenAI-style /v1/completions throughput and latency at 1, 4, 16 concurrent clients:
+# golem serve vs HF transformers' text-generation pipeline behind waitress, same checkpoint.
+.PHONY: bench-serve
+bench: bench-serve
+bench-serve: peers build assets
+	flock /tmp/golem-bench.lock $(PY) tools/benchserve/bench_serve.py

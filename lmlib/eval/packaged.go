@@ -164,7 +164,7 @@ type TranslationPair struct {
 
 // DictSentences returns the entries that are whole sentences (a capital
 // letter first, a full stop, question or exclamation mark last, minWords to
-// maxWords words) with translations that are sentences too.
+// maxWords words, no "/" alternatives) with translations that are sentences too.
 func DictSentences(entries []DictEntry, minWords, maxWords int) []TranslationPair {
 	isSentence := func(s string) bool {
 		n := len(strings.Fields(s))
@@ -177,7 +177,7 @@ func DictSentences(entries []DictEntry, minWords, maxWords int) []TranslationPai
 	}
 	var out []TranslationPair
 	for _, e := range entries {
-		if !isSentence(e.Headword) {
+		if !isSentence(e.Headword) || strings.ContainsAny(e.Headword, "{}/") {
 			continue
 		}
 		var refs []string
