@@ -31,10 +31,10 @@ def completions():
     body = request.get_json(force=True)
     prompt, max_tokens = body["prompt"], int(body.get("max_tokens", 16))
     with torch.no_grad():
-        out = pipe(prompt, max_new_tokens=max_tokens, do_sample=False, return_full_text=False, return_tensors=True)
+        out = pipe(prompt, max_new_tokens=max_tokens, do_sample=False, return_tensors=True)
     ids = out[0]["generated_token_ids"]
     n_prompt = len(pipe.tokenizer(prompt)["input_ids"])
-    new = ids[n_prompt:] if len(ids) > n_prompt else ids
+    new = list(ids[n_prompt:])
     return jsonify({"id": "cmpl-peer", "object": "text_completion", "created": int(time.time()), "model": model_dir,
                     "choices": [{"index": 0, "text": pipe.tokenizer.decode(new), "finish_reason": "length"}],
                     "usage": {"prompt_tokens": n_prompt, "completion_tokens": len(new),
