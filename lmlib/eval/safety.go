@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -35,6 +37,10 @@ type WordList struct {
 	Name  string
 	words []string // lower-cased, unique
 	ac    *ahoCorasick
+	// The generation filter's tables per tokenizer, kept with the list so that
+	// generations with the same list and tokenizer share them.
+	mu     sync.Mutex
+	tables map[tablesKey]*filterTables
 }
 
 // NewWordList makes a list from words (lower-cased; surrounding whitespace
@@ -316,29 +322,68 @@ func (m *acMatcher) end() int32 { return m.a.out[m.state] }
 // token that would end the text on one. A word completed by the prompt alone
 // is the prompt's.
 type wordFilter struct {
-	ac       *ahoCorasick
-	tokRunes [][]rune // each token's characters; nil when its bytes are not valid UTF-8 alone
-	tokBytes [][]byte
-	eot      int
+	*filterTables
 	// The state after the text so far.
 	m       acMatcher
 	fresh   bool   // nothing generated yet
 	pending []byte // an incomplete UTF-8 sequence at the end of the text
 }
 
+// filterTables are what a word filter knows of a list and a vocabulary: each
+// token's text, and the tokens banned from each matching state seen so far. They
+// are shared by the generations with the same list and tokenizer.
+type filterTables struct {
+	ac       *ahoCorasick
+	tokRunes [][]rune // each token's characters; nil when its bytes are not valid UTF-8 alone
+	tokBytes [][]byte
+	eot      int
+	mu       sync.Mutex
+	banned   map[filterKey][]int32
+}
+
+type filterKey struct {
+	state               int32
+	afterNonWord, fresh bool
+	last                bool
+}
+
+type tablesKey struct {
+	tok   any
+	vocab int
+}
+
 func newWordFilter(w *WordList, tok Tokenizer, vocab int) *wordFilter {
-	f := &wordFilter{ac: w.ac, tokRunes: make([][]rune, vocab), tokBytes: make([][]byte, vocab), eot: tok.EOT()}
+	key := tablesKey{tok, vocab}
+	cacheable := reflect.TypeOf(tok).Comparable()
+	if cacheable {
+		w.mu.Lock()
+		t, ok := w.tables[key]
+		w.mu.Unlock()
+		if ok {
+			return &wordFilter{filterTables: t}
+		}
+	}
+	t := &filterTables{ac: w.ac, tokRunes: make([][]rune, vocab), tokBytes: make([][]byte, vocab), eot: tok.EOT(),
+		banned: map[filterKey][]int32{}}
 	for id := 0; id < vocab; id++ {
-		if id == f.eot {
+		if id == t.eot {
 			continue
 		}
 		s := tok.DecodeText([]int{id})
-		f.tokBytes[id] = []byte(s)
+		t.tokBytes[id] = []byte(s)
 		if utf8.ValidString(s) {
-			f.tokRunes[id] = []rune(s)
+			t.tokRunes[id] = []rune(s)
 		}
 	}
-	return f
+	if cacheable {
+		w.mu.Lock()
+		if w.tables == nil {
+			w.tables = map[tablesKey]*filterTables{}
+		}
+		w.tables[key] = t
+		w.mu.Unlock()
+	}
+	return &wordFilter{filterTables: t}
 }
 
 // start sets the state after the prompt's text.
@@ -388,30 +433,57 @@ func (f *wordFilter) try(id int) (m acMatcher, fresh bool, pending []byte, hit b
 // last the generation may add. It returns an error when every token is banned.
 func (f *wordFilter) ban(logits []float32, last bool) error {
 	negInf := float32(math.Inf(-1))
-	allowed := 0
-	for id := range logits {
+	if len(f.pending) == 0 {
+		// The banned tokens depend only on the matching state: remember them.
+		k := filterKey{f.m.state, f.m.afterNonWord, f.fresh, last}
+		f.mu.Lock()
+		ids, ok := f.banned[k]
+		f.mu.Unlock()
+		if !ok {
+			ids = f.scan(last)
+			f.mu.Lock()
+			f.banned[k] = ids
+			f.mu.Unlock()
+		}
+		for _, id := range ids {
+			if int(id) < len(logits) {
+				logits[id] = negInf
+			}
+		}
+		if len(ids) >= len(logits) {
+			return fmt.Errorf("generate: every token would complete a listed word")
+		}
+		return nil
+	}
+	for _, id := range f.scan(last) {
+		if int(id) < len(logits) {
+			logits[id] = negInf
+		}
+	}
+	return nil
+}
+
+// scan lists the tokens banned from the current state.
+func (f *wordFilter) scan(last bool) []int32 {
+	var out []int32
+	for id := 0; id < len(f.tokBytes); id++ {
 		var bad bool
-		if id == f.eot || id >= len(f.tokBytes) {
-			bad = id == f.eot && !f.fresh && f.m.end() >= 0
+		if id == f.eot {
+			bad = !f.fresh && f.m.end() >= 0
 		} else {
 			m, fresh, _, hit := f.try(id)
 			bad = hit || last && !fresh && m.end() >= 0
 		}
 		if bad {
-			logits[id] = negInf
-		} else if !math.IsInf(float64(logits[id]), -1) {
-			allowed++
+			out = append(out, int32(id))
 		}
 	}
-	if allowed == 0 {
-		return fmt.Errorf("generate: every token would complete a listed word")
-	}
-	return nil
+	return out
 }
 
 // accept moves the state past the chosen token.
 func (f *wordFilter) accept(id int) {
-	if id == f.eot || id >= len(f.tokBytes) {
+	if id == f.eot || id < 0 || id >= len(f.tokBytes) {
 		return
 	}
 	f.m, f.fresh, f.pending, _ = f.try(id)

@@ -3,6 +3,9 @@ package eval
 import (
 	"strings"
 	"testing"
+
+	"github.com/golem-lm/golem/internal/assets"
+	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
 
 func TestWordListFindsWholeWordsOnly(t *testing.T) {
@@ -157,5 +160,53 @@ func TestBadWordsShippedList(t *testing.T) {
 	}
 	if _, err := LDNOOBW("xx"); err == nil || !strings.Contains(err.Error(), `no list for language "xx"`) {
 		t.Fatalf("unknown language: %v", err)
+	}
+}
+
+// BenchmarkBadWordsScan is the ban of a matching state not seen before: every
+// one of GPT-2's 50257 tokens run from it, with the English LDNOOBW list (a state
+// seen before costs a map lookup).
+func BenchmarkBadWordsScan(b *testing.B) {
+	w, err := LDNOOBW("en")
+	if err != nil {
+		b.Skip(err)
+	}
+	enc, bpe, err := assets.GPT2Vocab()
+	if err != nil {
+		b.Skip(err)
+	}
+	t, err := tokenizer.LoadGPT2(enc, bpe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := BPE(t)
+	f := newWordFilter(w, tok, t.VocabSize())
+	f.start("It was a dark and stormy night; the rain fell in")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.scan(false)
+	}
+}
+
+// BenchmarkBadWordsSetup is the cost of a list's first generation with a
+// tokenizer (later ones reuse the tables).
+func BenchmarkBadWordsSetup(b *testing.B) {
+	w, err := LDNOOBW("en")
+	if err != nil {
+		b.Skip(err)
+	}
+	enc, bpe, err := assets.GPT2Vocab()
+	if err != nil {
+		b.Skip(err)
+	}
+	t, err := tokenizer.LoadGPT2(enc, bpe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := BPE(t)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fresh, _ := NewWordList("en", w.Words())
+		newWordFilter(fresh, tok, t.VocabSize())
 	}
 }

@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--requests", type=int, default=32, help="requests per concurrency level and server")
     ap.add_argument("--clients", default="1,4,16")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="CPU threads of each server (GOMAXPROCS and OpenBLAS for golem, torch for the pipeline)")
     a = ap.parse_args()
 
     goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
@@ -104,11 +106,14 @@ def main():
                          capture_output=True, text=True, check=True).stdout.strip()
     gport, pport = free_port(), free_port()
     glog, plog = tmp / "golem.log", tmp / "peer.log"
+    threads = str(a.threads)
+    genv = dict(os.environ, GOMAXPROCS=threads, OPENBLAS_NUM_THREADS=threads)
+    penv = dict(os.environ, OMP_NUM_THREADS=threads, TORCH_NUM_THREADS=threads)
     golem = subprocess.Popen([GOLEM_BIN, "serve", "--addr", f"127.0.0.1:{gport}", "--keys", str(keys),
                               "--data", str(tmp / "data"), "--models", str(tmp / "models"), "--workers", "1"],
-                             stdout=open(glog, "w"), stderr=subprocess.STDOUT)
+                             stdout=open(glog, "w"), stderr=subprocess.STDOUT, env=genv)
     peer = subprocess.Popen([sys.executable, str(ROOT / "tools/benchserve/pipeline_server.py"), str(tmp / "hf"), str(pport)],
-                            stdout=open(plog, "w"), stderr=subprocess.STDOUT)
+                            stdout=open(plog, "w"), stderr=subprocess.STDOUT, env=penv)
     try:
         wait_up(f"http://127.0.0.1:{gport}/_/health", golem, glog)
         wait_up(f"http://127.0.0.1:{pport}/health", peer, plog)
@@ -130,7 +135,7 @@ def main():
         g, p = rows[("golem", 16)], rows[("transformers_pipeline", 16)]
         print(f"bench: serve-completions golem={g['rps']:.2f} transformers_pipeline={p['rps']:.2f} "
               f"ratio={g['rps'] / p['rps']:.2f} (completions/s at 16 clients, {a.max_tokens} tokens each, "
-              f"{os.cpu_count()} CPUs, {cpu})")
+              f"{a.threads} threads of {os.cpu_count()} CPUs, {cpu}, load average {os.getloadavg()[0]:.1f})")
     finally:
         for proc in (golem, peer):
             proc.terminate()

@@ -17,6 +17,10 @@ from waitress import serve
 
 model_dir, port = sys.argv[1], int(sys.argv[2])
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+import os
+
+if os.environ.get("TORCH_NUM_THREADS"):
+    torch.set_num_threads(int(os.environ["TORCH_NUM_THREADS"]))
 pipe = pipeline("text-generation", model=model_dir, device="cpu")
 app = Flask(__name__)
 
