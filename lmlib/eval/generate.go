@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -45,7 +46,8 @@ type GenerateOptions struct {
 	// token that would complete a listed word as a whole word in the generated
 	// text gets probability 0 (as HF's bad_words_ids, but on the text, so no
 	// spelling of the word in tokens gets through), and so does ending the text
-	// on one. A word the prompt completes is the prompt's.
+	// on one, also where a stop string cuts it. A word the prompt completes is
+	// the prompt's.
 	BadWords *WordList
 }
 
@@ -121,9 +123,11 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 		return nil, err
 	}
 	var filter *wordFilter
+	var promptText string
 	if opts.BadWords != nil {
 		filter = newWordFilter(opts.BadWords, tok, model.VocabSize())
-		filter.start(tok.DecodeText(toInts(seq)))
+		promptText = tok.DecodeText(toInts(seq))
+		filter.start(promptText)
 	}
 	sampler := opts.Sampler
 	emitted := 0
@@ -133,13 +137,33 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 			emit(opts.OnText, g.Text, &emitted, true)
 			return g, fmt.Errorf("generate: interrupted after %d tokens: %w", len(g.Tokens), err)
 		}
-		work := append([]float32(nil), logits...)
-		if filter != nil {
-			if err := filter.ban(work, len(g.Tokens) == opts.MaxTokens-1); err != nil {
-				return nil, err
+		var t int32
+		var stopBanned []int32 // tokens whose stop string would end the text on a listed word
+		for {
+			work := append([]float32(nil), logits...)
+			if filter != nil {
+				if err := filter.ban(work, len(g.Tokens) == opts.MaxTokens-1); err != nil {
+					return nil, err
+				}
+				for _, b := range stopBanned {
+					work[b] = float32(math.Inf(-1))
+				}
+			}
+			t = sampler.Sample(work, seq)
+			if filter == nil || len(opts.Stop) == 0 || int(t) == tok.EOT() {
+				break
+			}
+			// A stop string that starts with a word character cuts the text
+			// right after what was only the start of a longer word.
+			text := tok.DecodeText(toInts(append(g.Tokens[:len(g.Tokens):len(g.Tokens)], t)))
+			cut, ok := firstStop(text, opts.Stop)
+			if !ok || !filter.endsOnWord(promptText, text[:cut]) {
+				break
+			}
+			if stopBanned = append(stopBanned, t); len(stopBanned) > 64 {
+				return nil, fmt.Errorf("generate: every likely token ends the text on a listed word at a stop string")
 			}
 		}
-		t := sampler.Sample(work, seq)
 		if filter != nil {
 			filter.accept(int(t))
 		}

@@ -488,3 +488,16 @@ func (f *wordFilter) accept(id int) {
 	}
 	f.m, f.fresh, f.pending, _ = f.try(id)
 }
+
+// endsOnWord reports whether prompt+generated, with generated not empty, ends on
+// a listed word (the end of the text is a word boundary).
+func (f *wordFilter) endsOnWord(prompt, generated string) bool {
+	if generated == "" {
+		return false
+	}
+	m := f.ac.matcher()
+	for _, r := range prompt + generated {
+		m.push(r)
+	}
+	return m.end() >= 0
+}

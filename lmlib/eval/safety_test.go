@@ -108,8 +108,11 @@ func TestBadWordsAreNeverGenerated(t *testing.T) {
 	prompt := "so"
 	seen := 0
 	for seed := uint64(0); seed < 200; seed++ {
-		for _, maxTok := range []int{3, 12} {
-			opts := GenerateOptions{MaxTokens: maxTok, Sampler: Sampler{Temperature: 1.5, Seed: seed}}
+		for _, c := range []struct {
+			maxTok int
+			stop   []string
+		}{{3, nil}, {12, nil}, {12, []string{"ume", "o"}}, {6, []string{"!"}}} {
+			opts := GenerateOptions{MaxTokens: c.maxTok, Stop: c.stop, Sampler: Sampler{Temperature: 1.5, Seed: seed}}
 			plain, err := Generate(m, tok, prompt, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -128,7 +131,7 @@ func TestBadWordsAreNeverGenerated(t *testing.T) {
 		}
 	}
 	if seen < 50 {
-		t.Fatalf("without the filter only %d of 400 generations had a listed word: the test has no teeth", seen)
+		t.Fatalf("without the filter only %d of 800 generations had a listed word: the test has no teeth", seen)
 	}
 	// Greedy decoding, and a prompt that ends inside a listed word: "as" + "s!"
 	// must not be generated, while the prompt's own complete word stays allowed.
