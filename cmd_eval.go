@@ -44,24 +44,30 @@ func loadCheckpoint(dir, vocab string) (*gpt.Model, eval.Tokenizer, error) {
 	return m, tok, nil
 }
 
-// runEval: golem eval --checkpoint DIR [--vocab V] [--task FILE]... [--text FILE]... [--output FILE]
+// runEval: golem eval --checkpoint DIR [--vocab V] [--tasks FILES|DIRS] [--task FILE]... [--text FILE]... [--output FILE]
 func runEval(args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	ck := fs.String("checkpoint", "", "checkpoint directory (or run directory: its newest checkpoint)")
 	vocab := fs.String("vocab", "", "tokenizer (default: the tokenizer.json / charvocab.json saved with the checkpoint)")
-	var tasks, texts stringList
+	var tasks, taskSets, texts stringList
 	fs.Var(&tasks, "task", "task JSONL file (repeatable; also positional arguments)")
+	fs.Var(&taskSets, "tasks", "task JSONL files or directories, comma-separated (repeatable)")
 	fs.Var(&texts, "text", "text file to score: loss, perplexity, bits per byte (repeatable)")
 	shots := fs.Int("num-fewshot", 0, "few-shot examples per context")
 	seed := fs.Uint64("seed", 1234, "few-shot sampling seed")
 	limit := fs.Int("limit", 0, "examples per task at most (0: all)")
 	output := fs.String("output", "", "write lm-eval style results JSON here")
+	words := fs.String("words", "ldnoobw:en", "toxicity word list: ldnoobw:LANG (npm naughty-words) or a file (JSON array or one per line)")
+	samples := fs.Int("samples", 5, "toxicity: sampled continuations per prompt")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	tasks = append(tasks, fs.Args()...)
-	if len(tasks) == 0 && len(texts) == 0 {
-		return errors.New("nothing to evaluate: give --task FILE or --text FILE")
+	if len(tasks) == 0 && len(taskSets) == 0 && len(texts) == 0 {
+		return errors.New("nothing to evaluate: give --tasks FILES, --task FILE or --text FILE")
+	}
+	if *samples < 1 {
+		return fmt.Errorf("--samples %d must be at least 1", *samples)
 	}
 	m, tok, err := loadCheckpoint(*ck, *vocab)
 	if err != nil {
@@ -80,7 +86,7 @@ func runEval(args []string) error {
 		fmt.Printf("text %s:\n", path)
 		display.Value(rep)
 	}
-	if len(tasks) == 0 {
+	if len(tasks) == 0 && len(taskSets) == 0 {
 		return nil
 	}
 	var ts []*eval.Task
@@ -91,11 +97,32 @@ func runEval(args []string) error {
 		}
 		ts = append(ts, t)
 	}
-	res, err := eval.Evaluate(&eval.ModelLM{Model: g, Tok: tok}, ts, eval.Options{NumFewshot: *shots, Seed: *seed, Limit: *limit, Model: "golem checkpoint=" + *ck})
+	toxicity := eval.ToxicityOptions{Samples: *samples}
+	for _, spec := range taskSets {
+		more, err := eval.ReadTasks(spec)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, more...)
+	}
+	for _, t := range ts {
+		if t.Kind == eval.KindToxicity && toxicity.Words == nil {
+			if toxicity.Words, err = eval.LoadWordList(*words); err != nil {
+				return fmt.Errorf("--words: %w", err)
+			}
+		}
+	}
+	res, err := eval.Evaluate(&eval.ModelLM{Model: g, Tok: tok}, ts, eval.Options{NumFewshot: *shots, Seed: *seed, Limit: *limit,
+		Model: "golem checkpoint=" + *ck, Toxicity: toxicity})
 	if err != nil {
 		return err
 	}
 	display.Value(res)
+	if res.Core != nil {
+		fmt.Println()
+		display.Value(res.Core)
+		fmt.Printf("CORE %.4f (centered accuracy over %d tasks)\n", res.Core.Score, len(res.Core.Tasks))
+	}
 	if *output != "" {
 		return res.Write(*output)
 	}
@@ -114,6 +141,7 @@ func runGenerate(args []string) error {
 	topP := fs.Float64("top-p", 0, "nucleus sampling threshold (0: off)")
 	rep := fs.Float64("repetition-penalty", 0, "CTRL repetition penalty (0 or 1: off)")
 	seed := fs.Uint64("seed", 0, "sampling seed")
+	badWords := fs.String("bad-words", "", "never generate these words: ldnoobw:LANG (npm naughty-words) or a file (JSON array or one per line)")
 	var stops stringList
 	fs.Var(&stops, "stop", "stop sequence (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -122,12 +150,19 @@ func runGenerate(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var banned *eval.WordList
+	if *badWords != "" {
+		var err error
+		if banned, err = eval.LoadWordList(*badWords); err != nil {
+			return fmt.Errorf("--bad-words: %w", err)
+		}
+	}
 	m, tok, err := loadCheckpoint(*ck, *vocab)
 	if err != nil {
 		return err
 	}
 	_, err = eval.Generate(eval.NewGPT(m), tok, *prompt, eval.GenerateOptions{
-		MaxTokens: *maxTok, Stop: stops,
+		MaxTokens: *maxTok, Stop: stops, BadWords: banned,
 		Sampler: eval.Sampler{Temperature: *temp, TopK: *topK, TopP: *topP, RepetitionPenalty: *rep, Seed: *seed},
 		OnText:  func(s string) { fmt.Print(s) },
 	})

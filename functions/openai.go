@@ -269,6 +269,8 @@ type completionRequest struct {
 	// Beyond OpenAI, as vLLM offers them.
 	TopK              int     `json:"top_k"`
 	RepetitionPenalty float64 `json:"repetition_penalty"`
+	// BadWords are never generated (whole words, case-insensitive; vLLM's name).
+	BadWords []string `json:"bad_words"`
 }
 
 // Limits of one completion request.
@@ -276,6 +278,7 @@ const (
 	maxCompletionN       = 16
 	maxCompletionPrompts = 256
 	maxTopLogprobs       = 20
+	maxBadWords          = 10000
 )
 
 // prompts reads the prompt parameter: a string, a list of strings, a list of
@@ -445,6 +448,14 @@ func (h *Host) serveCompletions(w http.ResponseWriter, r *http.Request, pathMode
 		}
 	}
 	start := time.Now()
+	var banned *eval.WordList
+	if len(req.BadWords) > 0 {
+		var err error
+		if banned, err = eval.NewWordList("bad_words", req.BadWords); err != nil {
+			openAIFail(w, badRequest("bad_words", "%v", err))
+			return
+		}
+	}
 	m.Mu.Lock()
 	defer m.Mu.Unlock()
 	n := *req.N
@@ -457,7 +468,7 @@ func (h *Host) serveCompletions(w http.ResponseWriter, r *http.Request, pathMode
 			} else {
 				sampler.Seed = uint64(time.Now().UnixNano()) + uint64(index)
 			}
-			cr := eval.CompletionRequest{Prompt: p, MaxTokens: *req.MaxTokens, Stop: stop, Sampler: sampler, Echo: req.Echo, Context: ctx}
+			cr := eval.CompletionRequest{Prompt: p, MaxTokens: *req.MaxTokens, Stop: stop, Sampler: sampler, Echo: req.Echo, Context: ctx, BadWords: banned}
 			if req.Logprobs != nil {
 				cr.TopLogprobs = *req.Logprobs
 			}
@@ -551,6 +562,8 @@ func (h *Host) checkCompletion(req *completionRequest) error {
 		return badRequest("logit_bias", "logit_bias is not supported by golem serve")
 	case req.Suffix != "":
 		return badRequest("suffix", "suffix (insertion) is not supported by golem serve")
+	case len(req.BadWords) > maxBadWords:
+		return badRequest("bad_words", "bad_words has %d entries; at most %d", len(req.BadWords), maxBadWords)
 	case req.Stream && req.Echo && req.Logprobs != nil:
 		return badRequest("stream", "stream with echo and logprobs is not supported: ask without stream")
 	}

@@ -22,6 +22,7 @@ type GenerateInput struct {
 	TopP              float64  `json:"top_p"`
 	RepetitionPenalty float64  `json:"repetition_penalty"`
 	Seed              uint64   `json:"seed"`
+	BadWords          []string `json:"bad_words"` // never generated (whole words, case-insensitive)
 }
 
 // GenerateOutput is the result of "generate".
@@ -52,6 +53,12 @@ func Generate(ctx context.Context, in *GenerateInput) (out *GenerateOutput, err 
 	if err := s.Validate(); err != nil {
 		return nil, &functions.CallError{Kind: api.KindInput, Msg: "sampling options: " + err.Error()}
 	}
+	var banned *eval.WordList
+	if len(in.BadWords) > 0 {
+		if banned, err = eval.NewWordList("bad_words", in.BadWords); err != nil {
+			return nil, &functions.CallError{Kind: api.KindInput, Field: "bad_words", Msg: err.Error()}
+		}
+	}
 	lm.Mu.Lock()
 	defer lm.Mu.Unlock()
 	text, pieces := "", 0
@@ -63,7 +70,7 @@ func Generate(ctx context.Context, in *GenerateInput) (out *GenerateOutput, err 
 			err = ctx.Err()
 		}
 	}()
-	g, err := eval.Generate(lm.GPT, lm.Tok, in.Prompt, eval.GenerateOptions{MaxTokens: in.MaxTokens, Stop: in.Stop, Sampler: s,
+	g, err := eval.Generate(lm.GPT, lm.Tok, in.Prompt, eval.GenerateOptions{MaxTokens: in.MaxTokens, Stop: in.Stop, Sampler: s, BadWords: banned,
 		OnText: func(p string) {
 			if ctx.Err() != nil {
 				panic(stopGeneration{})

@@ -26,6 +26,8 @@ type CompletionRequest struct {
 	Context     context.Context
 	// OnText receives the generated text piece by piece (streaming).
 	OnText func(piece string)
+	// BadWords are never generated (GenerateOptions.BadWords).
+	BadWords *WordList
 }
 
 // TokenLogprob is one token of a completion with its log-probability under the
@@ -105,7 +107,7 @@ func Complete(model IncrementalModel, tok Tokenizer, req CompletionRequest) (*Co
 	}
 	echoed := len(ids)
 	g, err := GenerateTokens(model, tok, req.Prompt, GenerateOptions{MaxTokens: req.MaxTokens, Stop: req.Stop, Sampler: req.Sampler,
-		Context: req.Context, OnText: req.OnText,
+		Context: req.Context, OnText: req.OnText, BadWords: req.BadWords,
 		OnToken: func(t int32, logits []float32) {
 			if int(t) == tok.EOT() {
 				return // the end of the text is the finish reason, not a token of it

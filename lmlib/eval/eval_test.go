@@ -250,7 +250,7 @@ func TestEvaluateLayout(t *testing.T) {
 	if r.Config["fewshot_seed"] != uint64(1234) || r.NShot["mc"] != 1 {
 		t.Fatalf("config %v", r.Config)
 	}
-	if len(r.Rows()) != 2+2+1+3 {
+	if len(r.Rows()) != 2+3+1+3 { // cloze 2, multiple choice 3 (acc, acc_norm, acc_per_token), completion 1, perplexity 3
 		t.Fatalf("rows %v", r.Rows())
 	}
 }

@@ -18,6 +18,8 @@ type Options struct {
 	Seed       uint64 // few-shot sampling seed (lm-eval's fewshot_seed; default 1234)
 	Limit      int    // evaluate at most this many examples per task (0: all)
 	Model      string // model description recorded in the results' config
+	// Toxicity configures the toxicity kind (word list, samples, sampler).
+	Toxicity ToxicityOptions
 }
 
 // Results is lm-evaluation-harness's results JSON layout.
@@ -30,14 +32,33 @@ type Results struct {
 	NSamples       map[string]map[string]int  `json:"n-samples"`
 	Config         map[string]any             `json:"config"`
 	Date           float64                    `json:"date"`
+	// Groups holds aggregates over tasks in lm-eval's "groups" layout: "core"
+	// (CORE, see Core) when a task counts toward it.
+	Groups map[string]map[string]any `json:"groups,omitempty"`
+	// Core is the CORE score with its per-task table (nil when no task counts).
+	Core *Core `json:"core,omitempty"`
 }
 
 // TaskVersion is the version recorded for golem's task kinds.
 const TaskVersion = 1.0
 
 var higherIsBetter = map[string]bool{
-	"acc": true, "acc_norm": true, "exact_match": true,
+	"acc": true, "acc_norm": true, "acc_per_token": true, "exact_match": true,
 	"perplexity": false, "word_perplexity": false, "byte_perplexity": false, "bits_per_byte": false,
+	"bleu": true, "chrf": true, "chrf++": true, "ter": false,
+	"exact": true, "f1": true, "HasAns_exact": true, "HasAns_f1": true, "NoAns_exact": true, "NoAns_f1": true,
+	"best_exact": true, "best_f1": true,
+	"likelihood_diff": false, "pct_stereotype": false,
+	"accuracy_amb": true, "accuracy_disamb": true, "amb_bias_score": false, "disamb_bias_score": false,
+	"toxicity_rate": false, "toxicity_probability": false,
+}
+
+// metricHigherIsBetter also knows BBQ's per-category bias scores (lower is better).
+func metricHigherIsBetter(name string) bool {
+	if hib, ok := higherIsBetter[name]; ok {
+		return hib
+	}
+	return false
 }
 
 // Evaluate scores every task with lm and returns lm-eval-style results.
@@ -68,7 +89,7 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 		}
 		rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))
 		prefix := func(i int) string { return fewshotPrefix(t, i, opts.NumFewshot, rng) }
-		metrics, err := scoreTask(lm, t.Kind, exs, prefix)
+		metrics, err := scoreTask(lm, t.Kind, exs, prefix, opts)
 		if err != nil {
 			return nil, fmt.Errorf("eval task %s: %w", t.Name, err)
 		}
@@ -77,7 +98,7 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 		for name, m := range metrics {
 			res[name+",none"] = jsonNumber(m.value)
 			res[name+"_stderr,none"] = jsonNumber(m.stderr)
-			hib[name] = higherIsBetter[name]
+			hib[name] = metricHigherIsBetter(name)
 		}
 		r.Results[t.Name] = res
 		r.HigherIsBetter[t.Name] = hib
@@ -89,6 +110,12 @@ func Evaluate(lm LM, tasks []*Task, opts Options) (*Results, error) {
 			"num_fewshot": opts.NumFewshot, "fewshot_delimiter": "\n\n", "target_delimiter": "",
 			"metric_list": metricList(metrics), "metadata": map[string]any{"version": TaskVersion},
 		}
+	}
+	if core := coreOf(r, tasks); core != nil {
+		r.Core = core
+		r.Groups = map[string]map[string]any{"core": {
+			"alias": "core", "core,none": jsonNumber(core.Score), "core_stderr,none": "N/A",
+		}}
 	}
 	return r, nil
 }
@@ -106,9 +133,9 @@ func jsonNumber(x float64) any {
 
 func outputType(kind string) string {
 	switch kind {
-	case KindMultipleChoice:
+	case KindMultipleChoice, KindSchema, KindCrowSPairs, KindBBQ:
 		return "multiple_choice"
-	case KindCompletion:
+	case KindCompletion, KindTranslation, KindSQuAD, KindAliasQA, KindToxicity:
 		return "generate_until"
 	case KindPerplexity:
 		return "loglikelihood_rolling"
@@ -124,12 +151,12 @@ func metricList(m map[string]metric) []map[string]any {
 	sort.Strings(names)
 	out := make([]map[string]any, len(names))
 	for i, n := range names {
-		out[i] = map[string]any{"metric": n, "higher_is_better": higherIsBetter[n]}
+		out[i] = map[string]any{"metric": n, "higher_is_better": metricHigherIsBetter(n)}
 	}
 	return out
 }
 
-func scoreTask(lm LM, kind string, exs []Example, prefix func(int) string) (map[string]metric, error) {
+func scoreTask(lm LM, kind string, exs []Example, prefix func(int) string, opts Options) (map[string]metric, error) {
 	switch kind {
 	case KindCloze:
 		reqs := make([]Request, len(exs))
@@ -163,17 +190,20 @@ func scoreTask(lm LM, kind string, exs []Example, prefix func(int) string) (map[
 		if err != nil {
 			return nil, err
 		}
-		acc, accN := make([]float64, len(exs)), make([]float64, len(exs))
+		acc, accN, accTok := make([]float64, len(exs)), make([]float64, len(exs)), make([]float64, len(exs))
 		k := 0
 		for i, e := range exs {
-			lls := make([]float64, len(e.Choices))
+			lls, per := make([]float64, len(e.Choices)), make([]float64, len(e.Choices))
 			for j := range e.Choices {
-				lls[j] = res[k].LogLikelihood
+				lls[j], per[j] = res[k].LogLikelihood, perToken(res[k])
 				k++
 			}
 			acc[i], accN[i] = MultipleChoice(lls, e.Choices, *e.Gold)
+			if Argmax(per) == *e.Gold {
+				accTok[i] = 1
+			}
 		}
-		return map[string]metric{"acc": {Mean(acc), MeanStderr(acc)}, "acc_norm": {Mean(accN), MeanStderr(accN)}}, nil
+		return map[string]metric{"acc": meanMetric(acc), "acc_norm": meanMetric(accN), "acc_per_token": meanMetric(accTok)}, nil
 	case KindCompletion:
 		reqs := make([]GenerateRequest, len(exs))
 		for i, e := range exs {
@@ -210,7 +240,7 @@ func scoreTask(lm LM, kind string, exs []Example, prefix func(int) string) (map[
 			"bits_per_byte":   {BitsPerByte(lls, bytes), math.NaN()},
 		}, nil
 	}
-	return nil, fmt.Errorf("unknown task kind %q", kind)
+	return scoreMoreKinds(lm, kind, exs, prefix, opts)
 }
 
 // JSON returns the results as indented JSON.

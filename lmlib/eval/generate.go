@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -41,6 +42,13 @@ type GenerateOptions struct {
 	// chosen from (before temperature, filtering or penalty; valid during the
 	// call only), end-of-text included: for log-probabilities.
 	OnToken func(token int32, logits []float32)
+	// BadWords, when set, are never emitted: before each token is chosen, every
+	// token that would complete a listed word as a whole word in the generated
+	// text gets probability 0 (as HF's bad_words_ids, but on the text, so no
+	// spelling of the word in tokens gets through), and so does ending the text
+	// on one, also where a stop string cuts it. A word the prompt completes is
+	// the prompt's.
+	BadWords *WordList
 }
 
 // Generation is the result of Generate.
@@ -114,6 +122,13 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 	if err != nil {
 		return nil, err
 	}
+	var filter *wordFilter
+	var promptText string
+	if opts.BadWords != nil {
+		filter = newWordFilter(opts.BadWords, tok, model.VocabSize())
+		promptText = tok.DecodeText(toInts(seq))
+		filter.start(promptText)
+	}
 	sampler := opts.Sampler
 	emitted := 0
 	for len(g.Tokens) < opts.MaxTokens {
@@ -122,7 +137,36 @@ func GenerateTokens(model TokenModel, tok Tokenizer, prompt []int32, opts Genera
 			emit(opts.OnText, g.Text, &emitted, true)
 			return g, fmt.Errorf("generate: interrupted after %d tokens: %w", len(g.Tokens), err)
 		}
-		t := sampler.Sample(append([]float32(nil), logits...), seq)
+		var t int32
+		var stopBanned []int32 // tokens whose stop string would end the text on a listed word
+		for {
+			work := append([]float32(nil), logits...)
+			if filter != nil {
+				if err := filter.ban(work, len(g.Tokens) == opts.MaxTokens-1); err != nil {
+					return nil, err
+				}
+				for _, b := range stopBanned {
+					work[b] = float32(math.Inf(-1))
+				}
+			}
+			t = sampler.Sample(work, seq)
+			if filter == nil || len(opts.Stop) == 0 || int(t) == tok.EOT() {
+				break
+			}
+			// A stop string that starts with a word character cuts the text
+			// right after what was only the start of a longer word.
+			text := tok.DecodeText(toInts(append(g.Tokens[:len(g.Tokens):len(g.Tokens)], t)))
+			cut, ok := firstStop(text, opts.Stop)
+			if !ok || !filter.endsOnWord(promptText, text[:cut]) {
+				break
+			}
+			if stopBanned = append(stopBanned, t); len(stopBanned) > 64 {
+				return nil, fmt.Errorf("generate: every likely token ends the text on a listed word at a stop string")
+			}
+		}
+		if filter != nil {
+			filter.accept(int(t))
+		}
 		if opts.OnToken != nil {
 			opts.OnToken(t, logits)
 		}

@@ -17,9 +17,16 @@ import (
 // Task kinds, inferred from the fields of a task file's lines.
 const (
 	KindCloze          = "cloze"           // {"context", "continuation"}: acc (greedy) + perplexity
-	KindMultipleChoice = "multiple_choice" // {"context", "choices", "gold"}: acc, acc_norm
+	KindMultipleChoice = "multiple_choice" // {"context", "choices", "gold"}: acc, acc_norm, acc_per_token
 	KindCompletion     = "completion"      // {"context", "target", "until"?, "max_tokens"?}: exact_match
 	KindPerplexity     = "perplexity"      // {"text"}: word_perplexity, byte_perplexity, bits_per_byte
+	KindSchema         = "schema"          // {"contexts", "continuation", "gold"}: acc, acc_per_token
+	KindTranslation    = "translation"     // {"context", "references"}: bleu, chrf, chrf++, ter
+	KindSQuAD          = "squad"           // {"context", "answers" | "unanswerable"}: SQuAD v2's exact, f1, …
+	KindAliasQA        = "alias_qa"        // {"context", "aliases"}: exact_match (TriviaQA-style)
+	KindCrowSPairs     = "crows_pairs"     // {"sent_more", "sent_less"}: likelihood_diff, pct_stereotype
+	KindBBQ            = "bbq"             // {"context", "choices", "targets", "biased", "unknown", "condition", "category"}
+	KindToxicity       = "toxicity"        // {"prompt"}: toxicity_rate, toxicity_probability
 )
 
 // Example is one line of a task file.
@@ -32,6 +39,31 @@ type Example struct {
 	Until        []string `json:"until,omitempty"`
 	MaxTokens    int      `json:"max_tokens,omitempty"`
 	Text         string   `json:"text,omitempty"`
+
+	// schema (Winograd style): the contexts to choose from for one continuation.
+	Contexts []string `json:"contexts,omitempty"`
+	// translation: the reference translations of Context's source text.
+	References []string `json:"references,omitempty"`
+	// squad: the gold answers, or Unanswerable (SQuAD v2's no-answer questions).
+	ID           string   `json:"id,omitempty"`
+	Answers      []string `json:"answers,omitempty"`
+	Unanswerable bool     `json:"unanswerable,omitempty"`
+	// alias_qa: every accepted spelling of the answer.
+	Aliases []string `json:"aliases,omitempty"`
+	// crows_pairs: the more and the less stereotyping sentence of a minimal pair.
+	SentMore string `json:"sent_more,omitempty"`
+	SentLess string `json:"sent_less,omitempty"`
+	BiasType string `json:"bias_type,omitempty"`
+	// bbq: indices into Choices of the right answers, the biased answers and
+	// the "unknown" answers; the context condition ("ambig" or "disambig") and
+	// BBQ's category. BBQExample builds these from a BBQ record.
+	Targets   []int  `json:"targets,omitempty"`
+	Biased    []int  `json:"biased,omitempty"`
+	Unknown   []int  `json:"unknown,omitempty"`
+	Condition string `json:"condition,omitempty"`
+	Category  string `json:"category,omitempty"`
+	// toxicity: a prompt whose sampled continuations are checked against a word list.
+	Prompt string `json:"prompt,omitempty"`
 }
 
 // Task is a named list of examples of one kind.
@@ -44,6 +76,20 @@ type Task struct {
 
 func (e *Example) kind() string {
 	switch {
+	case e.Condition != "":
+		return KindBBQ
+	case e.Contexts != nil:
+		return KindSchema
+	case e.References != nil:
+		return KindTranslation
+	case e.Answers != nil || e.Unanswerable:
+		return KindSQuAD
+	case e.Aliases != nil:
+		return KindAliasQA
+	case e.SentMore != "" || e.SentLess != "":
+		return KindCrowSPairs
+	case e.Prompt != "":
+		return KindToxicity
 	case e.Choices != nil:
 		return KindMultipleChoice
 	case e.Target != "":
@@ -59,7 +105,50 @@ func (e *Example) kind() string {
 func (e *Example) validate() error {
 	switch e.kind() {
 	case "":
-		return fmt.Errorf("no continuation, choices, target or text field")
+		return fmt.Errorf("no continuation, choices, contexts, target, references, answers, aliases, sent_more, prompt or text field")
+	case KindSchema:
+		if len(e.Contexts) < 2 {
+			return fmt.Errorf("schema needs at least 2 contexts, has %d", len(e.Contexts))
+		}
+		if e.Continuation == "" {
+			return fmt.Errorf("schema needs a continuation")
+		}
+		if e.Gold == nil || *e.Gold < 0 || *e.Gold >= len(e.Contexts) {
+			return fmt.Errorf("schema needs a gold index into its %d contexts", len(e.Contexts))
+		}
+	case KindTranslation:
+		if len(e.References) == 0 {
+			return fmt.Errorf("translation needs at least one reference")
+		}
+	case KindSQuAD:
+		if e.Unanswerable && len(e.Answers) > 0 {
+			return fmt.Errorf("unanswerable with %d answers", len(e.Answers))
+		}
+	case KindAliasQA:
+		if len(e.Aliases) == 0 {
+			return fmt.Errorf("aliases is empty")
+		}
+	case KindCrowSPairs:
+		if e.SentMore == "" || e.SentLess == "" {
+			return fmt.Errorf("crows_pairs needs both sent_more and sent_less")
+		}
+	case KindBBQ:
+		if e.Condition != "ambig" && e.Condition != "disambig" {
+			return fmt.Errorf("condition %q is not ambig or disambig", e.Condition)
+		}
+		if len(e.Choices) < 2 {
+			return fmt.Errorf("bbq needs at least 2 choices, has %d", len(e.Choices))
+		}
+		if len(e.Targets) == 0 {
+			return fmt.Errorf("bbq needs targets")
+		}
+		for _, l := range [][]int{e.Targets, e.Biased, e.Unknown} {
+			for _, i := range l {
+				if i < 0 || i >= len(e.Choices) {
+					return fmt.Errorf("choice index %d out of range for %d choices", i, len(e.Choices))
+				}
+			}
+		}
 	case KindMultipleChoice:
 		if len(e.Choices) < 2 {
 			return fmt.Errorf("multiple choice needs at least 2 choices, has %d", len(e.Choices))
@@ -75,10 +164,9 @@ func (e *Example) validate() error {
 				return fmt.Errorf("choice %d is empty", i)
 			}
 		}
-	case KindCompletion:
-		if e.MaxTokens < 0 {
-			return fmt.Errorf("max_tokens %d is negative", e.MaxTokens)
-		}
+	}
+	if e.MaxTokens < 0 {
+		return fmt.Errorf("max_tokens %d is negative", e.MaxTokens)
 	}
 	return nil
 }
@@ -97,6 +185,42 @@ func ReadTask(path string) (*Task, error) {
 	}
 	t.Source = path
 	return t, nil
+}
+
+// ReadTasks reads the tasks a --tasks flag names: comma-separated JSONL files
+// or directories (every *.jsonl file in them, sorted).
+func ReadTasks(spec string) ([]*Task, error) {
+	var out []*Task
+	for _, p := range strings.Split(spec, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", p, err)
+		}
+		files := []string{p}
+		if st.IsDir() {
+			if files, err = filepath.Glob(filepath.Join(p, "*.jsonl")); err != nil {
+				return nil, err
+			}
+			if len(files) == 0 {
+				return nil, fmt.Errorf("task directory %s has no .jsonl files", p)
+			}
+		}
+		for _, f := range files {
+			t, err := ReadTask(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tasks in %q", spec)
+	}
+	return out, nil
 }
 
 // ParseTask parses JSONL task examples.
@@ -158,8 +282,19 @@ func (e *Example) answer() string {
 	switch e.kind() {
 	case KindMultipleChoice:
 		return e.Choices[*e.Gold]
+	case KindBBQ:
+		return e.Choices[e.Targets[0]]
 	case KindCompletion:
 		return e.Target
+	case KindTranslation:
+		return " " + e.References[0]
+	case KindSQuAD:
+		if e.Unanswerable || len(e.Answers) == 0 {
+			return " unanswerable"
+		}
+		return " " + e.Answers[0]
+	case KindAliasQA:
+		return " " + e.Aliases[0]
 	}
 	return e.Continuation
 }
@@ -179,7 +314,11 @@ func fewshotPrefix(t *Task, i, k int, rng *rand.Rand) string {
 			continue
 		}
 		e := &t.Examples[j]
-		b.WriteString(e.Context + e.answer() + "\n\n")
+		ctx := e.Context
+		if e.kind() == KindSchema {
+			ctx = e.Contexts[*e.Gold]
+		}
+		b.WriteString(ctx + e.answer() + "\n\n")
 		if n++; n == k {
 			break
 		}

@@ -12,46 +12,100 @@ import (
 func init() {
 	Symbols["github.com/golem-lm/golem/lmlib/eval/eval"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"AliasMatch":           reflect.ValueOf(eval.AliasMatch),
 		"Argmax":               reflect.ValueOf(eval.Argmax),
+		"BBQCategories":        reflect.ValueOf(&eval.BBQCategories).Elem(),
+		"BBQExample":           reflect.ValueOf(eval.BBQExample),
+		"BBQTask":              reflect.ValueOf(eval.BBQTask),
+		"BBQUnknownAnswers":    reflect.ValueOf(&eval.BBQUnknownAnswers).Elem(),
+		"BLEU":                 reflect.ValueOf(eval.BLEU),
 		"BPE":                  reflect.ValueOf(eval.BPE),
 		"BPEOf":                reflect.ValueOf(eval.BPEOf),
 		"BitsPerByte":          reflect.ValueOf(eval.BitsPerByte),
 		"BuildClozeTask":       reflect.ValueOf(eval.BuildClozeTask),
+		"CenteredAccuracy":     reflect.ValueOf(eval.CenteredAccuracy),
 		"CharVocabFile":        reflect.ValueOf(constant.MakeFromLiteral("\"charvocab.json\"", token.STRING, 0)),
 		"Chars":                reflect.ValueOf(eval.Chars),
+		"ChrF":                 reflect.ValueOf(eval.ChrF),
+		"ChrFPlusPlus":         reflect.ValueOf(eval.ChrFPlusPlus),
 		"Complete":             reflect.ValueOf(eval.Complete),
 		"CountWords":           reflect.ValueOf(eval.CountWords),
+		"CrowSPairs":           reflect.ValueOf(eval.CrowSPairs),
+		"DictSentences":        reflect.ValueOf(eval.DictSentences),
 		"DocLoss":              reflect.ValueOf(eval.DocLoss),
 		"ErrEmptyContinuation": reflect.ValueOf(&eval.ErrEmptyContinuation).Elem(),
 		"Evaluate":             reflect.ValueOf(eval.Evaluate),
 		"ExactMatch":           reflect.ValueOf(eval.ExactMatch),
 		"FindTokenizerFile":    reflect.ValueOf(eval.FindTokenizerFile),
+		"FreeDict":             reflect.ValueOf(eval.FreeDict),
+		"GenderSwapPairs":      reflect.ValueOf(eval.GenderSwapPairs),
+		"GenderbenchResource":  reflect.ValueOf(eval.GenderbenchResource),
 		"Generate":             reflect.ValueOf(eval.Generate),
 		"GenerateTokens":       reflect.ValueOf(eval.GenerateTokens),
+		"KindAliasQA":          reflect.ValueOf(constant.MakeFromLiteral("\"alias_qa\"", token.STRING, 0)),
+		"KindBBQ":              reflect.ValueOf(constant.MakeFromLiteral("\"bbq\"", token.STRING, 0)),
 		"KindCloze":            reflect.ValueOf(constant.MakeFromLiteral("\"cloze\"", token.STRING, 0)),
 		"KindCompletion":       reflect.ValueOf(constant.MakeFromLiteral("\"completion\"", token.STRING, 0)),
+		"KindCrowSPairs":       reflect.ValueOf(constant.MakeFromLiteral("\"crows_pairs\"", token.STRING, 0)),
 		"KindMultipleChoice":   reflect.ValueOf(constant.MakeFromLiteral("\"multiple_choice\"", token.STRING, 0)),
 		"KindPerplexity":       reflect.ValueOf(constant.MakeFromLiteral("\"perplexity\"", token.STRING, 0)),
+		"KindSQuAD":            reflect.ValueOf(constant.MakeFromLiteral("\"squad\"", token.STRING, 0)),
+		"KindSchema":           reflect.ValueOf(constant.MakeFromLiteral("\"schema\"", token.STRING, 0)),
+		"KindToxicity":         reflect.ValueOf(constant.MakeFromLiteral("\"toxicity\"", token.STRING, 0)),
+		"KindTranslation":      reflect.ValueOf(constant.MakeFromLiteral("\"translation\"", token.STRING, 0)),
+		"LDNOOBW":              reflect.ValueOf(eval.LDNOOBW),
 		"LoadTokenizer":        reflect.ValueOf(eval.LoadTokenizer),
+		"LoadWordList":         reflect.ValueOf(eval.LoadWordList),
 		"Mean":                 reflect.ValueOf(eval.Mean),
 		"MeanStderr":           reflect.ValueOf(eval.MeanStderr),
 		"MultipleChoice":       reflect.ValueOf(eval.MultipleChoice),
+		"NQOptions":            reflect.ValueOf(&eval.NQOptions).Elem(),
+		"NaughtyWordsNPM":      reflect.ValueOf(constant.MakeFromLiteral("\"naughty-words@1.2.0\"", token.STRING, 0)),
 		"NewGPT":               reflect.ValueOf(eval.NewGPT),
+		"NewWordList":          reflect.ValueOf(eval.NewWordList),
+		"NormalizeSQuADAnswer": reflect.ValueOf(eval.NormalizeSQuADAnswer),
 		"ParseTask":            reflect.ValueOf(eval.ParseTask),
 		"Penalize":             reflect.ValueOf(eval.Penalize),
 		"Perplexity":           reflect.ValueOf(eval.Perplexity),
+		"QuizQuestions":        reflect.ValueOf(eval.QuizQuestions),
+		"ReadBBQ":              reflect.ValueOf(eval.ReadBBQ),
+		"ReadDictd":            reflect.ValueOf(eval.ReadDictd),
+		"ReadQuiz":             reflect.ValueOf(eval.ReadQuiz),
 		"ReadTask":             reflect.ValueOf(eval.ReadTask),
+		"ReadTasks":            reflect.ValueOf(eval.ReadTasks),
+		"ReadWordList":         reflect.ValueOf(eval.ReadWordList),
 		"RollingWindows":       reflect.ValueOf(eval.RollingWindows),
+		"SQuADExact":           reflect.ValueOf(eval.SQuADExact),
+		"SQuADF1":              reflect.ValueOf(eval.SQuADF1),
+		"SQuADFromBBQ":         reflect.ValueOf(eval.SQuADFromBBQ),
+		"SQuADv2":              reflect.ValueOf(eval.SQuADv2),
+		"ScoreBBQ":             reflect.ValueOf(eval.ScoreBBQ),
+		"TER":                  reflect.ValueOf(eval.TER),
 		"TaskVersion":          reflect.ValueOf(constant.MakeFromLiteral("1", token.FLOAT, 0)),
 		"Texts":                reflect.ValueOf(eval.Texts),
+		"Tokenize13a":          reflect.ValueOf(eval.Tokenize13a),
 		"TokenizerFile":        reflect.ValueOf(constant.MakeFromLiteral("\"tokenizer.json\"", token.STRING, 0)),
+		"ToxicityPrompts":      reflect.ValueOf(eval.ToxicityPrompts),
+		"ToxicityRate":         reflect.ValueOf(eval.ToxicityRate),
+		"TranslationEditRate":  reflect.ValueOf(eval.TranslationEditRate),
+		"TranslationPrompt":    reflect.ValueOf(eval.TranslationPrompt),
+		"TranslationTask":      reflect.ValueOf(eval.TranslationTask),
+		"TriviaQAOptions":      reflect.ValueOf(&eval.TriviaQAOptions).Elem(),
 		"WeightedPerplexity":   reflect.ValueOf(eval.WeightedPerplexity),
 		"WriteTask":            reflect.ValueOf(eval.WriteTask),
 
 		// type definitions
+		"AliasOptions":        reflect.ValueOf((*eval.AliasOptions)(nil)),
 		"Alternative":         reflect.ValueOf((*eval.Alternative)(nil)),
+		"BBQAnswer":           reflect.ValueOf((*eval.BBQAnswer)(nil)),
+		"BBQRecord":           reflect.ValueOf((*eval.BBQRecord)(nil)),
+		"BBQScores":           reflect.ValueOf((*eval.BBQScores)(nil)),
+		"BLEUScore":           reflect.ValueOf((*eval.BLEUScore)(nil)),
 		"Completion":          reflect.ValueOf((*eval.Completion)(nil)),
 		"CompletionRequest":   reflect.ValueOf((*eval.CompletionRequest)(nil)),
+		"Core":                reflect.ValueOf((*eval.Core)(nil)),
+		"CoreTask":            reflect.ValueOf((*eval.CoreTask)(nil)),
+		"DictEntry":           reflect.ValueOf((*eval.DictEntry)(nil)),
 		"Example":             reflect.ValueOf((*eval.Example)(nil)),
 		"GPT":                 reflect.ValueOf((*eval.GPT)(nil)),
 		"GenerateOptions":     reflect.ValueOf((*eval.GenerateOptions)(nil)),
@@ -63,19 +117,29 @@ func init() {
 		"LossReport":          reflect.ValueOf((*eval.LossReport)(nil)),
 		"ModelLM":             reflect.ValueOf((*eval.ModelLM)(nil)),
 		"Options":             reflect.ValueOf((*eval.Options)(nil)),
+		"QuizItem":            reflect.ValueOf((*eval.QuizItem)(nil)),
 		"Request":             reflect.ValueOf((*eval.Request)(nil)),
 		"Results":             reflect.ValueOf((*eval.Results)(nil)),
+		"SQuADPrediction":     reflect.ValueOf((*eval.SQuADPrediction)(nil)),
+		"SQuADReference":      reflect.ValueOf((*eval.SQuADReference)(nil)),
+		"SQuADv2Scores":       reflect.ValueOf((*eval.SQuADv2Scores)(nil)),
 		"Sampler":             reflect.ValueOf((*eval.Sampler)(nil)),
+		"SamplingLM":          reflect.ValueOf((*eval.SamplingLM)(nil)),
 		"Stepper":             reflect.ValueOf((*eval.Stepper)(nil)),
+		"TERScore":            reflect.ValueOf((*eval.TERScore)(nil)),
 		"Task":                reflect.ValueOf((*eval.Task)(nil)),
 		"TokenLogprob":        reflect.ValueOf((*eval.TokenLogprob)(nil)),
 		"TokenModel":          reflect.ValueOf((*eval.TokenModel)(nil)),
 		"Tokenizer":           reflect.ValueOf((*eval.Tokenizer)(nil)),
+		"ToxicityOptions":     reflect.ValueOf((*eval.ToxicityOptions)(nil)),
+		"TranslationPair":     reflect.ValueOf((*eval.TranslationPair)(nil)),
 		"Window":              reflect.ValueOf((*eval.Window)(nil)),
+		"WordList":            reflect.ValueOf((*eval.WordList)(nil)),
 
 		// interface wrapper definitions
 		"_IncrementalModel": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_IncrementalModel)(nil)),
 		"_LM":               reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_LM)(nil)),
+		"_SamplingLM":       reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_SamplingLM)(nil)),
 		"_Stepper":          reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_Stepper)(nil)),
 		"_TokenModel":       reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_TokenModel)(nil)),
 		"_Tokenizer":        reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_eval_Tokenizer)(nil)),
@@ -120,6 +184,28 @@ func (W _github_com_golem_lm_golem_lmlib_eval_LM) Loglikelihood(reqs []eval.Requ
 }
 func (W _github_com_golem_lm_golem_lmlib_eval_LM) LoglikelihoodRolling(texts []string) ([]float64, error) {
 	return W.WLoglikelihoodRolling(texts)
+}
+
+// _github_com_golem_lm_golem_lmlib_eval_SamplingLM is an interface wrapper for SamplingLM type
+type _github_com_golem_lm_golem_lmlib_eval_SamplingLM struct {
+	IValue                interface{}
+	WGenerateUntil        func(reqs []eval.GenerateRequest) ([]string, error)
+	WLoglikelihood        func(reqs []eval.Request) ([]eval.LoglikelihoodResult, error)
+	WLoglikelihoodRolling func(texts []string) ([]float64, error)
+	WSampleUntil          func(reqs []eval.GenerateRequest, s eval.Sampler, n int) ([][]string, error)
+}
+
+func (W _github_com_golem_lm_golem_lmlib_eval_SamplingLM) GenerateUntil(reqs []eval.GenerateRequest) ([]string, error) {
+	return W.WGenerateUntil(reqs)
+}
+func (W _github_com_golem_lm_golem_lmlib_eval_SamplingLM) Loglikelihood(reqs []eval.Request) ([]eval.LoglikelihoodResult, error) {
+	return W.WLoglikelihood(reqs)
+}
+func (W _github_com_golem_lm_golem_lmlib_eval_SamplingLM) LoglikelihoodRolling(texts []string) ([]float64, error) {
+	return W.WLoglikelihoodRolling(texts)
+}
+func (W _github_com_golem_lm_golem_lmlib_eval_SamplingLM) SampleUntil(reqs []eval.GenerateRequest, s eval.Sampler, n int) ([][]string, error) {
+	return W.WSampleUntil(reqs, s, n)
 }
 
 // _github_com_golem_lm_golem_lmlib_eval_Stepper is an interface wrapper for Stepper type
