@@ -113,6 +113,8 @@ type proc struct {
 	idleSince time.Time // owned by the pool
 	memoryMB  int64     // its memory limit now
 
+	oomKilled bool // the kernel killed it for its memory limit; set before dead closes
+
 	mu       sync.Mutex
 	sink     func(string) // receives log lines of the current call
 	endSeen  chan string  // end markers
@@ -170,6 +172,7 @@ func (p *pool) spawn() (*proc, error) {
 		w.mu.Lock()
 		w.waitErr = err
 		w.mu.Unlock()
+		w.oomKilled = sbw.OOMKilled() // read before Release removes its cgroup
 		close(w.dead)
 		sbw.Kill() // whatever is left in its cgroup
 		sbw.Release()
@@ -495,11 +498,14 @@ func (p *pool) roundTrip(ctx context.Context, w *proc, req worker.Request, progr
 			return resp, healthy, nil
 		case <-w.readDone:
 			// The response pipe closed: the worker is dying or dead.
+			oom := false
 			select {
 			case <-w.dead:
+				oom = w.oomKilled
 			case <-time.After(2 * time.Second):
+				oom = w.sbw.OOMKilled()
 			}
-			if w.sbw.OOMKilled() {
+			if oom {
 				return fail(api.KindMemory, fmt.Sprintf("memory limit exceeded: the function's worker (with its children) reached its limit of %d MiB (limit %d MiB) and the kernel killed it", w.memoryMB, w.memoryMB))
 			}
 			msg := w.crashReport()
