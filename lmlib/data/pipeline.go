@@ -81,6 +81,11 @@ type Pipeline struct {
 	SkipErrors bool
 	BatchSize  int  // documents per batch (default 64)
 	Quiet      bool // no live progress display
+	// Progress, when set, is called on the writer's goroutine after every batch
+	// written: documents read and written by this run so far, and input shards
+	// complete out of this task's (resumed ones included). A function host reports
+	// a job's progress with it.
+	Progress func(read, written int64, shardsDone, shards int)
 	// Tasks is the number of tasks sharing the input shards (0 or 1: one task does
 	// all); TaskIndex is this run's task, 0 ≤ TaskIndex < Tasks.
 	Tasks, TaskIndex int
@@ -468,6 +473,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 	var out *FileWriter
 	curShard := -1
 	var sh *ShardStats
+	var readNow, writtenNow int64
 	for b := range results {
 		pending[b.seq] = b
 		for {
@@ -514,6 +520,12 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 			if prog != nil {
 				prog.Add(int64(len(b.docs)), fmt.Sprintf("shard %d/%d", b.shard+1+stats.ShardsResumed, stats.Shards))
 			}
+			if len(b.steps) > 0 {
+				readNow += b.steps[0].In
+			} else if len(p.Steps) == 0 {
+				readNow += int64(len(b.docs))
+			}
+			writtenNow += int64(len(b.docs))
 			if b.end && ctx.Err() == nil {
 				sh.Read = b.read
 				if out != nil {
@@ -530,6 +542,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 				}
 				stats.addShard(sh)
 				stats.ShardsDone++
+			}
+			if p.Progress != nil {
+				p.Progress(readNow, writtenNow, stats.ShardsDone+stats.ShardsResumed, stats.Shards)
 			}
 		}
 	}

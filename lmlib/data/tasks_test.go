@@ -16,7 +16,7 @@ type positions struct {
 	got map[string][2]int // doc id -> shard, position
 }
 
-func (p *positions) Name() string                 { return "positions" }
+func (p *positions) Name() string                   { return "positions" }
 func (p *positions) Process(d *Doc) (string, error) { panic("Process called on a PositionStep") }
 func (p *positions) ProcessAt(shard, pos int, d *Doc) (string, error) {
 	p.mu.Lock()
