@@ -554,7 +554,7 @@ func (r *StagedRun) merge(t data.Task, before, after []data.Step, h *MinHasher, 
 	if err != nil {
 		return fmt.Errorf("dedup stage: %w", err)
 	}
-	st := &data.Stats{Shards: len(shards), ShardsResumed: len(shards), Workers: r.Workers, Read: fst.Read,
+	st := &data.Stats{Shards: len(shards), ShardsResumed: len(shards), Workers: r.workers(), Read: fst.Read,
 		Steps: append(fst.Steps, dst.Steps...), Written: dst.Written, WrittenBytes: dst.WrittenBytes, Outputs: dst.Outputs, Seconds: dst.Seconds}
 	rep.Stats, rep.Done = st, 1
 	return st.WriteJSON(filepath.Join(r.Output, "stats.json"))

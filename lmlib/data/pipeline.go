@@ -619,7 +619,11 @@ func (p *Pipeline) Merge() (*Stats, error) {
 		return nil, fmt.Errorf("data: merge: %w", err)
 	}
 	start := time.Now()
-	stats := &Stats{Shards: len(all), Workers: p.Workers, Steps: make([]StepStats, len(names))}
+	workers := p.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	stats := &Stats{Shards: len(all), Workers: workers, Steps: make([]StepStats, len(names))}
 	for i := range stats.Steps {
 		stats.Steps[i].Name = names[i]
 	}
