@@ -32,10 +32,13 @@ func runShard(args []string) error {
 	seed := fs.Uint64("seed", 0, "seed of the train/validation split")
 	size := fs.Int("shard-tokens", 100_000_000, "tokens per shard at most")
 	split := fs.String("split", data.SplitFile, "how text files split into documents: file, paragraph or line")
+	tf := addTaskFlags(fs, "tokenize", "merge")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: golem shard --out DIR [flags] INPUT...\n\n"+
 			"Reads documents (text, JSONL, WARC/WET, Parquet files, directories or globs), tokenizes them and\n"+
-			"writes PREFIX_{train,val}_NNNNNN.bin shards (llm.c format) with .idx document indexes.")
+			"writes PREFIX_{train,val}_NNNNNN.bin shards (llm.c format) with .idx document indexes.\n"+
+			"With --tasks/--task-index/--stage: tasks tokenize their input files into DIR/.golem-stages/tokens,\n"+
+			"then merge writes the shards, byte-identical to a run in one process (docs/data.md).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +51,34 @@ func runShard(args []string) error {
 	tok, err := tokenizer.Load(*vocab)
 	if err != nil {
 		return err
+	}
+	task, inTasks, stages, err := tf.resolve()
+	if err != nil {
+		return err
+	}
+	if inTasks {
+		run := &shard.TokenizeRun{Inputs: fs.Args(), Read: data.ReadOptions{TextSplit: *split},
+			Encoder: tok, Vocab: *vocab, Output: filepath.Join(*out, ".golem-stages", "tokens"), ValFraction: *val, Seed: *seed}
+		for _, stage := range stages {
+			if stage == "tokenize" {
+				st, err := run.RunTask(task)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("shard: tokenize %s: %d input shards, %d done now, %d done before (%.1fs)\n", task, st.Shards, st.ShardsDone, st.ShardsResumed, st.Seconds)
+				continue
+			}
+			if task.Index != 0 {
+				continue // one task merges
+			}
+			st, err := run.MergeParts(*out, task.Tasks(), shard.WriterOptions{Prefix: *prefix, ShardTokens: *size})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("train: %d documents, %d tokens in %d shards; val: %d documents, %d tokens in %d shards (%s)\n",
+				st.TrainDocs, st.TrainTokens, len(st.TrainShards), st.ValDocs, st.ValTokens, len(st.ValShards), *out)
+		}
+		return nil
 	}
 	w, err := shard.NewWriter(*out, tok, shard.WriterOptions{Prefix: *prefix, ShardTokens: *size, ValFraction: *val, Seed: *seed})
 	if err != nil {
