@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/golem-lm/golem/lmlib/data"
+	"github.com/golem-lm/golem/lmlib/dist"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
@@ -135,8 +137,10 @@ func runTrain(args []string) error {
 	fs.IntVar(&o.Patience, "patience", 0, "early stop after this many evaluations without improvement (0: never)")
 	fs.StringVar(&o.CheckpointDir, "out", "", "checkpoint directory")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --out")
+	progress := fs.String("progress", "", "append one JSON line per step (and evaluation) to this file (rank 0)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n"+
+			"       mpirun -np N golem train ... (data-parallel: --batch rows per rank, gradients averaged with MPI_Allreduce)\n\n"+
 			"Pretrains a GPT with AdamW; Ctrl-C stops at the next step (and checkpoints with --out).")
 		fs.PrintDefaults()
 	}
@@ -155,8 +159,17 @@ func runTrain(args []string) error {
 		o.GradClip = -1
 	}
 	cfg := gpt.Config{ContextLen: *ctxLen, Layers: *layers, Heads: *heads, Width: *width, Dropout: float32(*dropout), Bias: true}
-	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed}
-	vo := shard.LoaderOptions{B: *batch, T: *ctxLen}
+	// Under mpirun every rank runs this: each takes its rows of every global batch.
+	var comm dist.Comm = dist.Local{}
+	if c, err := dist.Init(); err == nil {
+		comm = c
+		defer c.Close()
+	} else if _, _, under := dist.UnderMPI(); under {
+		return err // under mpirun without MPI, or MPI_Init failed: never train as a lone rank
+	}
+	rank0 := comm.Rank() == 0
+	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed, Rank: comm.Rank(), WorldSize: comm.Size()}
+	vo := shard.LoaderOptions{B: *batch, T: *ctxLen, Rank: comm.Rank(), WorldSize: comm.Size()}
 	var tl, vl *shard.Loader
 	var err error
 	if *text != "" {
@@ -174,7 +187,7 @@ func runTrain(args []string) error {
 		if vl, err = shard.NewSliceLoader(toks[n:], vo); err != nil {
 			return err
 		}
-		if o.CheckpointDir != "" {
+		if o.CheckpointDir != "" && rank0 {
 			if err := os.MkdirAll(o.CheckpointDir, 0o755); err != nil {
 				return err
 			}
@@ -215,8 +228,33 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
-		m.NumParams(), cfg.Layers, cfg.Heads, cfg.Width, cfg.ContextLen, cfg.VocabSize, tl.NumTokens())
+	if rank0 {
+		fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
+			m.NumParams(), cfg.Layers, cfg.Heads, cfg.Width, cfg.ContextLen, cfg.VocabSize, tl.NumTokens())
+		if comm.Size() > 1 {
+			fmt.Printf("data-parallel: %d ranks (%s), %d rows per rank, global batch %d × %d tokens\n",
+				comm.Size(), comm.Name(), *batch, *batch*comm.Size(), *ctxLen)
+		}
+	}
+	if comm.Size() > 1 && !*resume {
+		// Every rank made the same weights from the seed; rank 0's are sent anyway, as
+		// PyTorch DDP does, so a difference in initialisation cannot split the ranks.
+		if err := comm.Broadcast(unsafe.Slice((*byte)(unsafe.Pointer(&m.Params[0])), 4*len(m.Params)), 0); err != nil {
+			return fmt.Errorf("broadcast the initial weights: %w", err)
+		}
+	}
+	par := train.Parallel{Ranks: comm}
+	if *progress != "" && rank0 {
+		f, err := os.OpenFile(*progress, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		enc := json.NewEncoder(f)
+		par.OnStep = func(p train.Point, ev *train.EvalPoint) {
+			_ = enc.Encode(progressLine{Point: p, Of: o.MaxSteps, ValLoss: ev})
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	o.Context = ctx
@@ -225,12 +263,48 @@ func runTrain(args []string) error {
 		if o.CheckpointDir == "" {
 			return errors.New("--resume needs --out")
 		}
-		res, err = train.Resume(m, tl, vl, o.CheckpointDir, o)
+		res, err = train.ResumeParallel(m, tl, vl, o.CheckpointDir, o, par)
 	} else {
-		res, err = train.Train(m, tl, vl, o)
+		res, err = train.TrainParallel(m, tl, vl, o, par)
 	}
-	if res != nil {
+	if res != nil && rank0 {
 		fmt.Println(res)
+		if comm.Size() > 1 && res.AllreducePerStep > 0 {
+			fmt.Printf("all-reduce: %.2f ms per step over %d ranks (%d gradient floats, buckets of %d)\n",
+				res.AllreducePerStep.Seconds()*1000, comm.Size(), len(m.Grads), train.BucketFloats)
+		}
+	}
+	if res != nil && *progress != "" && rank0 {
+		b, _ := json.Marshal(progressLine{Point: train.Point{Step: res.Steps, Tokens: res.Tokens, Loss: res.Loss}, Done: true, Steps: res.Steps,
+			StopReason: res.StopReason, Checkpoint: res.Checkpoint, Error: errString(err)})
+		appendLine(*progress, b)
 	}
 	return err
+}
+
+// progressLine is one line of golem train --progress: a step (with its
+// evaluation, if any), or the final line with Done set.
+type progressLine struct {
+	train.Point
+	Of         int              `json:"of,omitempty"`
+	ValLoss    *train.EvalPoint `json:"eval,omitempty"`
+	Done       bool             `json:"done,omitempty"`
+	Steps      int              `json:"steps,omitempty"`
+	StopReason string           `json:"stop_reason,omitempty"`
+	Checkpoint string           `json:"checkpoint,omitempty"`
+	Error      string           `json:"error,omitempty"`
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func appendLine(path string, b []byte) {
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		f.Write(append(b, '\n'))
+		f.Close()
+	}
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages golem needs: OpenBLAS for the CPU trainer's cgo, and
-# bubblewrap, the sandbox of golem serve's function workers.
+# Installs the Debian packages golem needs: OpenBLAS for the CPU trainer's cgo,
+# bubblewrap, the sandbox of golem serve's function workers, and OpenMPI (headers for
+# lmlib/dist's cgo under the build tag mpi, mpirun to start data-parallel ranks).
 # Idempotent: does nothing when they are already installed.
 set -euo pipefail
-pkgs=(libopenblas-dev pkg-config bubblewrap)
+pkgs=(libopenblas-dev pkg-config bubblewrap libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
