@@ -199,4 +199,3 @@ func (m *MPI) Close() error {
 func (m *MPI) Abort(code int) {
 	_ = m.do("MPI_Abort", func() C.int { C.golem_abort(C.int(code)); return C.MPI_SUCCESS })
 }
-
