@@ -59,7 +59,7 @@ func mpiBinary(t *testing.T) string {
 // core binding (the cores are shared).
 func mpirun(n int, bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command("mpirun", append([]string{"-np", strconv.Itoa(n), "--oversubscribe", "--bind-to", "none", bin}, args...)...)
-	cmd.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl_vader_single_copy_mechanism=none")
+	cmd.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 	return cmd
 }
 
