@@ -109,7 +109,7 @@ func runShard(args []string) error {
 }
 
 // runTrain: golem train (--text FILE | --train GLOB [--val GLOB]) [model and optimizer flags] [--out DIR [--resume]]
-func runTrain(args []string) error {
+func runTrain(args []string) (err error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	text := fs.String("text", "", "train a character-level model on this text file (first 90% train, last 10% validation)")
 	trainGlob := fs.String("train", "", "training shards, e.g. 'data/shard_train_*.bin'")
@@ -147,6 +147,16 @@ func runTrain(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	finalWritten := false
+	defer func() {
+		// A run that fails before it starts still ends its progress file (rank 0).
+		if *progress != "" && !finalWritten && err != nil {
+			if r, _, under := dist.UnderMPI(); !under || r == 0 {
+				b, _ := json.Marshal(dist.Progress{Done: true, Error: err.Error()})
+				appendLine(*progress, b)
+			}
+		}
+	}()
 	if fs.NArg() > 0 || (*text == "") == (*trainGlob == "") {
 		fs.Usage()
 		return errors.New("give exactly one of --text or --train")
@@ -171,7 +181,6 @@ func runTrain(args []string) error {
 	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed, Rank: comm.Rank(), WorldSize: comm.Size()}
 	vo := shard.LoaderOptions{B: *batch, T: *ctxLen, Rank: comm.Rank(), WorldSize: comm.Size()}
 	var tl, vl *shard.Loader
-	var err error
 	if *text != "" {
 		b, err := os.ReadFile(*text)
 		if err != nil {
@@ -252,7 +261,7 @@ func runTrain(args []string) error {
 		defer f.Close()
 		enc := json.NewEncoder(f)
 		par.OnStep = func(p train.Point, ev *train.EvalPoint) {
-			_ = enc.Encode(progressLine{Point: p, Of: o.MaxSteps, ValLoss: ev})
+			_ = enc.Encode(dist.Progress{Point: p, Of: o.MaxSteps, Eval: ev})
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -274,25 +283,17 @@ func runTrain(args []string) error {
 				res.AllreducePerStep.Seconds()*1000, comm.Size(), len(m.Grads), train.BucketFloats)
 		}
 	}
-	if res != nil && *progress != "" && rank0 {
-		b, _ := json.Marshal(progressLine{Point: train.Point{Step: res.Steps, Tokens: res.Tokens, Loss: res.Loss}, Done: true, Steps: res.Steps,
-			StopReason: res.StopReason, Checkpoint: res.Checkpoint, Error: errString(err)})
+	if *progress != "" && rank0 {
+		end := dist.Progress{Done: true, Error: errString(err)}
+		if res != nil {
+			end.Point = train.Point{Step: res.Steps, Tokens: res.Tokens, Loss: res.Loss}
+			end.Steps, end.StopReason, end.Checkpoint = res.Steps, res.StopReason, res.Checkpoint
+		}
+		b, _ := json.Marshal(end)
 		appendLine(*progress, b)
+		finalWritten = true
 	}
 	return err
-}
-
-// progressLine is one line of golem train --progress: a step (with its
-// evaluation, if any), or the final line with Done set.
-type progressLine struct {
-	train.Point
-	Of         int              `json:"of,omitempty"`
-	ValLoss    *train.EvalPoint `json:"eval,omitempty"`
-	Done       bool             `json:"done,omitempty"`
-	Steps      int              `json:"steps,omitempty"`
-	StopReason string           `json:"stop_reason,omitempty"`
-	Checkpoint string           `json:"checkpoint,omitempty"`
-	Error      string           `json:"error,omitempty"`
 }
 
 func errString(err error) string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/internal/assets"
+	"github.com/golem-lm/golem/lmlib/dist"
 	"github.com/golem-lm/golem/lmlib/train"
 )
 
@@ -63,14 +64,14 @@ func mpirun(n int, bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func readProgress(t *testing.T, path string) (losses []float64, final progressLine) {
+func readProgress(t *testing.T, path string) (losses []float64, final dist.Progress) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var p progressLine
+		var p dist.Progress
 		if err := json.Unmarshal([]byte(l), &p); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
