@@ -178,3 +178,31 @@ func TestLaunchFollows(t *testing.T) {
 		t.Fatal("--progress accepted")
 	}
 }
+
+// TestNCCLEmulated checks the NCCL binding (build tag cuda) without a GPU: the
+// package's tests built with -tags "cuda mpi" run TestNCCLUnderMPI in 2 ranks
+// against testdata/fakenccl.c, a libnccl stand-in on host memory and MPI.
+func TestNCCLEmulated(t *testing.T) {
+	needMPI(t)
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "libfakenccl.so")
+	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "ompi-c").Output()
+	if err != nil {
+		t.Fatalf("pkg-config ompi-c: %v", err)
+	}
+	args := append([]string{"-shared", "-fPIC", "-o", lib, "testdata/fakenccl.c"}, strings.Fields(string(flags))...)
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	bin := filepath.Join(dir, "dist-cuda.test")
+	if out, err := exec.Command("go", "test", "-c", "-tags", "cuda mpi", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go test -c -tags 'cuda mpi': %v\n%s", err, out)
+	}
+	cmd := exec.Command("mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "GOLEM_NCCL="+lib,
+		bin, "-test.run", "^TestNCCLUnderMPI$", "-test.v")
+	cmd.Env = mpiEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Count(string(out), "--- PASS: TestNCCLUnderMPI") != 2 {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+}
