@@ -201,10 +201,8 @@ func (r *run) reduceStep(step int, loss float32) (float32, error) {
 		if err := r.par.ranks.AllreduceSum(part); err != nil {
 			return loss, fmt.Errorf("train: step %d: all-reduce of gradient bucket %d: %w", step, b, err)
 		}
-		for k := range part {
-			part[k] /= n
-		}
 	}
+	r.m.ScaleGrads(1 / n) // the backend's parallel scale, one pass
 	r.par.pair = [2]float64{float64(loss), 0}
 	if err := r.par.ranks.AllreduceSum64(r.par.pair[:1]); err != nil {
 		return loss, fmt.Errorf("train: step %d: all-reduce of the loss: %w", step, err)

@@ -23,6 +23,7 @@ func main() {
 	iters := flag.Int("iters", 5, "timed all-reduces")
 	warmup := flag.Int("warmup", 1, "untimed all-reduces first")
 	bucket := flag.Int("bucket-bytes", dist.DefaultBucketBytes, "bucket size in bytes")
+	sumOnly := flag.Bool("sum-only", false, "time the all-reduce alone, without the 1/ranks scale")
 	flag.Parse()
 	comm, err := dist.Init()
 	if err != nil {
@@ -42,7 +43,17 @@ func main() {
 			os.Exit(1)
 		}
 		t0 := time.Now()
-		if err := sync.Mean(g); err != nil {
+		var err error
+		if *sumOnly {
+			for _, b := range sync.Buckets(len(g)) {
+				if err = comm.AllreduceSum(g[b[0]:b[1]]); err != nil {
+					break
+				}
+			}
+		} else {
+			err = sync.Mean(g)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchdp:", err)
 			os.Exit(1)
 		}
