@@ -18,6 +18,7 @@ func init() {
 		"Init":               reflect.ValueOf(dist.Init),
 		"Launch":             reflect.ValueOf(dist.Launch),
 		"NewGradSync":        reflect.ValueOf(dist.NewGradSync),
+		"Scale":              reflect.ValueOf(dist.Scale),
 		"UnderMPI":           reflect.ValueOf(dist.UnderMPI),
 
 		// type definitions
