@@ -24,7 +24,7 @@ DEMO_DEPS    :=   # extra prerequisites of `make demo`
 -include $(sort $(wildcard mk/*.mk))
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+	$(GO) build $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 deps:
 	@scripts/system-deps.sh
@@ -54,6 +54,8 @@ build/npm/.stamp:
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet $(BUILD_TAGS) ./lmlib/dist/... ./tools/benchdp
+	$(GO) vet -tags cuda ./lmlib/dist/...
 
 test: deps venv assets build $(TEST_DEPS)
 	$(GO) test -timeout $(GOTEST_TIMEOUT) ./...

@@ -102,6 +102,7 @@ func runServe(args []string) error {
 	attempts := fs.Int("attempts", 3, "default attempts of a job before it is dead-lettered")
 	drain := fs.Duration("drain", 30*time.Second, "how long SIGTERM waits for running sync calls")
 	models := fs.String("models", "", "directory of checkpoints (one per subdirectory) the built-in generate serves by name; default DATA/models")
+	files := fs.String("files", "", "the only directory the built-in clean-task may read and write (golem clean --queue paths are relative to it); none: clean-task is refused")
 	verbose := fs.Bool("v", false, "debug logging (function output of sync calls too)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -133,7 +134,7 @@ func runServe(args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	h, err := functions.New(functions.Config{DataDir: *data, NatsURL: *natsURL, APIKeys: keys, Keys: scoped, NoAuth: *noAuth,
-		Workers: *workers, MaxBodyBytes: *maxBody, MaxInflight: *maxInflight, AckWait: *ackWait, Logger: logger, ModelsDir: *models,
+		Workers: *workers, MaxBodyBytes: *maxBody, MaxInflight: *maxInflight, AckWait: *ackWait, Logger: logger, ModelsDir: *models, FilesDir: *files,
 		Defaults: api.Limits{TimeoutMS: timeout.Milliseconds(), MemoryMB: *memory, MaxAttempts: *attempts},
 		Ceilings: api.Limits{TimeoutMS: maxTimeout.Milliseconds(), MemoryMB: *maxMemory, MaxAttempts: *maxAttempts},
 		Sandbox:  sandbox.Config{Mode: *sandboxMode, UID: *sandboxUID, GID: *sandboxUID, Pids: *workerPids, CPUs: *workerCPUs}})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/golem-lm/golem/lmlib/data"
+	"github.com/golem-lm/golem/lmlib/shard"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
 )
 
@@ -30,19 +32,63 @@ func tokenizeMain(args []string, stdin io.Reader, stdout io.Writer) error {
 	decode := fs.Bool("decode", false, "read lines of space-separated ids and write the text they decode to")
 	allow := fs.Bool("allow-special", false, "encode special tokens such as <|endoftext|> as their ids (default: they are an error)")
 	ordinary := fs.Bool("ordinary", false, "encode special tokens as ordinary text")
+	outDir := fs.String("o", "", "tokenize documents of INPUT files into llm.c token files in this directory, one per input file")
+	val := fs.Float64("val", 0, "with -o: fraction of documents for validation files (by a seeded hash of the id)")
+	seed := fs.Uint64("seed", 0, "with -o: seed of the train/validation split")
+	split := fs.String("split", data.SplitFile, "with -o: how text files split into documents: file, paragraph or line")
+	textField := fs.String("text-field", "", "with -o: JSONL field / Parquet column with the text (default text)")
+	tf := addTaskFlags(fs, "tokenize", "merge")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: golem tokenize --vocab VOCAB [--decode] [--allow-special | --ordinary] < input\n"+
+			"       golem tokenize --vocab VOCAB -o DIR [--val F] [--tasks N --task-index I --stage S] INPUT...\n"+
 			"       golem tokenize train --vocab-size N --out DIR [--pattern P] [--special S,...] INPUT...\n\n"+
 			"Encodes each input line (without its newline) to one line of space-separated token ids,\n"+
-			"or with --decode turns each line of ids back into text; train learns a new vocabulary\n"+
-			"(run `golem tokenize train -h`).")
+			"or with --decode turns each line of ids back into text; with -o tokenizes the documents of\n"+
+			"INPUT files into DIR/part-NNNNN_{train,val}_000000.bin (llm.c format), one per input file, as\n"+
+			"tasks if asked (docs/data.md); train learns a new vocabulary (run `golem tokenize train -h`).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *outDir != "" {
+		if fs.NArg() == 0 {
+			return errors.New("tokenize -o: give the input files, directories or globs")
+		}
+		tok, err := tokenizer.Load(*vocab)
+		if err != nil {
+			return err
+		}
+		task, _, stages, err := tf.resolve()
+		if err != nil {
+			return err
+		}
+		run := &shard.TokenizeRun{Inputs: fs.Args(), Read: data.ReadOptions{TextSplit: *split, TextField: *textField},
+			Encoder: tok, Vocab: *vocab, Output: *outDir, ValFraction: *val, Seed: *seed}
+		for _, stage := range stages {
+			if stage == "merge" {
+				if task.Index != 0 {
+					continue
+				}
+				st, err := run.Merge(task.Tasks())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "tokenize: %d shards: train %d documents, %d tokens; val %d documents, %d tokens (%s/stats.json)\n",
+					st.Shards, st.TrainDocs, st.TrainTokens, st.ValDocs, st.ValTokens, *outDir)
+				continue
+			}
+			st, err := run.RunTask(task)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "tokenize %s: %d shards, %d done now, %d done before; train %d tokens, val %d tokens (%.1fs)\n",
+				task, st.Shards, st.ShardsDone, st.ShardsResumed, st.TrainTokens, st.ValTokens, st.Seconds)
+		}
+		return nil
+	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (input comes from stdin)", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q (input comes from stdin; give -o DIR to tokenize files)", fs.Arg(0))
 	}
 	tok, err := tokenizer.Load(*vocab)
 	if err != nil {

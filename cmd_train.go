@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/golem-lm/golem/lmlib/data"
+	"github.com/golem-lm/golem/lmlib/dist"
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"
 	"github.com/golem-lm/golem/lmlib/tokenizer"
@@ -32,10 +34,13 @@ func runShard(args []string) error {
 	seed := fs.Uint64("seed", 0, "seed of the train/validation split")
 	size := fs.Int("shard-tokens", 100_000_000, "tokens per shard at most")
 	split := fs.String("split", data.SplitFile, "how text files split into documents: file, paragraph or line")
+	tf := addTaskFlags(fs, "tokenize", "merge")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: golem shard --out DIR [flags] INPUT...\n\n"+
 			"Reads documents (text, JSONL, WARC/WET, Parquet files, directories or globs), tokenizes them and\n"+
-			"writes PREFIX_{train,val}_NNNNNN.bin shards (llm.c format) with .idx document indexes.")
+			"writes PREFIX_{train,val}_NNNNNN.bin shards (llm.c format) with .idx document indexes.\n"+
+			"With --tasks/--task-index/--stage: tasks tokenize their input files into DIR/.golem-stages/tokens,\n"+
+			"then merge writes the shards, byte-identical to a run in one process (docs/data.md).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +53,34 @@ func runShard(args []string) error {
 	tok, err := tokenizer.Load(*vocab)
 	if err != nil {
 		return err
+	}
+	task, inTasks, stages, err := tf.resolve()
+	if err != nil {
+		return err
+	}
+	if inTasks {
+		run := &shard.TokenizeRun{Inputs: fs.Args(), Read: data.ReadOptions{TextSplit: *split},
+			Encoder: tok, Vocab: *vocab, Output: filepath.Join(*out, ".golem-stages", "tokens"), ValFraction: *val, Seed: *seed}
+		for _, stage := range stages {
+			if stage == "tokenize" {
+				st, err := run.RunTask(task)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("shard: tokenize %s: %d input shards, %d done now, %d done before (%.1fs)\n", task, st.Shards, st.ShardsDone, st.ShardsResumed, st.Seconds)
+				continue
+			}
+			if task.Index != 0 {
+				continue // one task merges
+			}
+			st, err := run.MergeParts(*out, task.Tasks(), shard.WriterOptions{Prefix: *prefix, ShardTokens: *size})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("train: %d documents, %d tokens in %d shards; val: %d documents, %d tokens in %d shards (%s)\n",
+				st.TrainDocs, st.TrainTokens, len(st.TrainShards), st.ValDocs, st.ValTokens, len(st.ValShards), *out)
+		}
+		return nil
 	}
 	w, err := shard.NewWriter(*out, tok, shard.WriterOptions{Prefix: *prefix, ShardTokens: *size, ValFraction: *val, Seed: *seed})
 	if err != nil {
@@ -76,7 +109,7 @@ func runShard(args []string) error {
 }
 
 // runTrain: golem train (--text FILE | --train GLOB [--val GLOB]) [model and optimizer flags] [--out DIR [--resume]]
-func runTrain(args []string) error {
+func runTrain(args []string) (err error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	text := fs.String("text", "", "train a character-level model on this text file (first 90% train, last 10% validation)")
 	trainGlob := fs.String("train", "", "training shards, e.g. 'data/shard_train_*.bin'")
@@ -104,14 +137,26 @@ func runTrain(args []string) error {
 	fs.IntVar(&o.Patience, "patience", 0, "early stop after this many evaluations without improvement (0: never)")
 	fs.StringVar(&o.CheckpointDir, "out", "", "checkpoint directory")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --out")
+	progress := fs.String("progress", "", "append one JSON line per step (and evaluation) to this file (rank 0)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n"+
+			"       mpirun -np N golem train ... (data-parallel: --batch rows per rank, gradients averaged with MPI_Allreduce)\n\n"+
 			"Pretrains a GPT with AdamW; Ctrl-C stops at the next step (and checkpoints with --out).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	finalWritten := false
+	defer func() {
+		// A run that fails before it starts still ends its progress file (rank 0).
+		if *progress != "" && !finalWritten && err != nil {
+			if r, _, under := dist.UnderMPI(); !under || r == 0 {
+				b, _ := json.Marshal(dist.Progress{Done: true, Error: err.Error()})
+				appendLine(*progress, b)
+			}
+		}
+	}()
 	if fs.NArg() > 0 || (*text == "") == (*trainGlob == "") {
 		fs.Usage()
 		return errors.New("give exactly one of --text or --train")
@@ -124,10 +169,18 @@ func runTrain(args []string) error {
 		o.GradClip = -1
 	}
 	cfg := gpt.Config{ContextLen: *ctxLen, Layers: *layers, Heads: *heads, Width: *width, Dropout: float32(*dropout), Bias: true}
-	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed}
-	vo := shard.LoaderOptions{B: *batch, T: *ctxLen}
+	// Under mpirun every rank runs this: each takes its rows of every global batch.
+	var comm dist.Comm = dist.Local{}
+	if c, err := dist.Init(); err == nil {
+		comm = c
+		defer c.Close()
+	} else if _, _, under := dist.UnderMPI(); under {
+		return err // under mpirun without MPI, or MPI_Init failed: never train as a lone rank
+	}
+	rank0 := comm.Rank() == 0
+	lo := shard.LoaderOptions{B: *batch, T: *ctxLen, Shuffle: true, Seed: *seed, Rank: comm.Rank(), WorldSize: comm.Size()}
+	vo := shard.LoaderOptions{B: *batch, T: *ctxLen, Rank: comm.Rank(), WorldSize: comm.Size()}
 	var tl, vl *shard.Loader
-	var err error
 	if *text != "" {
 		b, err := os.ReadFile(*text)
 		if err != nil {
@@ -143,7 +196,7 @@ func runTrain(args []string) error {
 		if vl, err = shard.NewSliceLoader(toks[n:], vo); err != nil {
 			return err
 		}
-		if o.CheckpointDir != "" {
+		if o.CheckpointDir != "" && rank0 {
 			if err := os.MkdirAll(o.CheckpointDir, 0o755); err != nil {
 				return err
 			}
@@ -184,8 +237,33 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
-		m.NumParams(), cfg.Layers, cfg.Heads, cfg.Width, cfg.ContextLen, cfg.VocabSize, tl.NumTokens())
+	if rank0 {
+		fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
+			m.NumParams(), cfg.Layers, cfg.Heads, cfg.Width, cfg.ContextLen, cfg.VocabSize, tl.NumTokens())
+		if comm.Size() > 1 {
+			fmt.Printf("data-parallel: %d ranks (%s), %d rows per rank, global batch %d × %d tokens\n",
+				comm.Size(), comm.Name(), *batch, *batch*comm.Size(), *ctxLen)
+		}
+	}
+	if comm.Size() > 1 && !*resume {
+		// Every rank made the same weights from the seed; rank 0's are sent anyway, as
+		// PyTorch DDP does, so a difference in initialisation cannot split the ranks.
+		if err := comm.Broadcast(unsafe.Slice((*byte)(unsafe.Pointer(&m.Params[0])), 4*len(m.Params)), 0); err != nil {
+			return fmt.Errorf("broadcast the initial weights: %w", err)
+		}
+	}
+	par := train.Parallel{Ranks: comm}
+	if *progress != "" && rank0 {
+		f, err := os.OpenFile(*progress, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		enc := json.NewEncoder(f)
+		par.OnStep = func(p train.Point, ev *train.EvalPoint) {
+			_ = enc.Encode(dist.Progress{Point: p, Of: o.MaxSteps, Eval: ev})
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	o.Context = ctx
@@ -194,12 +272,40 @@ func runTrain(args []string) error {
 		if o.CheckpointDir == "" {
 			return errors.New("--resume needs --out")
 		}
-		res, err = train.Resume(m, tl, vl, o.CheckpointDir, o)
+		res, err = train.ResumeParallel(m, tl, vl, o.CheckpointDir, o, par)
 	} else {
-		res, err = train.Train(m, tl, vl, o)
+		res, err = train.TrainParallel(m, tl, vl, o, par)
 	}
-	if res != nil {
+	if res != nil && rank0 {
 		fmt.Println(res)
+		if comm.Size() > 1 && res.AllreducePerStep > 0 {
+			fmt.Printf("all-reduce: %.2f ms per step over %d ranks (%d gradient floats, buckets of %d)\n",
+				res.AllreducePerStep.Seconds()*1000, comm.Size(), len(m.Grads), train.BucketFloats)
+		}
+	}
+	if *progress != "" && rank0 {
+		end := dist.Progress{Done: true, Error: errString(err)}
+		if res != nil {
+			end.Point = train.Point{Step: res.Steps, Tokens: res.Tokens, Loss: res.Loss}
+			end.Steps, end.StopReason, end.Checkpoint = res.Steps, res.StopReason, res.Checkpoint
+		}
+		b, _ := json.Marshal(end)
+		appendLine(*progress, b)
+		finalWritten = true
 	}
 	return err
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func appendLine(path string, b []byte) {
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		f.Write(append(b, '\n'))
+		f.Close()
+	}
 }

@@ -91,6 +91,10 @@ type Config struct {
 	// ModelsDir holds checkpoint directories the built-in "generate" serves by name
 	// (and a local copy of models other hosts trained). Default DataDir/models.
 	ModelsDir string
+	// FilesDir is the only directory built-ins that work on files (clean-task) may
+	// read and write: request paths are relative to it and may not leave it (no
+	// absolute paths, no "..", no symbolic link out of it). "" refuses such calls.
+	FilesDir string
 	// Logger receives the host's log; default slog.Default().
 	Logger *slog.Logger
 }
@@ -171,6 +175,20 @@ func (c *Config) fill() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.FilesDir != "" {
+		abs, err := filepath.Abs(c.FilesDir)
+		if err != nil {
+			return fmt.Errorf("files directory %s: %w", c.FilesDir, err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return fmt.Errorf("files directory %s: %w", c.FilesDir, err)
+		}
+		if st, err := os.Stat(real); err != nil || !st.IsDir() {
+			return fmt.Errorf("files directory %s is not a directory", c.FilesDir)
+		}
+		c.FilesDir = real
 	}
 	return nil
 }

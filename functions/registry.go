@@ -65,6 +65,16 @@ func Models(ctx context.Context) *models.Store {
 	return s
 }
 
+type filesKey struct{}
+
+// Files returns the directory the host lets built-ins read and write files in
+// (Config.FilesDir, `golem serve --files`), "" when it has none. Resolve request
+// paths inside it with ConfinedPath.
+func Files(ctx context.Context) string {
+	s, _ := ctx.Value(filesKey{}).(string)
+	return s
+}
+
 func builtin(name string) *Builtin {
 	builtinMu.RLock()
 	defer builtinMu.RUnlock()
@@ -352,7 +362,8 @@ func (h *Host) acquire(ctx context.Context, name string, limit int, wait bool) (
 func (h *Host) invoke(ctx context.Context, f *storedFunction, b *Builtin, input []byte, progress func(float64, string), logs func(string)) (json.RawMessage, error) {
 	timeout := time.Duration(f.Limits.TimeoutMS) * time.Millisecond
 	if b != nil {
-		return runBuiltin(context.WithValue(ctx, modelsKey{}, h.models), b, input, timeout, progress)
+		ctx = context.WithValue(context.WithValue(ctx, modelsKey{}, h.models), filesKey{}, h.cfg.FilesDir)
+		return runBuiltin(ctx, b, input, timeout, progress)
 	}
 	if err := validJSON(input); err != nil {
 		return nil, err

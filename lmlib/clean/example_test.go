@@ -2,6 +2,8 @@ package clean_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/golem-lm/golem/lmlib/clean"
@@ -147,4 +149,32 @@ func ExampleC4QualityFilter() {
 	fmt.Printf("%q %q\n", drop, out)
 	// Output:
 	// "" "Newton bought a prism at Stourbridge fair. He darkened his room.\nHe let a beam of sunlight in through a small hole. The beam fell on the prism. It spread."
+}
+
+// The cleaning chain as tasks in stages (here every stage as one task, in one
+// process): MinHash finds the near-duplicates across all input shards, whatever
+// the number of tasks each stage runs as.
+func ExampleStagedRun() {
+	dir, _ := os.MkdirTemp("", "staged")
+	defer os.RemoveAll(dir)
+	text := "the rays of light which differ in refrangibility differ also in the colours " +
+		"they exhibit and no reflection or refraction can change the colour of any sort of rays once they " +
+		"are well separated from rays of other kinds"
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte(text), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte(strings.Replace(text, "colours", "colors", 1)), 0o644)
+	os.WriteFile(filepath.Join(dir, "c.txt"), []byte("a different text about a boy and a raft on a wide river in summer"), 0o644)
+	dedup, _ := clean.NewMinHashDeduper(clean.DefaultMinHashConfig())
+	run := &clean.StagedRun{Inputs: []string{filepath.Join(dir, "*.txt")}, Steps: []data.Step{dedup},
+		Output: filepath.Join(dir, "out"), Quiet: true}
+	stages, _ := run.Stages()
+	fmt.Println(stages)
+	st, err := run.Run(nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.Steps[0].Name, st.Steps[0].Dropped, "kept", st.Written)
+	// Output:
+	// [filter buckets clusters dedup merge]
+	// minhash_dedup map[minhash_duplicate:1] kept 2
 }

@@ -15,12 +15,20 @@ import (
 // shared, reserved and documentation ranges are kept; net/netip decides, following
 // Python's ipaddress.is_global). IPv6 addresses are replaced too when public
 // (datatrove leaves IPv6 alone).
+//
+// "In turn" is datatrove's: one position in each list, advanced by every
+// replacement the formatter makes, whichever document it is in. That makes a
+// document's text depend on the documents formatted before it, so on the order
+// parallel workers reach them and on how a run is split into tasks. PerDocument
+// restarts the lists at each document instead: the text then depends on the
+// document alone (FineWebSteps sets it, so pipeline outputs are reproducible).
 type PIIFormatter struct {
 	RemoveEmails     bool
 	RemoveIPs        bool
 	OnlyPublicIPs    bool
 	EmailReplacement []string
 	IPReplacement    []string
+	PerDocument      bool // use the replacement lists in turn within each document
 
 	emailN, ipN atomic.Uint64
 }
@@ -57,10 +65,14 @@ func (p *PIIFormatter) Process(d *data.Doc) (string, error) {
 // chunks that can hold one (an "@"; a digit followed by a dot; a colon between hex
 // digits): the same matches, in the same order, as over the whole text.
 func (p *PIIFormatter) Format(text string) string {
+	emailN, ipN := &p.emailN, &p.ipN
+	if p.PerDocument {
+		emailN, ipN = new(atomic.Uint64), new(atomic.Uint64)
+	}
 	if p.RemoveEmails && len(p.EmailReplacement) > 0 && strings.IndexByte(text, '@') >= 0 {
 		text = replaceInChunks(text, hasEmailHint, func(chunk string) string {
 			return emailRE.ReplaceAllStringFunc(chunk, func(string) string {
-				return p.EmailReplacement[(p.emailN.Add(1)-1)%uint64(len(p.EmailReplacement))]
+				return p.EmailReplacement[(emailN.Add(1)-1)%uint64(len(p.EmailReplacement))]
 			})
 		})
 	}
@@ -70,7 +82,7 @@ func (p *PIIFormatter) Format(text string) string {
 			if err != nil || (p.OnlyPublicIPs && !isGlobalIP(addr)) {
 				return m
 			}
-			return p.IPReplacement[(p.ipN.Add(1)-1)%uint64(len(p.IPReplacement))]
+			return p.IPReplacement[(ipN.Add(1)-1)%uint64(len(p.IPReplacement))]
 		}
 		text = replaceInChunks(text, hasIPv4Hint, func(chunk string) string { return ipv4RE.ReplaceAllStringFunc(chunk, repl) })
 		text = replaceInChunks(text, hasIPv6Hint, func(chunk string) string { return ipv6RE.ReplaceAllStringFunc(chunk, repl) })

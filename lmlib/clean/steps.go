@@ -469,7 +469,9 @@ func FineWebSteps(opts FineWebOptions) ([]data.Step, error) {
 		steps = append(steps, m)
 	}
 	if !opts.NoPII {
-		steps = append(steps, NewPIIFormatter())
+		pii := NewPIIFormatter()
+		pii.PerDocument = true // reproducible whatever the workers and tasks
+		steps = append(steps, pii)
 	}
 	return steps, nil
 }

@@ -29,6 +29,15 @@ func TestPIIMatchesDatatrove(t *testing.T) {
 			t.Errorf("Format(%q)\n got %q\nwant %q (datatrove)", c.In, got, c.Out)
 		}
 	}
+	// PerDocument: the lists restart at each document, so the result does not
+	// depend on what was formatted before.
+	pd := NewPIIFormatter()
+	pd.PerDocument = true
+	for i := 0; i < 3; i++ {
+		if got := pd.Format("a@b.example.com, c@d.example.com and 8.8.8.8"); got != "email@example.com, firstname.lastname@example.org and 22.214.171.124" {
+			t.Fatalf("PerDocument call %d: %q", i, got)
+		}
+	}
 	// IPv6: public replaced, private kept (datatrove has no IPv6 rule)
 	q := NewPIIFormatter()
 	got := q.Format("v6 2606:4700:4700::1111 and fe80::1 and fd00::5")

@@ -54,6 +54,15 @@ func (s StepFunc) Process(d *Doc) (string, error) { return s.Fn(d) }
 // was interrupted (cancelled context, killed process, crash) and restarted ends
 // with the same files as an uninterrupted run. Without Resume, old markers are
 // removed and every shard is rewritten.
+//
+// Tasks: with Tasks = N > 1 the run is task TaskIndex of N (datatrove's split,
+// see Task): it processes only its own input shards (numbered over all inputs,
+// the same in every task), keeps its hands off the other tasks' files, and ends
+// with its completion marker Output/.golem-done/task-IIIII-of-NNNNN.json (its
+// stats) instead of stats.json. The tasks may run at the same time, on one
+// machine or many sharing Output; Merge then checks that every shard is complete
+// and writes stats.json. The output files are those of a one-task run, byte for
+// byte.
 type Pipeline struct {
 	Inputs []string    // files, directories or globs (see Open)
 	Read   ReadOptions // reader options for every input (Stats and Base are set per shard)
@@ -72,6 +81,24 @@ type Pipeline struct {
 	SkipErrors bool
 	BatchSize  int  // documents per batch (default 64)
 	Quiet      bool // no live progress display
+	// Progress, when set, is called on the writer's goroutine after every batch
+	// written: documents read and written by this run so far, and input shards
+	// complete out of this task's (resumed ones included). A function host reports
+	// a job's progress with it.
+	Progress func(read, written int64, shardsDone, shards int)
+	// Tasks is the number of tasks sharing the input shards (0 or 1: one task does
+	// all); TaskIndex is this run's task, 0 ≤ TaskIndex < Tasks.
+	Tasks, TaskIndex int
+}
+
+// PositionStep is a Step that needs to know where each document comes from: the
+// number of its input shard (its place in the Expand order over Inputs, the same
+// in every task) and its 0-based position among the documents read from that
+// shard. The Pipeline calls ProcessAt instead of Process for it. MinHash dedup
+// across tasks (lmlib/clean) removes documents by these coordinates.
+type PositionStep interface {
+	Step
+	ProcessAt(shard, pos int, d *Doc) (drop string, err error)
 }
 
 // StepStats are one step's counts. Seconds is the time spent in the step summed
@@ -121,6 +148,7 @@ type ShardStats struct {
 // an earlier run included, from their markers). Run writes them to
 // Output/stats.json; in a notebook a Stats value shows itself as a table.
 type Stats struct {
+	Task          *Task       `json:"task,omitempty"` // set for one task of a split run
 	Shards        int         `json:"shards"`
 	ShardsDone    int         `json:"shards_done"`    // completed by this run
 	ShardsResumed int         `json:"shards_resumed"` // completed by an earlier run, skipped
@@ -227,7 +255,8 @@ type batch struct {
 	seq   int64
 	shard int
 	docs  []*Doc
-	end   bool // last batch of its shard: read holds the shard's read counts
+	pos   []int // position of each document in its input shard (with PositionSteps)
+	end   bool  // last batch of its shard: read holds the shard's read counts
 	read  ReadCounts
 	steps []StepStats
 }
@@ -269,40 +298,34 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 		}
 		names[i] = s.Name()
 	}
+	task := Task{Index: p.TaskIndex, Count: p.Tasks}
+	if err := task.Check(); err != nil {
+		return nil, fmt.Errorf("data: pipeline: %w", err)
+	}
 	stats := &Stats{Workers: workers, Steps: make([]StepStats, len(p.Steps))}
+	if task.Split() {
+		stats.Task = &task
+	}
 	for i := range stats.Steps {
 		stats.Steps[i].Name = names[i]
 	}
 
-	// Input shards.
-	var shards []*shardJob
-	var bases []string
-	var lists [][]string
-	for _, spec := range p.Inputs {
-		files, base, err := expand(spec)
-		if err != nil {
-			return nil, fmt.Errorf("data: pipeline: %w", err)
-		}
-		bases = append(bases, base)
-		lists = append(lists, files)
+	// Input shards, numbered over all inputs; this task's are those it owns.
+	all, err := InputShards(p.Inputs)
+	if err != nil {
+		return nil, fmt.Errorf("data: pipeline: %w", err)
 	}
-	// Sources (and so ids) are relative to the common directory of all inputs,
-	// so two inputs holding the same relative names still give distinct ids.
-	common := commonDir(bases)
-	for _, files := range lists {
-		base := common
-		for _, f := range files {
-			st, err := os.Stat(f)
-			if err != nil {
-				return nil, fmt.Errorf("data: pipeline: %w", err)
-			}
-			j := &shardJob{base: base}
-			j.Index, j.Input, j.InputSize, j.InputModTime, j.StepNames = len(shards), f, st.Size(), st.ModTime().UnixNano(), names
-			if p.Output != "" {
-				j.Output = filepath.Join(p.Output, ShardName(prefix, j.Index, format))
-			}
-			shards = append(shards, j)
+	var shards []*shardJob
+	for _, in := range all {
+		if !task.Owns(in.Index) {
+			continue
 		}
+		j := &shardJob{base: in.Base}
+		j.Index, j.Input, j.InputSize, j.InputModTime, j.StepNames = in.Index, in.Path, in.Size, in.ModTime, names
+		if p.Output != "" {
+			j.Output = filepath.Join(p.Output, ShardName(prefix, j.Index, format))
+		}
+		shards = append(shards, j)
 	}
 	stats.Shards = len(shards)
 
@@ -312,11 +335,24 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 		if err := os.MkdirAll(filepath.Join(p.Output, MarkerDir), 0o755); err != nil {
 			return nil, fmt.Errorf("data: pipeline: %w", err)
 		}
-		removeTemps(p.Output, prefix)
-		if !p.Resume {
-			os.RemoveAll(filepath.Join(p.Output, MarkerDir))
-			os.MkdirAll(filepath.Join(p.Output, MarkerDir), 0o755)
-			removeStaleShards(p.Output, prefix, format, len(shards))
+		if task.Split() {
+			// Other tasks may be writing into Output right now: touch only our shards.
+			for _, j := range shards {
+				removeTempsOf(p.Output, filepath.Base(j.Output))
+				if !p.Resume {
+					os.Remove(markerPath(p.Output, j.Output))
+				}
+			}
+			if !p.Resume {
+				os.Remove(filepath.Join(p.Output, MarkerDir, task.TaskMarkerName()))
+			}
+		} else {
+			removeTemps(p.Output, prefix)
+			if !p.Resume {
+				os.RemoveAll(filepath.Join(p.Output, MarkerDir))
+				os.MkdirAll(filepath.Join(p.Output, MarkerDir), 0o755)
+				removeStaleShards(p.Output, prefix, format, len(all))
+			}
 		}
 	}
 	for _, j := range shards {
@@ -328,6 +364,12 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 			}
 		}
 		todo = append(todo, j)
+	}
+	positions := false
+	for _, s := range p.Steps {
+		if _, ok := s.(PositionStep); ok {
+			positions = true
+		}
 	}
 
 	var prog *display.Progress
@@ -372,6 +414,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 				return
 			}
 			cur := &batch{shard: ti}
+			pos := 0
 			for {
 				d, err := r.Next()
 				if err != nil {
@@ -383,6 +426,10 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 					return
 				}
 				cur.docs = append(cur.docs, d)
+				if positions {
+					cur.pos = append(cur.pos, pos)
+				}
+				pos++
 				if len(cur.docs) >= bsize {
 					if !send(cur) {
 						r.Close()
@@ -410,7 +457,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 			defer wg.Done()
 			for b := range jobs {
 				if ctx.Err() == nil {
-					if err := p.process(b); err != nil {
+					if err := p.process(b, todo[b.shard].Index); err != nil {
 						fail(err)
 					}
 				}
@@ -426,6 +473,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 	var out *FileWriter
 	curShard := -1
 	var sh *ShardStats
+	var readNow, writtenNow int64
 	for b := range results {
 		pending[b.seq] = b
 		for {
@@ -472,6 +520,12 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 			if prog != nil {
 				prog.Add(int64(len(b.docs)), fmt.Sprintf("shard %d/%d", b.shard+1+stats.ShardsResumed, stats.Shards))
 			}
+			if len(b.steps) > 0 {
+				readNow += b.steps[0].In
+			} else if len(p.Steps) == 0 {
+				readNow += int64(len(b.docs))
+			}
+			writtenNow += int64(len(b.docs))
 			if b.end && ctx.Err() == nil {
 				sh.Read = b.read
 				if out != nil {
@@ -488,6 +542,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 				}
 				stats.addShard(sh)
 				stats.ShardsDone++
+			}
+			if p.Progress != nil {
+				p.Progress(readNow, writtenNow, stats.ShardsDone+stats.ShardsResumed, stats.Shards)
 			}
 		}
 	}
@@ -519,25 +576,99 @@ func (p *Pipeline) Run(ctx context.Context) (*Stats, error) {
 		prog.Done(status)
 	}
 	if p.Output != "" {
-		if err := stats.WriteJSON(filepath.Join(p.Output, "stats.json")); err != nil && runErr == nil {
+		if task.Split() {
+			// A split task's stats are its completion marker, written only when the task
+			// is complete; Merge sums the shards into stats.json.
+			if runErr == nil {
+				if err := WriteTaskMarker(filepath.Join(p.Output, MarkerDir), task, stats); err != nil {
+					runErr = err
+				}
+			}
+		} else if err := stats.WriteJSON(filepath.Join(p.Output, "stats.json")); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
 	return stats, runErr
 }
 
-// process runs every step over a batch, step after step, dropping documents.
-func (p *Pipeline) process(b *batch) error {
+// Merge is the final step of a run split into tasks: it checks that every input
+// shard has its completion marker (naming the shards, and the tasks, that are
+// missing), sums the shards' stats, removes output shards of an earlier run with
+// more inputs, and writes Output/stats.json. It reads only markers, so it is quick.
+// Finish of Finisher steps is not called (each task called it for its part).
+func (p *Pipeline) Merge() (*Stats, error) {
+	if p.Output == "" {
+		return nil, errors.New("data: merge: no Output")
+	}
+	prefix, format := p.Prefix, p.Format
+	if prefix == "" {
+		prefix = "part"
+	}
+	if format == "" {
+		format = OutJSONLZstd
+	}
+	names := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		if s == nil {
+			return nil, fmt.Errorf("data: merge: step %d is nil", i)
+		}
+		names[i] = s.Name()
+	}
+	all, err := InputShards(p.Inputs)
+	if err != nil {
+		return nil, fmt.Errorf("data: merge: %w", err)
+	}
+	start := time.Now()
+	workers := p.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	stats := &Stats{Shards: len(all), Workers: workers, Steps: make([]StepStats, len(names))}
+	for i := range stats.Steps {
+		stats.Steps[i].Name = names[i]
+	}
+	var missing []int
+	for _, in := range all {
+		j := &shardJob{ShardStats: ShardStats{Index: in.Index, Input: in.Path, InputSize: in.Size, InputModTime: in.ModTime,
+			StepNames: names, Output: filepath.Join(p.Output, ShardName(prefix, in.Index, format))}}
+		m, ok := loadMarker(p.Output, j)
+		if !ok {
+			missing = append(missing, in.Index)
+			continue
+		}
+		stats.addShard(m)
+		stats.ShardsResumed++
+	}
+	if len(missing) > 0 {
+		return stats, fmt.Errorf("data: merge %s: %s", p.Output, MissingShards(all, missing, Task{Count: p.Tasks}))
+	}
+	removeStaleShards(p.Output, prefix, format, len(all))
+	sort.Strings(stats.Outputs)
+	stats.Seconds = time.Since(start).Seconds()
+	return stats, stats.WriteJSON(filepath.Join(p.Output, "stats.json"))
+}
+
+// process runs every step over a batch of input shard number shard, step after
+// step, dropping documents.
+func (p *Pipeline) process(b *batch, shard int) error {
 	b.steps = make([]StepStats, len(p.Steps))
-	docs := b.docs
+	docs, pos := b.docs, b.pos
 	for i, s := range p.Steps {
 		st := &b.steps[i]
 		t0 := time.Now()
 		kept := docs[:0]
-		for _, d := range docs {
+		keptPos := pos[:0]
+		ps, _ := s.(PositionStep)
+		for k, d := range docs {
 			st.In++
 			st.BytesIn += int64(len(d.Text))
-			drop, err := safeProcess(s, d)
+			var drop string
+			var err error
+			if ps != nil {
+				drop, err = safeProcessAt(ps, shard, pos[k], d)
+			} else {
+				drop, err = safeProcess(s, d)
+			}
 			if err != nil {
 				if !p.SkipErrors {
 					return fmt.Errorf("data: pipeline: step %s: doc %q: %w", s.Name(), d.ID, err)
@@ -555,6 +686,9 @@ func (p *Pipeline) process(b *batch) error {
 			st.Out++
 			st.BytesOut += int64(len(d.Text))
 			kept = append(kept, d)
+			if pos != nil {
+				keptPos = append(keptPos, pos[k])
+			}
 		}
 		st.Seconds = time.Since(t0).Seconds()
 		// Clear the tail so dropped documents can be collected.
@@ -562,9 +696,21 @@ func (p *Pipeline) process(b *batch) error {
 			docs[k] = nil
 		}
 		docs = kept
+		if pos != nil {
+			pos = keptPos
+		}
 	}
-	b.docs = docs
+	b.docs, b.pos = docs, pos
 	return nil
+}
+
+func safeProcessAt(s PositionStep, shard, pos int, d *Doc) (drop string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return s.ProcessAt(shard, pos, d)
 }
 
 func safeProcess(s Step, d *Doc) (drop string, err error) {
@@ -637,6 +783,19 @@ func removeTemps(dir, prefix string) {
 		for _, e := range ents {
 			n := e.Name()
 			if isTempName(n) && (strings.HasPrefix(n, prefix+"-") || strings.HasPrefix(n, "stats.json")) {
+				os.Remove(filepath.Join(d, n))
+			}
+		}
+	}
+}
+
+// removeTempsOf removes the temporary files of one output shard and of its
+// marker.
+func removeTempsOf(dir, shard string) {
+	for _, d := range []string{dir, filepath.Join(dir, MarkerDir)} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if n := e.Name(); isTempName(n) && strings.HasPrefix(n, shard+".") {
 				os.Remove(filepath.Join(d, n))
 			}
 		}

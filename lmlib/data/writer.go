@@ -397,3 +397,26 @@ func (s *ShardedWriter) Files() []string { return append([]string(nil), s.files.
 // Docs and Bytes count the documents and uncompressed bytes in completed shards.
 func (s *ShardedWriter) Docs() int64  { return s.docs }
 func (s *ShardedWriter) Bytes() int64 { return s.bytes }
+
+// AtomicFile is a file written under a temporary name (NAME.tmp-XXXX in the same
+// directory) and renamed to its final name by Commit, after fsync; Abort removes
+// it. Readers never see a partial file under the final name.
+type AtomicFile struct{ a *atomicFile }
+
+// CreateAtomic starts writing path (creating its directory).
+func CreateAtomic(path string) (*AtomicFile, error) {
+	a, err := createAtomic(path)
+	if err != nil {
+		return nil, err
+	}
+	return &AtomicFile{a}, nil
+}
+
+// Write appends to the temporary file.
+func (f *AtomicFile) Write(p []byte) (int, error) { return f.a.Write(p) }
+
+// Commit fsyncs, closes and renames the file into place (and fsyncs the directory).
+func (f *AtomicFile) Commit() error { return f.a.commit() }
+
+// Abort closes and removes the temporary file.
+func (f *AtomicFile) Abort() { f.a.abort() }

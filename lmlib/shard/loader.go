@@ -246,15 +246,26 @@ func (l *Loader) State() LoaderState {
 }
 
 // Restore moves the loader to a position saved by State. It fails, naming the
-// field, if the state belongs to a loader with other options or data.
+// field, if the state belongs to a loader with other options or data. The
+// position counts global batches of B·WorldSize windows, so a state saved by one
+// rank of N restores into a loader with another number of ranks as long as the
+// global batch is the same (2 ranks of B=4 ↔ 1 rank of B=8): data-parallel
+// training resumes with a different number of ranks.
 func (l *Loader) Restore(s LoaderState) error {
 	cur := l.State()
+	if s.WorldSize == 0 {
+		s.WorldSize = 1
+	}
+	if s.B*s.WorldSize != cur.B*cur.WorldSize {
+		return fmt.Errorf("restore loader: saved state has B=%d × WorldSize=%d = %d windows per global batch, this loader has B=%d × WorldSize=%d = %d",
+			s.B, s.WorldSize, s.B*s.WorldSize, cur.B, cur.WorldSize, cur.B*cur.WorldSize)
+	}
 	type field struct {
 		name      string
 		got, want any
 	}
 	for _, f := range []field{
-		{"B", s.B, cur.B}, {"T", s.T, cur.T}, {"Rank", s.Rank, cur.Rank}, {"WorldSize", s.WorldSize, cur.WorldSize},
+		{"T", s.T, cur.T},
 		{"Seed", s.Seed, cur.Seed}, {"Shuffle", s.Shuffle, cur.Shuffle}, {"Shards", s.Shards, cur.Shards}, {"Tokens", s.Tokens, cur.Tokens},
 	} {
 		if f.got != f.want {

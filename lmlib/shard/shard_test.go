@@ -412,3 +412,35 @@ func FuzzHeader(f *testing.F) {
 		}
 	})
 }
+
+// A position saved by one rank of two (B=2) restores into one rank of B=4 and
+// into a rank of the other size: the next global batch is the same windows.
+func TestLoaderRestoreAcrossRanks(t *testing.T) {
+	toks := seq(4001)
+	r0, _ := NewSliceLoader(toks, LoaderOptions{B: 2, T: 10, Shuffle: true, Seed: 9, Rank: 0, WorldSize: 2})
+	r1, _ := NewSliceLoader(toks, LoaderOptions{B: 2, T: 10, Shuffle: true, Seed: 9, Rank: 1, WorldSize: 2})
+	collect(t, r0, 13)
+	collect(t, r1, 13)
+	st := r0.State()
+	one, _ := NewSliceLoader(toks, LoaderOptions{B: 4, T: 10, Shuffle: true, Seed: 9})
+	if err := one.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	x0, _, _ := r0.Next()
+	a := append([]int32(nil), x0...)
+	x1, _, _ := r1.Next()
+	a = append(a, x1...)
+	x, _, _ := one.Next()
+	if !reflect.DeepEqual(a, x) {
+		t.Fatal("1 rank × B=4 restored from rank 0 of 2 × B=2 reads other windows")
+	}
+	// 4 ranks of B=1 restore it too; another global batch is refused.
+	q, _ := NewSliceLoader(toks, LoaderOptions{B: 1, T: 10, Shuffle: true, Seed: 9, Rank: 3, WorldSize: 4})
+	if err := q.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := NewSliceLoader(toks, LoaderOptions{B: 3, T: 10, Shuffle: true, Seed: 9})
+	if err := bad.Restore(st); err == nil || !strings.Contains(err.Error(), "B=2 × WorldSize=2 = 4 windows per global batch, this loader has B=3 × WorldSize=1 = 3") {
+		t.Fatalf("another global batch: %v", err)
+	}
+}

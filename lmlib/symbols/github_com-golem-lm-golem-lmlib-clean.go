@@ -33,6 +33,12 @@ func init() {
 		"NewWordListFilter":         reflect.ValueOf(clean.NewWordListFilter),
 		"Sentences":                 reflect.ValueOf(clean.Sentences),
 		"SimplifyText":              reflect.ValueOf(clean.SimplifyText),
+		"StageBuckets":              reflect.ValueOf(constant.MakeFromLiteral("\"buckets\"", token.STRING, 0)),
+		"StageClusters":             reflect.ValueOf(constant.MakeFromLiteral("\"clusters\"", token.STRING, 0)),
+		"StageDedup":                reflect.ValueOf(constant.MakeFromLiteral("\"dedup\"", token.STRING, 0)),
+		"StageDir":                  reflect.ValueOf(constant.MakeFromLiteral("\".golem-stages\"", token.STRING, 0)),
+		"StageFilter":               reflect.ValueOf(constant.MakeFromLiteral("\"filter\"", token.STRING, 0)),
+		"StageMerge":                reflect.ValueOf(constant.MakeFromLiteral("\"merge\"", token.STRING, 0)),
 		"Words":                     reflect.ValueOf(clean.Words),
 
 		// type definitions
@@ -54,6 +60,8 @@ func init() {
 		"Normalizer":             reflect.ValueOf((*clean.Normalizer)(nil)),
 		"PIIFormatter":           reflect.ValueOf((*clean.PIIFormatter)(nil)),
 		"SentenceDedup":          reflect.ValueOf((*clean.SentenceDedup)(nil)),
+		"StagedRun":              reflect.ValueOf((*clean.StagedRun)(nil)),
+		"TaskReport":             reflect.ValueOf((*clean.TaskReport)(nil)),
 		"URLFilter":              reflect.ValueOf((*clean.URLFilter)(nil)),
 		"WordListFilter":         reflect.ValueOf((*clean.WordListFilter)(nil)),
 	}

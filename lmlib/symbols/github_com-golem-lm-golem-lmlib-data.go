@@ -15,6 +15,7 @@ func init() {
 		"CodecGzip":          reflect.ValueOf(constant.MakeFromLiteral("\"gzip\"", token.STRING, 0)),
 		"CodecNone":          reflect.ValueOf(constant.MakeFromLiteral("\"\"", token.STRING, 0)),
 		"CodecZstd":          reflect.ValueOf(constant.MakeFromLiteral("\"zstd\"", token.STRING, 0)),
+		"CreateAtomic":       reflect.ValueOf(data.CreateAtomic),
 		"DefaultMaxDocBytes": reflect.ValueOf(constant.MakeFromLiteral("67108864", token.INT, 0)),
 		"Expand":             reflect.ValueOf(data.Expand),
 		"ForEach":            reflect.ValueOf(data.ForEach),
@@ -23,6 +24,7 @@ func init() {
 		"FormatParquet":      reflect.ValueOf(constant.MakeFromLiteral("\"parquet\"", token.STRING, 0)),
 		"FormatText":         reflect.ValueOf(constant.MakeFromLiteral("\"text\"", token.STRING, 0)),
 		"FormatWARC":         reflect.ValueOf(constant.MakeFromLiteral("\"warc\"", token.STRING, 0)),
+		"InputShards":        reflect.ValueOf(data.InputShards),
 		"LoadStats":          reflect.ValueOf(data.LoadStats),
 		"MarkerDir":          reflect.ValueOf(constant.MakeFromLiteral("\".golem-done\"", token.STRING, 0)),
 		"MetaDate":           reflect.ValueOf(constant.MakeFromLiteral("\"date\"", token.STRING, 0)),
@@ -30,6 +32,7 @@ func init() {
 		"MetaLanguageScore":  reflect.ValueOf(constant.MakeFromLiteral("\"language_score\"", token.STRING, 0)),
 		"MetaSource":         reflect.ValueOf(constant.MakeFromLiteral("\"source\"", token.STRING, 0)),
 		"MetaURL":            reflect.ValueOf(constant.MakeFromLiteral("\"url\"", token.STRING, 0)),
+		"MissingShards":      reflect.ValueOf(data.MissingShards),
 		"NewFileWriter":      reflect.ValueOf(data.NewFileWriter),
 		"NewJSONLReader":     reflect.ValueOf(data.NewJSONLReader),
 		"NewParquetReader":   reflect.ValueOf(data.NewParquetReader),
@@ -45,6 +48,7 @@ func init() {
 		"OutParquet":         reflect.ValueOf(constant.MakeFromLiteral("\"parquet\"", token.STRING, 0)),
 		"ReadAll":            reflect.ValueOf(data.ReadAll),
 		"ReadStatsOf":        reflect.ValueOf(data.ReadStatsOf),
+		"ReadTaskMarker":     reflect.ValueOf(data.ReadTaskMarker),
 		"ShardName":          reflect.ValueOf(data.ShardName),
 		"Shipped":            reflect.ValueOf(data.Shipped),
 		"SliceReader":        reflect.ValueOf(data.SliceReader),
@@ -52,15 +56,21 @@ func init() {
 		"SplitLine":          reflect.ValueOf(constant.MakeFromLiteral("\"line\"", token.STRING, 0)),
 		"SplitParagraph":     reflect.ValueOf(constant.MakeFromLiteral("\"paragraph\"", token.STRING, 0)),
 		"SyncDir":            reflect.ValueOf(data.SyncDir),
+		"TaskIndexEnv":       reflect.ValueOf(&data.TaskIndexEnv).Elem(),
+		"TaskIndexFromEnv":   reflect.ValueOf(data.TaskIndexFromEnv),
 		"WriteFileAtomic":    reflect.ValueOf(data.WriteFileAtomic),
+		"WriteTaskMarker":    reflect.ValueOf(data.WriteTaskMarker),
 
 		// type definitions
+		"AtomicFile":    reflect.ValueOf((*data.AtomicFile)(nil)),
 		"Doc":           reflect.ValueOf((*data.Doc)(nil)),
 		"FileWriter":    reflect.ValueOf((*data.FileWriter)(nil)),
 		"Finisher":      reflect.ValueOf((*data.Finisher)(nil)),
+		"InputShard":    reflect.ValueOf((*data.InputShard)(nil)),
 		"JSONLReader":   reflect.ValueOf((*data.JSONLReader)(nil)),
 		"ParquetReader": reflect.ValueOf((*data.ParquetReader)(nil)),
 		"Pipeline":      reflect.ValueOf((*data.Pipeline)(nil)),
+		"PositionStep":  reflect.ValueOf((*data.PositionStep)(nil)),
 		"ReadCounts":    reflect.ValueOf((*data.ReadCounts)(nil)),
 		"ReadOptions":   reflect.ValueOf((*data.ReadOptions)(nil)),
 		"ReadStats":     reflect.ValueOf((*data.ReadStats)(nil)),
@@ -72,16 +82,18 @@ func init() {
 		"Step":          reflect.ValueOf((*data.Step)(nil)),
 		"StepFunc":      reflect.ValueOf((*data.StepFunc)(nil)),
 		"StepStats":     reflect.ValueOf((*data.StepStats)(nil)),
+		"Task":          reflect.ValueOf((*data.Task)(nil)),
 		"TextReader":    reflect.ValueOf((*data.TextReader)(nil)),
 		"WARCReader":    reflect.ValueOf((*data.WARCReader)(nil)),
 		"WriteOptions":  reflect.ValueOf((*data.WriteOptions)(nil)),
 		"Writer":        reflect.ValueOf((*data.Writer)(nil)),
 
 		// interface wrapper definitions
-		"_Finisher": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Finisher)(nil)),
-		"_Reader":   reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Reader)(nil)),
-		"_Step":     reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Step)(nil)),
-		"_Writer":   reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Writer)(nil)),
+		"_Finisher":     reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Finisher)(nil)),
+		"_PositionStep": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_PositionStep)(nil)),
+		"_Reader":       reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Reader)(nil)),
+		"_Step":         reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Step)(nil)),
+		"_Writer":       reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_data_Writer)(nil)),
 	}
 }
 
@@ -93,6 +105,24 @@ type _github_com_golem_lm_golem_lmlib_data_Finisher struct {
 
 func (W _github_com_golem_lm_golem_lmlib_data_Finisher) Finish() error {
 	return W.WFinish()
+}
+
+// _github_com_golem_lm_golem_lmlib_data_PositionStep is an interface wrapper for PositionStep type
+type _github_com_golem_lm_golem_lmlib_data_PositionStep struct {
+	IValue     interface{}
+	WName      func() string
+	WProcess   func(d *data.Doc) (drop string, err error)
+	WProcessAt func(shard int, pos int, d *data.Doc) (drop string, err error)
+}
+
+func (W _github_com_golem_lm_golem_lmlib_data_PositionStep) Name() string {
+	return W.WName()
+}
+func (W _github_com_golem_lm_golem_lmlib_data_PositionStep) Process(d *data.Doc) (drop string, err error) {
+	return W.WProcess(d)
+}
+func (W _github_com_golem_lm_golem_lmlib_data_PositionStep) ProcessAt(shard int, pos int, d *data.Doc) (drop string, err error) {
+	return W.WProcessAt(shard, pos, d)
 }
 
 // _github_com_golem_lm_golem_lmlib_data_Reader is an interface wrapper for Reader type

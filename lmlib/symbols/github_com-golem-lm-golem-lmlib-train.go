@@ -12,6 +12,7 @@ import (
 func init() {
 	Symbols["github.com/golem-lm/golem/lmlib/train/train"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"BucketFloats":     reflect.ValueOf(&train.BucketFloats).Elem(),
 		"CheckpointFormat": reflect.ValueOf(constant.MakeFromLiteral("\"golem-train-checkpoint/1\"", token.STRING, 0)),
 		"Checkpoints":      reflect.ValueOf(train.Checkpoints),
 		"Evaluate":         reflect.ValueOf(train.Evaluate),
@@ -21,18 +22,47 @@ func init() {
 		"ReadSafetensors":  reflect.ValueOf(train.ReadSafetensors),
 		"ReadState":        reflect.ValueOf(train.ReadState),
 		"Resume":           reflect.ValueOf(train.Resume),
+		"ResumeParallel":   reflect.ValueOf(train.ResumeParallel),
 		"SaveModel":        reflect.ValueOf(train.SaveModel),
 		"Train":            reflect.ValueOf(train.Train),
+		"TrainParallel":    reflect.ValueOf(train.TrainParallel),
 		"WriteSafetensors": reflect.ValueOf(train.WriteSafetensors),
 
 		// type definitions
 		"EvalPoint":         reflect.ValueOf((*train.EvalPoint)(nil)),
 		"NamedTensor":       reflect.ValueOf((*train.NamedTensor)(nil)),
 		"Options":           reflect.ValueOf((*train.Options)(nil)),
+		"Parallel":          reflect.ValueOf((*train.Parallel)(nil)),
 		"Point":             reflect.ValueOf((*train.Point)(nil)),
+		"Ranks":             reflect.ValueOf((*train.Ranks)(nil)),
 		"Result":            reflect.ValueOf((*train.Result)(nil)),
 		"Safetensors":       reflect.ValueOf((*train.Safetensors)(nil)),
 		"State":             reflect.ValueOf((*train.State)(nil)),
 		"TrajectoryOptions": reflect.ValueOf((*train.TrajectoryOptions)(nil)),
+
+		// interface wrapper definitions
+		"_Ranks": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_train_Ranks)(nil)),
 	}
+}
+
+// _github_com_golem_lm_golem_lmlib_train_Ranks is an interface wrapper for Ranks type
+type _github_com_golem_lm_golem_lmlib_train_Ranks struct {
+	IValue          interface{}
+	WAllreduceSum   func(buf []float32) error
+	WAllreduceSum64 func(buf []float64) error
+	WRank           func() int
+	WSize           func() int
+}
+
+func (W _github_com_golem_lm_golem_lmlib_train_Ranks) AllreduceSum(buf []float32) error {
+	return W.WAllreduceSum(buf)
+}
+func (W _github_com_golem_lm_golem_lmlib_train_Ranks) AllreduceSum64(buf []float64) error {
+	return W.WAllreduceSum64(buf)
+}
+func (W _github_com_golem_lm_golem_lmlib_train_Ranks) Rank() int {
+	return W.WRank()
+}
+func (W _github_com_golem_lm_golem_lmlib_train_Ranks) Size() int {
+	return W.WSize()
 }

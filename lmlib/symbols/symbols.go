@@ -22,6 +22,7 @@ var Symbols = map[string]map[string]reflect.Value{}
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/shard
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/gpt
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/train
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/dist
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/eval
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/finetune
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/hf

@@ -90,6 +90,10 @@ func (r *run) tensors(buf []float32, prefix string) []NamedTensor {
 
 // save writes a checkpoint of the current step.
 func (r *run) save() error {
+	if !r.writesCheckpoints() {
+		r.res.Checkpoint = checkpointPath(r.o.CheckpointDir, r.step) // rank 0's
+		return nil
+	}
 	dir := r.o.CheckpointDir
 	final := checkpointPath(dir, r.step)
 	fail := func(err error) error { return fmt.Errorf("train: write checkpoint %s: %w", final, err) }
@@ -310,6 +314,10 @@ func LoadModel(dir string) (*gpt.Model, error) {
 // MaxSteps, MaxTokens, Patience, Context, Quiet and checkpointing may change.
 // An empty opts.CheckpointDir keeps writing checkpoints next to the one resumed.
 func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts Options) (*Result, error) {
+	return resume(m, trainLoader, valLoader, dir, opts, nil)
+}
+
+func resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts Options, par *Parallel) (*Result, error) {
 	st, ck, err := ReadState(dir)
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
@@ -320,7 +328,12 @@ func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 	var end func()
 	opts.Context, end = display.Call(opts.Context)
 	defer end()
-	r, err := newRun(m, trainLoader, valLoader, opts)
+	var r *run
+	if par != nil {
+		r, err = newParallelRun(m, trainLoader, valLoader, opts, *par)
+	} else {
+		r, err = newRun(m, trainLoader, valLoader, opts)
+	}
 	if err != nil {
 		return nil, err
 	}

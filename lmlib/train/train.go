@@ -56,6 +56,9 @@ type Result struct {
 	Elapsed      time.Duration // wall time of this call
 	TokensPerSec float64       // training throughput of this call (evaluation excluded)
 	Checkpoint   string        // directory of the last checkpoint written ("" if none)
+	// AllreducePerStep is the mean time per step this call spent averaging
+	// gradients over data-parallel ranks (TrainParallel; 0 otherwise).
+	AllreducePerStep time.Duration
 }
 
 // run is the state of a run in progress.
@@ -74,6 +77,7 @@ type run struct {
 	live         *live
 	trainTime    time.Duration
 	trainTokens  int64
+	par          *parallel // data-parallel ranks (parallel.go), nil for one process
 }
 
 // Train runs AdamW on m with batches from trainLoader, measuring the validation
@@ -132,7 +136,7 @@ func (r *run) loop() (*Result, error) {
 	}
 	defer r.m.SetTrain(false, nil)
 	B, T := r.trainL.B(), r.trainL.T()
-	stepTokens := int64(B * T * o.GradAccum)
+	stepTokens := int64(B * T * o.GradAccum * r.size())
 	var runErr error
 	for {
 		if r.step >= o.MaxSteps {
@@ -143,7 +147,7 @@ func (r *run) loop() (*Result, error) {
 			r.res.StopReason = fmt.Sprintf("reached MaxTokens=%d", o.MaxTokens)
 			break
 		}
-		if err := o.Context.Err(); err != nil {
+		if err := r.stopRequested(); err != nil {
 			r.res.Interrupted = true
 			r.res.StopReason = fmt.Sprintf("interrupted after step %d (%v)", r.step, err)
 			break
@@ -165,7 +169,7 @@ func (r *run) loop() (*Result, error) {
 		last := step >= o.MaxSteps || (o.MaxTokens > 0 && r.tokens >= o.MaxTokens)
 		stop := false
 		if r.valL != nil && (step%o.EvalEvery == 0 || last) {
-			vl, err := Evaluate(r.m, r.valL, o.EvalBatches)
+			vl, err := r.evaluate()
 			if err != nil {
 				runErr = fmt.Errorf("train: step %d: validation: %w", step, err)
 				r.res.StopReason = runErr.Error()
@@ -195,6 +199,7 @@ func (r *run) loop() (*Result, error) {
 		if r.live != nil {
 			r.live.update(r, false)
 		}
+		r.notify()
 		if stop {
 			break
 		}
@@ -219,6 +224,7 @@ func (r *run) loop() (*Result, error) {
 // trainStep runs the micro-batches of one optimizer step and the AdamW update.
 func (r *run) trainStep(step, B, T int) (loss, norm float32, err error) {
 	o := r.o
+	r.beginStep(step)
 	r.m.SetTrain(true, r.rng)
 	r.m.ZeroGrad()
 	var sum float64
@@ -243,6 +249,9 @@ func (r *run) trainStep(step, B, T int) (loss, norm float32, err error) {
 		sum += float64(l)
 	}
 	loss = float32(sum / float64(o.GradAccum))
+	if loss, err = r.reduceStep(step, loss); err != nil {
+		return loss, 0, err
+	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 		return loss, 0, fmt.Errorf("train: step %d: training loss is %v; stopped before the update (last good checkpoint: %s)", step, loss, orNone(r.res.Checkpoint))
 	}
