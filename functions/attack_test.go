@@ -204,7 +204,7 @@ func TestAttackChildProcesses(t *testing.T) {
 	n := 0
 	var err error
 	for n < 2000 {
-		if _, err = os.StartProcess("/usr/bin/sleep", []string{"sleep", "30"}, &os.ProcAttr{}); err != nil {
+		if _, err = os.StartProcess("/usr/bin/sleep", []string{"sleep", "2929"}, &os.ProcAttr{}); err != nil {
 			break
 		}
 		n++
@@ -217,9 +217,9 @@ func TestAttackChildProcesses(t *testing.T) {
 	}
 	stillServes(t, c)
 	// The bomb's sleepers died with its worker, which the host recycled.
-	if left := countProcesses("sleep\x0030\x00"); left > 0 {
+	if left := countProcesses("sleep\x002929\x00"); left > 0 {
 		time.Sleep(2 * time.Second)
-		if left = countProcesses("sleep\x0030\x00"); left > 0 {
+		if left = countProcesses("sleep\x002929\x00"); left > 0 {
 			t.Errorf("%d of the bomb's processes outlived its worker", left)
 		}
 	}
