@@ -12,8 +12,9 @@ bench-train: bin/benchtrain
 bench-gpt: bench-train
 bench: bench-train
 
-# Regenerate lmlib/gpt/testdata (PyTorch parity vectors).
+# Regenerate lmlib/gpt/testdata (PyTorch parity vectors: GPT-2, and the modern recipe with Muon).
 gpt-torchref:
 	$(PY) tools/torchref/gpt_ref.py
+	$(PY) tools/torchref/recipe_ref.py
 
 FUZZ_TARGETS += ./lmlib/gpt:FuzzForward

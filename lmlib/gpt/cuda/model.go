@@ -39,13 +39,17 @@ type Model struct {
 
 // New copies host's parameters to dev and returns the device model. host keeps
 // its own buffers; it is not touched again unless passed to SyncToHost/LoadFrom.
-// Dropout is not implemented on the GPU: a Config with Dropout > 0 is refused.
+// Dropout is not implemented on the GPU: a Config with Dropout > 0 is refused, and
+// so is one with a modern-recipe switch that has no GPU kernel yet (checkRecipe).
 func New(dev *Device, host *gpt.Model) (*Model, error) {
 	if host == nil {
 		return nil, errors.New("cuda: New needs a gpt.Model (its parameters are copied to the GPU)")
 	}
 	if host.Config.Dropout > 0 {
 		return nil, fmt.Errorf("cuda: dropout %v is not implemented on the GPU yet (use Dropout 0)", host.Config.Dropout)
+	}
+	if err := checkRecipe(host.Config); err != nil {
+		return nil, err
 	}
 	net, err := gpt.NewNet(host.Config)
 	if err != nil {
@@ -332,6 +336,22 @@ func (m *Model) SetMoments(mState, vState []float32) error {
 func (m *Model) sameShape(host *gpt.Model) error {
 	if host == nil || host.Config != m.Config || len(host.Params) != m.params.n {
 		return fmt.Errorf("cuda: host model does not match the GPU model (config %+v, %d parameters)", m.Config, m.params.n)
+	}
+	return nil
+}
+
+// checkRecipe names the first switch of the modern recipe (gpt.Config) that the GPU
+// backend has no kernels for: Rotary, RMSNorm, QKNorm, ReLU2 and SoftCap run only on
+// the CPU engine so far. Untied needs none (the classifier reads lm_head instead of
+// wte through the same ops), so it runs here.
+func checkRecipe(c gpt.Config) error {
+	for _, s := range []struct {
+		name string
+		on   bool
+	}{{"Rotary", c.Rotary}, {"RMSNorm", c.RMSNorm}, {"QKNorm", c.QKNorm}, {"ReLU2", c.ReLU2}, {"SoftCap", c.SoftCap > 0}} {
+		if s.on {
+			return fmt.Errorf("cuda: Config.%s is not implemented on the GPU yet (the CPU engine, gpt.New, runs it)", s.name)
+		}
 	}
 	return nil
 }

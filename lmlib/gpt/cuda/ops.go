@@ -201,6 +201,41 @@ func (o *devOps) attentionBackward(dqkv, dout, qkv, att cu.DevicePtr, B, T, NH, 
 	return errors.Join(errs...)
 }
 
+// notOnGPU is the error of an op of the modern recipe that has no GPU kernel; New
+// refuses the Config switches that would issue them (checkRecipe).
+func notOnGPU(op string) error {
+	return fmt.Errorf("%s is not implemented on the GPU yet", op)
+}
+
+// RMSNormForward implements gpt.Ops: not on the GPU (New refuses Config.RMSNorm).
+func (o *devOps) RMSNormForward(out, rstd, inp, w gpt.Buf, N, C int) { o.do(notOnGPU("RMSNorm")) }
+
+// ResidualRMSNormForward implements gpt.Ops: not on the GPU.
+func (o *devOps) ResidualRMSNormForward(res, out, rstd, a, x, w gpt.Buf, N, C int, drop gpt.Dropout) {
+	o.do(notOnGPU("RMSNorm"))
+}
+
+// RMSNormBackward implements gpt.Ops: not on the GPU.
+func (o *devOps) RMSNormBackward(dinp, dw, dout, inp, w, rstd gpt.Buf, N, C int) {
+	o.do(notOnGPU("RMSNorm"))
+}
+
+// QKRotaryForward implements gpt.Ops: not on the GPU (New refuses Config.Rotary and QKNorm).
+func (o *devOps) QKRotaryForward(qkv, rstd gpt.Buf, B, T, C, NH int, norm, rotary bool) {
+	o.do(notOnGPU("QK-norm and RoPE"))
+}
+
+// QKRotaryBackward implements gpt.Ops: not on the GPU.
+func (o *devOps) QKRotaryBackward(dqkv, qkv, rstd gpt.Buf, B, T, C, NH int, norm, rotary bool) {
+	o.do(notOnGPU("QK-norm and RoPE"))
+}
+
+// Relu2Forward implements gpt.Ops: not on the GPU (New refuses Config.ReLU2).
+func (o *devOps) Relu2Forward(out, inp gpt.Buf) { o.do(notOnGPU("ReLU²")) }
+
+// Relu2Backward implements gpt.Ops: not on the GPU.
+func (o *devOps) Relu2Backward(dinp, inp, dout gpt.Buf) { o.do(notOnGPU("ReLU²")) }
+
 // GeluForward implements gpt.Ops.
 func (o *devOps) GeluForward(out, inp gpt.Buf) {
 	if !o.ok() {
@@ -222,7 +257,10 @@ func (o *devOps) DropoutApply(out, inp gpt.Buf, drop gpt.Dropout) { o.do(errNoDr
 
 // ClassifierForward implements gpt.Ops: logits = inp @ wteᵀ; with targets the fused
 // softmax/cross-entropy turns them into dlogits·dscale and writes the per-row losses.
-func (o *devOps) ClassifierForward(logits, losses, inp, wte, targets gpt.Buf, N, C, V int, dscale float32) {
+func (o *devOps) ClassifierForward(logits, losses, inp, wte, targets gpt.Buf, N, C, V int, dscale, softcap float32) {
+	if softcap > 0 {
+		o.do(notOnGPU("the logit soft-cap"))
+	}
 	if !o.ok() {
 		return
 	}
