@@ -11,7 +11,8 @@ import (
 // iterations of the quintic X ← aX + (b·A + c·A²)X, A = XXᵀ, with the published
 // coefficients below, which push every singular value of X = M/‖M‖_F into about
 // [0.7, 1.2] in five steps. Each iteration is three matrix products, run here as
-// single-threaded OpenBLAS sgemm calls, one matrix per worker at a time.
+// single-threaded OpenBLAS calls (two ssyrk for the symmetric ones, one sgemm), one
+// matrix per worker at a time.
 const (
 	MuonA = 3.4445
 	MuonB = -4.7750
@@ -67,17 +68,23 @@ func muonMatrix(p, g, buf []float32, R, Cc int, ws []float32, lr, mom, wd float3
 	for i := range X {
 		X[i] *= inv
 	}
+	// The Gram matrix A and B = bA + cA² are symmetric: both come from ssyrk (half an
+	// sgemm's work: A² = AAᵀ), upper triangle only, mirrored before the full product.
 	for s := 0; s < steps; s++ {
 		if R <= Cc { // wide: A = XXᵀ (R×R), X ← aX + (bA + cA²)X
-			sgemm(false, true, R, R, Cc, 1, X, Cc, X, Cc, 0, A, R)
+			ssyrkUpper(false, R, Cc, 1, X, Cc, 0, A, R)
+			mirrorUpper(A, m)
 			copy(B, A)
-			sgemm(false, false, R, R, R, MuonC, A, R, A, R, MuonB, B, R)
+			ssyrkUpper(false, R, R, MuonC, A, R, MuonB, B, R)
+			mirrorUpper(B, m)
 			copy(Y, X)
 			sgemm(false, false, R, Cc, R, 1, B, R, X, Cc, MuonA, Y, Cc)
 		} else { // tall: A = XᵀX (Cc×Cc), X ← aX + X(bA + cA²)
-			sgemm(true, false, Cc, Cc, R, 1, X, Cc, X, Cc, 0, A, Cc)
+			ssyrkUpper(true, Cc, R, 1, X, Cc, 0, A, Cc)
+			mirrorUpper(A, m)
 			copy(B, A)
-			sgemm(false, false, Cc, Cc, Cc, MuonC, A, Cc, A, Cc, MuonB, B, Cc)
+			ssyrkUpper(false, Cc, Cc, MuonC, A, Cc, MuonB, B, Cc)
+			mirrorUpper(B, m)
 			copy(Y, X)
 			sgemm(false, false, R, Cc, Cc, 1, X, Cc, B, Cc, MuonA, Y, Cc)
 		}
@@ -88,6 +95,16 @@ func muonMatrix(p, g, buf []float32, R, Cc int, ws []float32, lr, mom, wd float3
 	decay := 1 - lr*wd
 	for i := range p {
 		p[i] = p[i]*decay - step*X[i]
+	}
+}
+
+// mirrorUpper copies the upper triangle of the n×n row-major a into its lower one.
+func mirrorUpper(a []float32, n int) {
+	for i := 1; i < n; i++ {
+		row := a[i*n : i*n+i]
+		for j := range row {
+			row[j] = a[j*n+i]
+		}
 	}
 }
 
