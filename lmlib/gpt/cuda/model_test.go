@@ -82,6 +82,26 @@ func TestDropoutRefused(t *testing.T) {
 	}
 }
 
+// The modern recipe's switches without GPU kernels are refused by name.
+func TestRecipeSwitchesRefused(t *testing.T) {
+	dev, err := Open(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(*gpt.Config){
+		"Rotary": func(c *gpt.Config) { c.Rotary = true }, "RMSNorm": func(c *gpt.Config) { c.RMSNorm = true },
+		"QKNorm": func(c *gpt.Config) { c.QKNorm = true }, "ReLU2": func(c *gpt.Config) { c.ReLU2 = true },
+		"SoftCap": func(c *gpt.Config) { c.SoftCap = 15 },
+	} {
+		cfg := tinyConfig()
+		edit(&cfg)
+		host, _ := gpt.New(cfg, 1)
+		if _, err := New(dev, host); err == nil || !strings.Contains(err.Error(), "Config."+name) {
+			t.Errorf("New with %s: %v", name, err)
+		}
+	}
+}
+
 func TestParityTiny(t *testing.T) {
 	host, m := openTiny(t, tinyConfig())
 	B, T := 2, 16
