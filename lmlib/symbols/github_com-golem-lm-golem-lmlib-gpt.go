@@ -37,6 +37,7 @@ func init() {
 		"NewRNG":         reflect.ValueOf(gpt.NewRNG),
 		"NewWithBackend": reflect.ValueOf(gpt.NewWithBackend),
 		"NormEps":        reflect.ValueOf(constant.MakeFromLiteral("1.00000000000000000003625036316452388482356461452127405209466815e-06", token.FLOAT, 0)),
+		"Preset":         reflect.ValueOf(gpt.Preset),
 		"RopeTables":     reflect.ValueOf(gpt.RopeTables),
 		"RopeTheta":      reflect.ValueOf(constant.MakeFromLiteral("10000", token.INT, 0)),
 		"SetBLASThreads": reflect.ValueOf(gpt.SetBLASThreads),
