@@ -41,9 +41,12 @@ func PresetOptions(cfg gpt.Config, batchTokens int) Options {
 }
 
 // The modern recipe's learning rates at width 128 (see PresetOptions).
+// Swept one at a time around nanochat's values with tools/benchrecipe (B=8, T=128,
+// 0.4M and 1M tokens of the books; BENCHMARKS.md): Muon 0.005 and 0.01 tie, 0.02 and
+// 0.04 are worse at this batch; embeddings 0.2 > 0.1 > 0.05 > 0.02; head 0.008 > 0.016, 0.004.
 const (
-	presetMuonLR  = 0.02
+	presetMuonLR  = 0.01
 	presetLR      = 4e-3 // vectors: norm weights
-	presetEmbedLR = 0.05
-	presetHeadLR  = 4e-3
+	presetEmbedLR = 0.2
+	presetHeadLR  = 8e-3
 )
