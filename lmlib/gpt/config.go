@@ -72,7 +72,10 @@ func (c Config) Validate() error {
 	}
 	// Count in float64 so absurd sizes cannot overflow before they are rejected.
 	v, t, l, w := float64(c.VocabSize), float64(c.ContextLen), float64(c.Layers), float64(c.Width)
-	if n := 2*v*w + t*w + l*(12*w*w+13*w) + 2*w; n > math.MaxInt32*4 {
+	if c.Untied {
+		v *= 2 // wte and lm_head
+	}
+	if n := v*w + t*w + l*(12*w*w+13*w) + 2*w; n > math.MaxInt32*4 {
 		return fmt.Errorf("gpt config: %.0f parameters is too many", n)
 	}
 	return nil
