@@ -236,7 +236,7 @@ func ReadConfig(dir string) (*Config, gpt.Config, error) {
 	}
 	switch {
 	case hc.ModelType != "gpt2":
-		return nil, gpt.Config{}, bad("model_type %q, golem imports gpt2", hc.ModelType)
+		return nil, gpt.Config{}, bad("model_type %q, golem imports gpt2, arcee and apertus (as golem exports them)", hc.ModelType)
 	case hc.ActivationFunction != "gelu_new" && hc.ActivationFunction != "gelu_pytorch_tanh":
 		return nil, gpt.Config{}, bad("activation_function %q, golem computes the tanh GELU (gelu_new)", hc.ActivationFunction)
 	case hc.LayerNormEpsilon != 0 && math.Abs(hc.LayerNormEpsilon-1e-5) > 1e-12:
