@@ -20,6 +20,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -144,8 +145,14 @@ func Export(m *gpt.Model, tok *tokenizer.Tokenizer, out string) error {
 			nts = append(nts, train.NamedTensor{Name: hfName(t.Name), Shape: t.Shape, Data: m.Params[t.Offset : t.Offset+t.Size]})
 		}
 		if !c.Bias {
-			for name, n := range biasShapes(c) {
-				nts = append(nts, train.NamedTensor{Name: prefix + name, Shape: []int{n}, Data: make([]float32, n)})
+			shapes := biasShapes(c)
+			names := make([]string, 0, len(shapes))
+			for name := range shapes {
+				names = append(names, name)
+			}
+			sort.Strings(names) // the same bytes on every export
+			for _, name := range names {
+				nts = append(nts, train.NamedTensor{Name: prefix + name, Shape: []int{shapes[name]}, Data: make([]float32, shapes[name])})
 			}
 		}
 		tie, scale := !c.Untied, true
