@@ -217,7 +217,8 @@ func runFinetune(args []string) error {
 	return nil
 }
 
-// runExport: golem export hf --checkpoint DIR --out DIR [--vocab V]
+// runExport: golem export hf --checkpoint DIR --out DIR [--vocab V]: GPT2LMHeadModel, or
+// ArceeForCausalLM / ApertusForCausalLM for the modern recipe (hf.Architecture).
 func runExport(args []string) error {
 	if len(args) == 0 || args[0] != "hf" {
 		return errors.New("usage: golem export hf --checkpoint DIR --out DIR [--vocab V]")
@@ -238,7 +239,7 @@ func runExport(args []string) error {
 	}
 	bpe, ok := eval.BPEOf(tok)
 	if !ok {
-		fmt.Fprintln(os.Stderr, "golem export: the tokenizer is a character vocabulary, which HF GPT-2 cannot load; exporting the model without tokenizer files")
+		fmt.Fprintln(os.Stderr, "golem export: the tokenizer is a character vocabulary, which Hugging Face tokenizers cannot load; exporting the model without tokenizer files")
 	}
 	if err := hf.Export(m, bpe, *out); err != nil {
 		return err
@@ -253,7 +254,7 @@ func runImport(args []string) error {
 		return errors.New("usage: golem import hf --in DIR --out DIR")
 	}
 	fs := flag.NewFlagSet("import hf", flag.ContinueOnError)
-	in := fs.String("in", "", "HF GPT-2 checkpoint directory")
+	in := fs.String("in", "", "Hugging Face checkpoint directory (GPT-2, or Arcee/Apertus as golem exports them)")
 	out := fs.String("out", "", "golem checkpoint directory to create")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

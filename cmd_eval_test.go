@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/golem-lm/golem/lmlib/gpt"
+	"github.com/golem-lm/golem/lmlib/train"
 )
 
 // The issue-6 command line end to end on the HF test model: import it, evaluate,
@@ -59,5 +62,39 @@ func TestEvalGenerateFinetuneExportCLI(t *testing.T) {
 		if err := tc.run(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// The modern recipe through the command line: an Apertus export imports, generates
+// (KV cache with RoPE and QK-norm) and exports again; a model with a logit soft-cap
+// is refused, naming the switch.
+func TestModernRecipeCLI(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	if err := runImport([]string{"hf", "--in", "lmlib/hf/testdata/tiny-apertus", "--out", ck}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runGenerate([]string{"--checkpoint", ck, "--prompt", "Tom", "--max-tokens", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runExport([]string{"hf", "--checkpoint", ck, "--out", filepath.Join(dir, "hf")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := gpt.Preset(1)
+	cfg.VocabSize = 320 // the test tokenizer's
+	m, err := gpt.New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile("lmlib/hf/testdata/tiny-apertus/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped := filepath.Join(dir, "capped")
+	if err := train.SaveModel(m, capped, 0, nil, map[string][]byte{"tokenizer.json": tok}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runExport([]string{"hf", "--checkpoint", capped, "--out", filepath.Join(dir, "hf2")}); err == nil || !strings.Contains(err.Error(), "SoftCap") {
+		t.Fatalf("export of a soft-capped model: %v", err)
 	}
 }

@@ -120,6 +120,15 @@ func runTrain(args []string) (err error) {
 	width := fs.Int("width", def.Width, "embedding width")
 	ctxLen := fs.Int("context", def.ContextLen, "context length (and sequence length T)")
 	dropout := fs.Float64("dropout", 0, "dropout probability")
+	depth := fs.Int("depth", 0, "the modern recipe at this depth (gpt.Preset and train.PresetOptions: layers = heads = depth, width 32·depth, "+
+		"RoPE, RMSNorm, QK-norm, ReLU², untied head, soft-cap 15, Muon, trapezoidal schedule, 20 tokens per parameter); other flags given override it")
+	bias := fs.Bool("bias", true, "biases in linear layers and LayerNorms")
+	rotary := fs.Bool("rotary", false, "rotary position embeddings instead of learned ones")
+	rmsnorm := fs.Bool("rmsnorm", false, "RMSNorm instead of LayerNorm")
+	qknorm := fs.Bool("qknorm", false, "RMSNorm of each head's query and key")
+	relu2 := fs.Bool("relu2", false, "ReLU² MLP activation instead of GELU")
+	untied := fs.Bool("untied", false, "an output head of its own instead of the token embedding")
+	softcap := fs.Float64("softcap", 0, "logit soft-cap c·tanh(logits/c) (0: none)")
 	vocabSize := fs.Int("vocab-size", 0, "model vocabulary size for shards (default: the shards' headers)")
 	batch := fs.Int("batch", 16, "batch size B")
 	seed := fs.Uint64("seed", 1, "seed of the weights, the data order and dropout")
@@ -130,6 +139,12 @@ func runTrain(args []string) (err error) {
 	fs.IntVar(&o.WarmupSteps, "warmup", 0, "warmup steps (default min(100, decay/10))")
 	fs.IntVar(&o.DecaySteps, "decay", 0, "step where the cosine decay reaches min-lr (default: steps; set it to extend a run with --resume)")
 	fs.IntVar(&o.GradAccum, "accum", 1, "micro-batches per step")
+	fs.StringVar(&o.Optimizer, "optimizer", "adamw", "adamw, or muon (Muon for the blocks' matrices, AdamW for the rest)")
+	muonLR := fs.Float64("muon-lr", 0, "Muon's learning rate (default 0.02)")
+	embedLR := fs.Float64("embed-lr", 0, "AdamW learning rate of the embeddings (default: lr)")
+	headLR := fs.Float64("head-lr", 0, "AdamW learning rate of an untied head (default: lr)")
+	fs.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule: cosine, or trapezoid (constant, then a linear warmdown)")
+	fs.IntVar(&o.WarmdownSteps, "warmdown", 0, "trapezoid: steps of the final warmdown (default 40% of decay)")
 	wd := fs.Float64("wd", 0.1, "weight decay (negative: none)")
 	clip := fs.Float64("clip", 1, "gradient norm clip (negative: none)")
 	fs.IntVar(&o.EvalEvery, "eval-every", 100, "steps between validation losses")
@@ -141,7 +156,8 @@ func runTrain(args []string) (err error) {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: golem train (--text FILE | --train GLOB [--val GLOB]) [flags]\n"+
 			"       mpirun -np N golem train ... (data-parallel: --batch rows per rank, gradients averaged with MPI_Allreduce)\n\n"+
-			"Pretrains a GPT with AdamW; Ctrl-C stops at the next step (and checkpoints with --out).")
+			"Pretrains a GPT (GPT-2 by default, the modern recipe with --depth N) with AdamW or Muon;\n"+
+			"Ctrl-C stops at the next step (and checkpoints with --out).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -162,13 +178,20 @@ func runTrain(args []string) (err error) {
 		return errors.New("give exactly one of --text or --train")
 	}
 	o.LR, o.MinLR, o.WeightDecay, o.GradClip, o.Seed = float32(*lr), float32(*minLR), float32(*wd), float32(*clip), *seed
+	o.MuonLR, o.EmbedLR, o.HeadLR = float32(*muonLR), float32(*embedLR), float32(*headLR)
 	if *wd == 0 {
 		o.WeightDecay = -1
 	}
 	if *clip == 0 {
 		o.GradClip = -1
 	}
-	cfg := gpt.Config{ContextLen: *ctxLen, Layers: *layers, Heads: *heads, Width: *width, Dropout: float32(*dropout), Bias: true}
+	cfg := gpt.Config{ContextLen: *ctxLen, Layers: *layers, Heads: *heads, Width: *width, Dropout: float32(*dropout), Bias: *bias,
+		Rotary: *rotary, RMSNorm: *rmsnorm, QKNorm: *qknorm, ReLU2: *relu2, Untied: *untied, SoftCap: float32(*softcap)}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *depth > 0 {
+		cfg = depthConfig(*depth, cfg, set)
+	}
 	// Under mpirun every rank runs this: each takes its rows of every global batch.
 	var comm dist.Comm = dist.Local{}
 	if c, err := dist.Init(); err == nil {
@@ -236,6 +259,10 @@ func runTrain(args []string) (err error) {
 	m, err := gpt.New(cfg, *seed)
 	if err != nil {
 		return err
+	}
+	if *depth > 0 {
+		// The recipe's options for the global batch (every rank's rows).
+		o = depthOptions(cfg, *batch*comm.Size()**ctxLen*max(o.GradAccum, 1), o, set)
 	}
 	if rank0 {
 		fmt.Printf("model: %d parameters, %d layers, %d heads, width %d, context %d, vocabulary %d; %d training tokens\n",
@@ -308,4 +335,49 @@ func appendLine(path string, b []byte) {
 		f.Write(append(b, '\n'))
 		f.Close()
 	}
+}
+
+// depthConfig is gpt.Preset(depth) with the context, dropout and any model flag the
+// command line set explicitly.
+func depthConfig(depth int, given gpt.Config, set map[string]bool) gpt.Config {
+	c := gpt.Preset(depth)
+	c.ContextLen, c.Dropout = given.ContextLen, given.Dropout
+	for _, f := range []struct {
+		flag string
+		copy func()
+	}{
+		{"layers", func() { c.Layers = given.Layers }}, {"heads", func() { c.Heads = given.Heads }},
+		{"width", func() { c.Width = given.Width }}, {"bias", func() { c.Bias = given.Bias }},
+		{"rotary", func() { c.Rotary = given.Rotary }}, {"rmsnorm", func() { c.RMSNorm = given.RMSNorm }},
+		{"qknorm", func() { c.QKNorm = given.QKNorm }}, {"relu2", func() { c.ReLU2 = given.ReLU2 }},
+		{"untied", func() { c.Untied = given.Untied }}, {"softcap", func() { c.SoftCap = given.SoftCap }},
+	} {
+		if set[f.flag] {
+			f.copy()
+		}
+	}
+	return c
+}
+
+// depthOptions is train.PresetOptions for the model and batch, with the options the
+// command line set explicitly kept (steps, learning rates, schedule, …).
+func depthOptions(cfg gpt.Config, batchTokens int, given train.Options, set map[string]bool) train.Options {
+	o := train.PresetOptions(cfg, batchTokens)
+	keep := map[string]func(){
+		"steps": func() { o.MaxSteps = given.MaxSteps }, "lr": func() { o.LR = given.LR }, "min-lr": func() { o.MinLR = given.MinLR },
+		"warmup": func() { o.WarmupSteps = given.WarmupSteps }, "decay": func() { o.DecaySteps = given.DecaySteps },
+		"wd": func() { o.WeightDecay = given.WeightDecay }, "optimizer": func() { o.Optimizer = given.Optimizer },
+		"muon-lr": func() { o.MuonLR = given.MuonLR }, "embed-lr": func() { o.EmbedLR = given.EmbedLR },
+		"head-lr": func() { o.HeadLR = given.HeadLR }, "schedule": func() { o.Schedule = given.Schedule },
+		"warmdown": func() { o.WarmdownSteps = given.WarmdownSteps },
+	}
+	for name, f := range keep {
+		if set[name] {
+			f()
+		}
+	}
+	// Not part of the recipe: always the command line's.
+	o.GradClip, o.GradAccum, o.Seed = given.GradClip, given.GradAccum, given.Seed
+	o.EvalEvery, o.EvalBatches, o.Patience, o.CheckpointDir = given.EvalEvery, given.EvalBatches, given.Patience, given.CheckpointDir
+	return o
 }

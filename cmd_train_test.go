@@ -48,11 +48,25 @@ func TestShardAndTrainCommands(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(out, "charvocab.json")); err != nil || !strings.Contains(string(b), "runes") {
 		t.Errorf("charvocab.json: %s %v", b, err)
 	}
+	// The depth dial: the modern recipe, Muon, its checkpoint resumed.
+	deep := filepath.Join(dir, "deep")
+	dargs := []string{"--text", opticks, "--out", deep, "--depth", "1", "--context", "16", "--batch", "2", "--eval-every", "2", "--eval-batches", "1", "--decay", "6"}
+	if err := runTrain(append(dargs, "--steps", "3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTrain(append(dargs, "--steps", "5", "--resume")); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err = train.ReadState(deep)
+	if err != nil || st.Step != 5 || !st.Config.Rotary || !st.Config.QKNorm || st.Config.Width != 32 || st.Options.Optimizer != "muon" || st.Options.Schedule != "trapezoid" {
+		t.Fatalf("depth 1 run: %+v %v", st, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--steps", "1"}, "exactly one of --text or --train"},
+		{append([]string{"--text", opticks, "--optimizer", "sgd", "--steps", "1"}, small...), `Optimizer "sgd"`},
 		{[]string{"--text", opticks, "--resume"}, "--resume needs --out"},
 		{[]string{"--train", filepath.Join(dir, "none_*.bin")}, "no files match"},
 		{append([]string{"--text", opticks, "--out", out, "--resume", "--steps", "8", "--lr", "0.01"}, small...), "LR=0.001"},

@@ -30,6 +30,7 @@ cells = [
        "*Opticks* with Go, Twain's *Tom Sawyer* in a Go module), so nothing is downloaded."),
     code('trainSteps := 1000             // pretraining steps of 8×128 tokens\n'
          'vocabSize := 2048              // BPE vocabulary learned from the cleaned books\n'
+         'recipe := "gpt2"               // or "modern": RoPE, RMSNorm, QK-norm, ReLU², untied head, Muon\n'
          'outDir := "../out/quickstart" // everything this notebook writes',
          metadata={"tags": ["parameters"]}),
     md("## 1. Collect\nThe two books, unwrapped into paragraphs and cut into documents of about 300 words, "
@@ -91,6 +92,8 @@ cells = [
        "interrupt stops it cleanly at a step boundary with the model still in memory."),
     code('import (\n\t"github.com/golem-lm/golem/lmlib/gpt"\n\t"github.com/golem-lm/golem/lmlib/train"\n)\n\n'
          'cfg := gpt.Config{VocabSize: tok.VocabSize(), ContextLen: 128, Layers: 4, Heads: 4, Width: 128, Bias: true}\n'
+         'if recipe == "modern" { // the same shape with the modern block (docs/gpt.md)\n'
+         '\tcfg = gpt.Preset(4)\n\tcfg.VocabSize = tok.VocabSize()\n\tcfg.ContextLen = 128\n}\n'
          'model, err := gpt.New(cfg, 1)\n' + check() +
          'fmt.Printf("%d parameters, %.1f MFLOP per training token\\n", model.NumParams(), float64(model.FLOPsPerToken())/1e6)\n'
          'trainL, err := shard.NewLoader(shards.TrainShards, shard.LoaderOptions{B: 8, T: 128, Shuffle: true, Seed: 1, VocabSize: cfg.VocabSize})\n'
@@ -100,8 +103,13 @@ cells = [
          'runDir := filepath.Join(outDir, "run")\n'
          'os.MkdirAll(runDir, 0o755)\n'
          'err = tok.SaveHF(filepath.Join(runDir, "tokenizer.json"))\n' + check() +
-         'result, err := train.Train(model, trainL, valL, train.Options{MaxSteps: trainSteps, LR: 2e-3,\n'
-         '\tEvalEvery: 100, EvalBatches: 10, CheckpointDir: runDir})\n' + check() +
+         'opts := train.Options{MaxSteps: trainSteps, LR: 2e-3}\n'
+         'if recipe == "modern" { // Muon + AdamW, trapezoidal schedule (docs/train.md)\n'
+         '\topts = train.PresetOptions(cfg, 8*128)\n\topts.MaxSteps = trainSteps\n}\n'
+         'opts.EvalEvery = 100\n'
+         'opts.EvalBatches = 10\n'
+         'opts.CheckpointDir = runDir\n'
+         'result, err := train.Train(model, trainL, valL, opts)\n' + check() +
          'fmt.Printf("%s: validation loss %.3f, %.0f tokens/s\\n", result.StopReason, result.ValLoss, result.TokensPerSec)'),
     md("## 5. Evaluate\nOn the held-out documents: validation loss, perplexity and bits per byte (comparable "
        "across tokenizers); then a LAMBADA-style last-word cloze built from held-out sentences, scored the "

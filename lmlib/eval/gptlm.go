@@ -41,7 +41,10 @@ func (g *GPT) NewStepper() (Stepper, error) {
 	get := func(name string) ([]float32, error) {
 		t, ok := g.M.Tensor(name)
 		if !ok {
-			if !c.Bias && len(name) > 5 && name[len(name)-5:] == ".bias" {
+			if (!c.Bias || c.RMSNorm) && len(name) > 5 && name[len(name)-5:] == ".bias" {
+				return nil, nil // no biases, or RMSNorm's (it has none)
+			}
+			if name == "wpe" && c.Rotary {
 				return nil, nil
 			}
 			return nil, fmt.Errorf("kv cache: model has no tensor %s", name)
@@ -59,6 +62,10 @@ func (g *GPT) NewStepper() (Stepper, error) {
 	}
 	s.wte, s.wpe = must("wte"), must("wpe")
 	s.lnfw, s.lnfb = must("ln_f.weight"), must("ln_f.bias")
+	s.head = s.wte
+	if c.Untied {
+		s.head = must("lm_head.weight")
+	}
 	s.layers = make([]kvLayer, c.Layers)
 	for l := range s.layers {
 		p := fmt.Sprintf("h.%d.", l)
@@ -92,7 +99,8 @@ type kvStepper struct {
 	be     gpt.Backend
 	c      gpt.Config
 	wte    []float32
-	wpe    []float32
+	wpe    []float32 // nil with Config.Rotary
+	head   []float32 // wte, or lm_head with Config.Untied
 	lnfw   []float32
 	lnfb   []float32
 	layers []kvLayer
@@ -102,6 +110,7 @@ type kvStepper struct {
 	n                                        int
 	x, ln, qkv, atty, branch, res, fch, fchg []float32
 	mean, rstd                               []float32
+	qkRstd                                   []float32 // QK-norm factors (n, 2, NH)
 	scores                                   []float32
 	logits                                   []float32
 }
@@ -116,6 +125,7 @@ func (s *kvStepper) scratch(n int) {
 	s.qkv = make([]float32, n*3*C)
 	s.fch, s.fchg = make([]float32, n*4*C), make([]float32, n*4*C)
 	s.mean, s.rstd = make([]float32, n), make([]float32, n)
+	s.qkRstd = make([]float32, n*2*s.c.Heads)
 	s.scores = make([]float32, s.c.ContextLen)
 }
 
@@ -148,15 +158,21 @@ func (s *kvStepper) feed(toks []int32) ([]float32, error) {
 	for i, t := range toks {
 		p := s.pos + i
 		for j := 0; j < C; j++ {
-			x[i*C+j] = s.wte[int(t)*C+j] + s.wpe[p*C+j]
+			x[i*C+j] = s.wte[int(t)*C+j]
+			if s.wpe != nil {
+				x[i*C+j] += s.wpe[p*C+j]
+			}
 		}
 	}
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	for l := range s.layers {
 		L := &s.layers[l]
-		s.be.LayernormForward(ln, mean, rstd, x, L.ln1w, L.ln1b, n, C)
+		s.norm(ln, mean, rstd, x, L.ln1w, L.ln1b, n)
 		s.be.MatmulForward(qkv, ln, L.qkvw, L.qkvb, n, C, 3*C)
+		if c.QKNorm || c.Rotary { // queries and keys at positions pos…pos+n−1; the cache keeps them transformed
+			s.be.QKRotaryForward(qkv, s.qkRstd[:n*2*NH], 1, n, s.pos, C, NH, c.QKNorm, c.Rotary)
+		}
 		for i := 0; i < n; i++ {
 			p := s.pos + i
 			copy(L.k[p*C:(p+1)*C], qkv[i*3*C+C:i*3*C+2*C])
@@ -197,9 +213,17 @@ func (s *kvStepper) feed(toks []int32) ([]float32, error) {
 			}
 		}
 		s.be.MatmulForward(br, atty, L.projw, L.projb, n, C, C)
-		s.be.ResidualLayernormForward(res, ln, mean, rstd, x, br, L.ln2w, L.ln2b, n, C, gpt.Dropout{})
+		if c.RMSNorm {
+			s.be.ResidualRMSNormForward(res, ln, rstd, x, br, L.ln2w, n, C, gpt.Dropout{})
+		} else {
+			s.be.ResidualLayernormForward(res, ln, mean, rstd, x, br, L.ln2w, L.ln2b, n, C, gpt.Dropout{})
+		}
 		s.be.MatmulForward(fch, ln, L.fcw, L.fcb, n, C, 4*C)
-		s.be.GeluForward(fchg, fch)
+		if c.ReLU2 {
+			s.be.Relu2Forward(fchg, fch)
+		} else {
+			s.be.GeluForward(fchg, fch)
+		}
 		s.be.MatmulForward(br, fchg, L.fcpw, L.fcpb, n, 4*C, C)
 		for j := range x {
 			x[j] = res[j] + br[j]
@@ -207,7 +231,16 @@ func (s *kvStepper) feed(toks []int32) ([]float32, error) {
 	}
 	s.pos += n
 	lastRow := x[(n-1)*C : n*C]
-	s.be.LayernormForward(ln[:C], mean[:1], rstd[:1], lastRow, s.lnfw, s.lnfb, 1, C)
-	s.be.ClassifierForward(s.logits, nil, ln[:C], s.wte, nil, 1, C, c.VocabSize, 0)
+	s.norm(ln[:C], mean[:1], rstd[:1], lastRow, s.lnfw, s.lnfb, 1)
+	s.be.ClassifierForward(s.logits, nil, ln[:C], s.head, nil, 1, C, c.VocabSize, 0, c.SoftCap)
 	return s.logits, nil
+}
+
+// norm is the model's norm (LayerNorm, or RMSNorm with Config.RMSNorm) of n rows.
+func (s *kvStepper) norm(out, mean, rstd, x, w, b []float32, n int) {
+	if s.c.RMSNorm {
+		s.be.RMSNormForward(out, rstd, x, w, n, s.c.Width)
+		return
+	}
+	s.be.LayernormForward(out, mean, rstd, x, w, b, n, s.c.Width)
 }

@@ -9,7 +9,15 @@ import (
 
 func testGPT(t *testing.T, bias bool) *GPT {
 	t.Helper()
-	cfg := gpt.Config{VocabSize: 257, ContextLen: 24, Layers: 2, Heads: 2, Width: 32, Bias: bias}
+	return testGPTConfig(t, gpt.Config{VocabSize: 257, ContextLen: 24, Layers: 2, Heads: 2, Width: 32, Bias: bias})
+}
+
+// modernConfig is testGPT's model with every switch of the modern recipe on.
+var modernConfig = gpt.Config{VocabSize: 257, ContextLen: 24, Layers: 2, Heads: 2, Width: 32,
+	Rotary: true, RMSNorm: true, QKNorm: true, ReLU2: true, Untied: true, SoftCap: 15}
+
+func testGPTConfig(t *testing.T, cfg gpt.Config) *GPT {
+	t.Helper()
 	m, err := gpt.New(cfg, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -23,8 +31,8 @@ func testGPT(t *testing.T, bias bool) *GPT {
 }
 
 func TestKVCacheMatchesFullForward(t *testing.T) {
-	for _, bias := range []bool{true, false} {
-		g := testGPT(t, bias)
+	for _, cfg := range []gpt.Config{testGPT(t, true).M.Config, testGPT(t, false).M.Config, modernConfig} {
+		g := testGPTConfig(t, cfg)
 		seq := []int32{256, 116, 104, 101, 32, 99, 97, 116, 32, 115, 97, 116, 10, 0, 255, 42}
 		full, err := g.Logits(seq)
 		if err != nil {
@@ -50,7 +58,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 			}
 			for i := range want {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*scale {
-					t.Fatalf("bias=%v position %d logit %d: cached %v, full %v (row scale %v)", bias, pos, i, got[i], want[i], scale)
+					t.Fatalf("%+v position %d logit %d: cached %v, full %v (row scale %v)", cfg, pos, i, got[i], want[i], scale)
 				}
 			}
 		}
@@ -66,7 +74,12 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 }
 
 func TestGreedyWithCacheEqualsWithout(t *testing.T) {
-	g := testGPT(t, true)
+	for _, g := range []*GPT{testGPT(t, true), testGPTConfig(t, modernConfig)} {
+		greedyWithCacheEqualsWithout(t, g)
+	}
+}
+
+func greedyWithCacheEqualsWithout(t *testing.T, g *GPT) {
 	for _, tc := range []struct {
 		prompt string
 		n      int

@@ -35,20 +35,47 @@ type Backend interface {
 	AttentionForward(out, att, qkv []float32, B, T, C, NH int, drop Dropout)
 	// AttentionBackward: dqkv (B,T,3C) from dout (B,T,C), qkv, att; drop as in the forward.
 	AttentionBackward(dqkv, dout, qkv, att []float32, B, T, C, NH int, drop Dropout)
+	// RMSNormForward: out (N,C) = inp·rstd·w, rstd (N) = 1/√(mean inp² + NormEps).
+	RMSNormForward(out, rstd, inp, w []float32, N, C int)
+	// ResidualRMSNormForward: res (N,C) = a + drop(x); out (N,C) = RMSNorm(res) (fused).
+	ResidualRMSNormForward(res, out, rstd, a, x, w []float32, N, C int, drop Dropout)
+	// RMSNormBackward: dinp (N,C) += ∂/∂inp (accumulates: residual stream); dw (C) +=.
+	RMSNormBackward(dinp, dw, dout, inp, w, rstd []float32, N, C int)
+	// QKRotaryForward, in place on the query and key thirds of qkv (B,T,3C): with norm,
+	// each head's vector x becomes x·r, r = 1/√(mean x² + NormEps), kept in rstd (B,T,2,NH:
+	// queries then keys; nil without norm); with rotary, pair (i, i+hs/2) of a head at
+	// position T0+t turns by (T0+t)·RopeTheta^(−2i/hs) (Llama's rotate_half). Values untouched.
+	QKRotaryForward(qkv, rstd []float32, B, T, T0, C, NH int, norm, rotary bool)
+	// QKRotaryBackward: dqkv (B,T,3C) holds the gradient of QKRotaryForward's output
+	// (positions from 0) and becomes that of its input, in place on the query and key
+	// thirds; qkv is the forward's output, rstd its saved factors.
+	QKRotaryBackward(dqkv, qkv, rstd []float32, B, T, C, NH int, norm, rotary bool)
+	// Relu2Forward: out (N) = max(inp, 0)².
+	Relu2Forward(out, inp []float32)
+	// Relu2Backward: dinp (N) = 2·max(inp, 0)·dout; dinp may alias dout.
+	Relu2Backward(dinp, inp, dout []float32)
 	// GeluForward: out (N) = 0.5·x·(1+tanh(√(2/π)(x+0.044715x³))), x = inp (N).
 	GeluForward(out, inp []float32)
 	// GeluBackward: dinp (N) = gelu'(inp)·dout; dinp may alias dout.
 	GeluBackward(dinp, inp, dout []float32)
 	// DropoutApply: out (N) = inp masked and scaled by drop; the same call is its own backward.
 	DropoutApply(out, inp []float32, drop Dropout)
-	// ClassifierForward: logits (N,V) = inp (N,C) @ wteᵀ (wte (V,C)); with targets (N, -1 = ignore):
-	// losses (N) = cross-entropy and logits is overwritten by dlogits = (softmax - onehot)·dscale (fused).
-	ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale float32)
+	// ClassifierForward: logits (N,V) = inp (N,C) @ wteᵀ (wte (V,C): the tied embedding or lm_head),
+	// soft-capped to softcap·tanh(logits/softcap) when softcap > 0; with targets (N, -1 = ignore):
+	// losses (N) = cross-entropy and logits is overwritten by the gradient of the uncapped
+	// logits, dlogits = (softmax - onehot)·dscale (times 1 − tanh² with a cap) (fused).
+	ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale, softcap float32)
 	// ClassifierBackward: dinp (N,C) = dlogits (N,V) @ wte; dwte (V,C) += dlogitsᵀ @ inp.
 	ClassifierBackward(dinp, dwte, dlogits, inp, wte []float32, N, C, V int)
 	// AdamW: one decoupled-weight-decay Adam step (PyTorch's formula) over params/grads/m/v (P);
 	// weight decay applies to the tensors with Decay set; step counts from 1.
 	AdamW(params, grads, m, v []float32, tensors []Tensor, lr, beta1, beta2, eps, weightDecay float32, step int)
+	// Muon: one Muon step (torch.optim.Muon's formula) on each of tensors, 2-D (rows, cols)
+	// views of params, grads and buf (the momentum buffer, zero before the first step):
+	// buf = momentum·buf + (1−momentum)·g; u = g + momentum·(buf − g) (Nesterov) or buf;
+	// X = nsSteps quintic Newton–Schulz iterations (MuonA, MuonB, MuonC) on u/‖u‖_F; params = params·(1 − lr·
+	// weightDecay) − lr·√max(1, cols/rows)·X (cols/rows is out/in: PyTorch's "original" lr adjustment).
+	Muon(params, grads, buf []float32, tensors []Tensor, lr, momentum, weightDecay float32, nesterov bool, nsSteps int)
 	// SumSquares: Σ x² (accumulated in float64).
 	SumSquares(x []float32) float64
 	// Scale: x *= s.
@@ -93,10 +120,17 @@ type Ops interface {
 	MatmulBackward(dinp, dw, dbias, dout, inp, w Buf, N, C, OC int)
 	AttentionForward(out, att, qkv Buf, B, T, C, NH int, drop Dropout)
 	AttentionBackward(dqkv, dout, qkv, att Buf, B, T, C, NH int, drop Dropout)
+	RMSNormForward(out, rstd, inp, w Buf, N, C int)
+	ResidualRMSNormForward(res, out, rstd, a, x, w Buf, N, C int, drop Dropout)
+	RMSNormBackward(dinp, dw, dout, inp, w, rstd Buf, N, C int)
+	QKRotaryForward(qkv, rstd Buf, B, T, C, NH int, norm, rotary bool) // positions from 0
+	QKRotaryBackward(dqkv, qkv, rstd Buf, B, T, C, NH int, norm, rotary bool)
+	Relu2Forward(out, inp Buf)
+	Relu2Backward(dinp, inp, dout Buf)
 	GeluForward(out, inp Buf)
 	GeluBackward(dinp, inp, dout Buf)
 	DropoutApply(out, inp Buf, drop Dropout)
-	ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale float32)
+	ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale, softcap float32)
 	ClassifierBackward(dinp, dwte, dlogits, inp, wte Buf, N, C, V int)
 	Zero(x Buf)
 }
@@ -172,6 +206,31 @@ func (h *hostOps) AttentionBackward(dqkv, dout, qkv, att Buf, B, T, C, NH int, d
 	h.be.AttentionBackward(h.f(dqkv), h.f(dout), h.f(qkv), h.f(att), B, T, C, NH, drop)
 }
 
+func (h *hostOps) RMSNormForward(out, rstd, inp, w Buf, N, C int) {
+	h.be.RMSNormForward(h.f(out), h.f(rstd), h.f(inp), h.f(w), N, C)
+}
+
+func (h *hostOps) ResidualRMSNormForward(res, out, rstd, a, x, w Buf, N, C int, drop Dropout) {
+	h.be.ResidualRMSNormForward(h.f(res), h.f(out), h.f(rstd), h.f(a), h.f(x), h.f(w), N, C, drop)
+}
+
+func (h *hostOps) RMSNormBackward(dinp, dw, dout, inp, w, rstd Buf, N, C int) {
+	h.be.RMSNormBackward(h.f(dinp), h.f(dw), h.f(dout), h.f(inp), h.f(w), h.f(rstd), N, C)
+}
+
+func (h *hostOps) QKRotaryForward(qkv, rstd Buf, B, T, C, NH int, norm, rotary bool) {
+	h.be.QKRotaryForward(h.f(qkv), h.f(rstd), B, T, 0, C, NH, norm, rotary)
+}
+
+func (h *hostOps) QKRotaryBackward(dqkv, qkv, rstd Buf, B, T, C, NH int, norm, rotary bool) {
+	h.be.QKRotaryBackward(h.f(dqkv), h.f(qkv), h.f(rstd), B, T, C, NH, norm, rotary)
+}
+
+func (h *hostOps) Relu2Forward(out, inp Buf) { h.be.Relu2Forward(h.f(out), h.f(inp)) }
+func (h *hostOps) Relu2Backward(dinp, inp, dout Buf) {
+	h.be.Relu2Backward(h.f(dinp), h.f(inp), h.f(dout))
+}
+
 func (h *hostOps) GeluForward(out, inp Buf) { h.be.GeluForward(h.f(out), h.f(inp)) }
 func (h *hostOps) GeluBackward(dinp, inp, dout Buf) {
 	h.be.GeluBackward(h.f(dinp), h.f(inp), h.f(dout))
@@ -180,8 +239,8 @@ func (h *hostOps) DropoutApply(out, inp Buf, drop Dropout) {
 	h.be.DropoutApply(h.f(out), h.f(inp), drop)
 }
 
-func (h *hostOps) ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale float32) {
-	h.be.ClassifierForward(h.f(logits), h.f(losses), h.f(inp), h.f(wte), h.i(targets), N, C, V, dscale)
+func (h *hostOps) ClassifierForward(logits, losses, inp, wte, targets Buf, N, C, V int, dscale, softcap float32) {
+	h.be.ClassifierForward(h.f(logits), h.f(losses), h.f(inp), h.f(wte), h.i(targets), N, C, V, dscale, softcap)
 }
 
 func (h *hostOps) ClassifierBackward(dinp, dwte, dlogits, inp, wte Buf, N, C, V int) {

@@ -1,6 +1,9 @@
 package gpt
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // BenchmarkTrainStep times one forward+backward+AdamW step of the baby config
 // (4/4/128, T=64, B=12); `make bench-train` compares it with PyTorch.
@@ -93,4 +96,31 @@ func BenchmarkTrainStepTiny(b *testing.B) {
 		m.Backward()
 		m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, i+1, mom, vel)
 	}
+}
+
+// BenchmarkMuon times one Muon step of the baby shape's matrices (4 layers of
+// width 128: c_attn 128×384, c_proj 128×128, c_fc 128×512, mlp.c_proj 512×128) and
+// reports the Newton–Schulz GFLOP/s (three products per iteration, five iterations).
+func BenchmarkMuon(b *testing.B) {
+	cfg := Preset(4)
+	m, err := New(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewRNG(2)
+	for i := range m.Grads {
+		m.Grads[i] = float32(r.NormFloat64())
+	}
+	buf := make([]float32, len(m.Params))
+	var flops float64
+	for _, t := range m.MatrixTensors() {
+		R, C := float64(t.Shape[0]), float64(t.Shape[1])
+		mn, mx := math.Min(R, C), math.Max(R, C)
+		flops += 5 * (2*mn*mn*mx + 2*mn*mn*mn + 2*mn*mn*mx)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, 5, buf)
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "NS-GFLOP/s")
 }

@@ -13,11 +13,13 @@ typedef void (*golem_sgemm_fn)(int, int, int, int, int, int, float, const float*
 	const float*, int, float, float*, int);
 typedef void (*golem_sgemv_fn)(int, int, int, int, float, const float*, int, const float*, int,
 	float, float*, int);
+typedef void (*golem_ssyrk_fn)(int, int, int, int, int, float, const float*, int, float, float*, int);
 typedef void (*golem_set_threads_fn)(int);
 typedef char* (*golem_str_fn)(void);
 
 static golem_sgemm_fn golem_sgemm_p;
 static golem_sgemv_fn golem_sgemv_p;
+static golem_ssyrk_fn golem_ssyrk_p;
 static golem_set_threads_fn golem_set_threads_p;
 static golem_str_fn golem_corename_p, golem_config_p;
 
@@ -39,11 +41,12 @@ static const char* golem_blas_open(const char* path, int override, const char* c
 	if (!h) return dlerror();
 	golem_sgemm_p = (golem_sgemm_fn)dlsym(h, "cblas_sgemm");
 	golem_sgemv_p = (golem_sgemv_fn)dlsym(h, "cblas_sgemv");
+	golem_ssyrk_p = (golem_ssyrk_fn)dlsym(h, "cblas_ssyrk");
 	golem_set_threads_p = (golem_set_threads_fn)dlsym(h, "openblas_set_num_threads");
 	golem_corename_p = (golem_str_fn)dlsym(h, "openblas_get_corename");
 	golem_config_p = (golem_str_fn)dlsym(h, "openblas_get_config");
-	if (!golem_sgemm_p || !golem_sgemv_p || !golem_set_threads_p || !golem_corename_p || !golem_config_p) {
-		return "it lacks an OpenBLAS symbol (cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_corename, openblas_get_config)";
+	if (!golem_sgemm_p || !golem_sgemv_p || !golem_ssyrk_p || !golem_set_threads_p || !golem_corename_p || !golem_config_p) {
+		return "it lacks an OpenBLAS symbol (cblas_sgemm, cblas_sgemv, cblas_ssyrk, openblas_set_num_threads, openblas_get_corename, openblas_get_config)";
 	}
 	return NULL;
 }
@@ -54,6 +57,13 @@ static void golem_sgemm(int ta, int tb, int M, int N, int K, float alpha, const 
 		const float* b, int ldb, float beta, float* c, int ldc) {
 	GOLEM_FTZ_BEGIN
 	golem_sgemm_p(101, ta ? 112 : 111, tb ? 112 : 111, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+	GOLEM_FTZ_END
+}
+
+// c (N×N, upper triangle) = alpha·op(a)·op(a)ᵀ + beta·c; op(a) = a (N×K) or aᵀ (a K×N).
+static void golem_ssyrk_u(int trans, int N, int K, float alpha, const float* a, int lda, float beta, float* c, int ldc) {
+	GOLEM_FTZ_BEGIN
+	golem_ssyrk_p(101, 121, trans ? 112 : 111, N, K, alpha, a, lda, beta, c, ldc);
 	GOLEM_FTZ_END
 }
 
@@ -187,6 +197,17 @@ func sgemm(transA, transB bool, M, N, K int, alpha float32, a []float32, lda int
 		(*C.float)(unsafe.Pointer(&a[0])), C.int(lda),
 		(*C.float)(unsafe.Pointer(&b[0])), C.int(ldb), C.float(beta),
 		(*C.float)(unsafe.Pointer(&c[0])), C.int(ldc))
+}
+
+// ssyrkUpper computes, row-major, the upper triangle of c(N,N) = alpha·op(a)·op(a)ᵀ +
+// beta·c, op(a) = a (N×K) or, with trans, aᵀ (a stored K×N): half the work of the
+// sgemm of a symmetric product (Muon's Gram matrices). The lower triangle is not written.
+func ssyrkUpper(trans bool, N, K int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	if N == 0 {
+		return
+	}
+	C.golem_ssyrk_u(cbool(trans), C.int(N), C.int(K), C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.int(lda),
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.int(ldc))
 }
 
 // sgemvT computes y(N) += aᵀ x for a (M,N) row-major with row stride lda, x (M): the

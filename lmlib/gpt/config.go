@@ -5,16 +5,36 @@ import (
 	"math"
 )
 
-// Config is a GPT-2 architecture.
+// Config is a GPT architecture: GPT-2 with its zero switches, the modern
+// small-LM block of modded-nanogpt and nanochat with them (Preset turns them all on).
+// Each switch changes one op of the shared op sequence (Net) and is independent of
+// the others.
 type Config struct {
 	VocabSize  int     // V: token ids are 0..V-1
-	ContextLen int     // maximum sequence length T (rows of the position embedding)
+	ContextLen int     // maximum sequence length T (rows of the position embedding; RoPE's longest position)
 	Layers     int     // L: transformer blocks
 	Heads      int     // NH: attention heads; Width must be a multiple
 	Width      int     // C: embedding width
 	Dropout    float32 // dropout probability on embeddings, attention and residual branches (training only)
-	Bias       bool    // biases in linear layers and LayerNorms (GPT-2: true)
+	Bias       bool    // biases in linear layers and LayerNorms (GPT-2: true; RMSNorm never has one)
+
+	// The modern recipe's switches (zero: GPT-2). Omitted from JSON when off, so
+	// a GPT-2 checkpoint's state.json reads as it did before they existed.
+	Rotary  bool    `json:",omitempty"` // rotary position embeddings (RoPE, θ=10000, Llama's half split) on queries and keys; no wpe
+	RMSNorm bool    `json:",omitempty"` // RMSNorm x/√(mean x²+1e-6)·w (no mean, no bias) in place of every LayerNorm
+	QKNorm  bool    `json:",omitempty"` // parameter-free RMSNorm of each head's query and key before attention
+	ReLU2   bool    `json:",omitempty"` // MLP activation relu(x)² in place of the tanh GELU
+	Untied  bool    `json:",omitempty"` // an output head lm_head (V,C) of its own instead of wte
+	SoftCap float32 `json:",omitempty"` // logits = SoftCap·tanh(logits/SoftCap) (Gemma 2, modded-nanogpt); 0: none
 }
+
+// RopeTheta is the base of the rotary embeddings' frequencies: pair i of a head of
+// size hs turns by position·RopeTheta^(−2i/hs) radians (Llama's and nanoGPT's
+// 10000). NormEps is the ε of RMSNorm and QK-norm (Llama's rms_norm_eps 1e-6).
+const (
+	RopeTheta = 10000
+	NormEps   = 1e-6
+)
 
 // DefaultConfig is the "baby" GPT that trains on 2 CPU cores in seconds: a
 // character-level model (vocabulary 65, room for Opticks' characters), 4 layers,
@@ -45,9 +65,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gpt config: Width %d is not divisible by Heads %d", c.Width, c.Heads)
 	case !(c.Dropout >= 0 && c.Dropout < 1): // also rejects NaN
 		return fmt.Errorf("gpt config: Dropout %v must be in [0,1)", c.Dropout)
+	case !(c.SoftCap >= 0) || math.IsInf(float64(c.SoftCap), 0):
+		return fmt.Errorf("gpt config: SoftCap %v must be 0 (none) or a positive number", c.SoftCap)
+	case c.Rotary && (c.Width/c.Heads)%2 != 0:
+		return fmt.Errorf("gpt config: Rotary needs an even head size; Width %d / Heads %d = %d", c.Width, c.Heads, c.Width/c.Heads)
 	}
 	// Count in float64 so absurd sizes cannot overflow before they are rejected.
 	v, t, l, w := float64(c.VocabSize), float64(c.ContextLen), float64(c.Layers), float64(c.Width)
+	if c.Untied {
+		v *= 2 // wte and lm_head
+	}
 	if n := v*w + t*w + l*(12*w*w+13*w) + 2*w; n > math.MaxInt32*4 {
 		return fmt.Errorf("gpt config: %.0f parameters is too many", n)
 	}
@@ -93,55 +120,59 @@ func (c Config) CheckBatch(tokens, targets []int32, B, T int) (count int, err er
 }
 
 // layerSpec lists one block's tensors in buffer order: name suffix, shape,
-// whether it is a bias (absent when !Bias), decay.
+// bias (absent when !Bias), norm bias (absent with RMSNorm too), kind.
 func (c Config) layerSpec() []tensorSpec {
 	C := c.Width
 	s := []tensorSpec{
-		{"ln_1.weight", []int{C}, false, false},
-		{"ln_1.bias", []int{C}, true, false},
-		{"attn.c_attn.weight", []int{C, 3 * C}, false, true},
-		{"attn.c_attn.bias", []int{3 * C}, true, false},
-		{"attn.c_proj.weight", []int{C, C}, false, true},
-		{"attn.c_proj.bias", []int{C}, true, false},
-		{"ln_2.weight", []int{C}, false, false},
-		{"ln_2.bias", []int{C}, true, false},
-		{"mlp.c_fc.weight", []int{C, 4 * C}, false, true},
-		{"mlp.c_fc.bias", []int{4 * C}, true, false},
-		{"mlp.c_proj.weight", []int{4 * C, C}, false, true},
-		{"mlp.c_proj.bias", []int{C}, true, false},
+		{"ln_1.weight", []int{C}, false, false, KindVector},
+		{"ln_1.bias", []int{C}, true, true, KindVector},
+		{"attn.c_attn.weight", []int{C, 3 * C}, false, false, KindMatrix},
+		{"attn.c_attn.bias", []int{3 * C}, true, false, KindVector},
+		{"attn.c_proj.weight", []int{C, C}, false, false, KindMatrix},
+		{"attn.c_proj.bias", []int{C}, true, false, KindVector},
+		{"ln_2.weight", []int{C}, false, false, KindVector},
+		{"ln_2.bias", []int{C}, true, true, KindVector},
+		{"mlp.c_fc.weight", []int{C, 4 * C}, false, false, KindMatrix},
+		{"mlp.c_fc.bias", []int{4 * C}, true, false, KindVector},
+		{"mlp.c_proj.weight", []int{4 * C, C}, false, false, KindMatrix},
+		{"mlp.c_proj.bias", []int{C}, true, false, KindVector},
 	}
 	return s
 }
 
 type tensorSpec struct {
-	name  string
-	shape []int
-	bias  bool
-	decay bool
+	name     string
+	shape    []int
+	bias     bool // absent without Config.Bias
+	normBias bool // a LayerNorm's bias: absent with RMSNorm too
+	kind     TensorKind
 }
 
 func (c Config) specs() []tensorSpec {
 	var all []tensorSpec
-	all = append(all, tensorSpec{"wte", []int{c.VocabSize, c.Width}, false, true})
-	all = append(all, tensorSpec{"wpe", []int{c.ContextLen, c.Width}, false, true})
+	all = append(all, tensorSpec{"wte", []int{c.VocabSize, c.Width}, false, false, KindEmbedding})
+	if !c.Rotary {
+		all = append(all, tensorSpec{"wpe", []int{c.ContextLen, c.Width}, false, false, KindEmbedding})
+	}
 	for l := 0; l < c.Layers; l++ {
 		for _, s := range c.layerSpec() {
 			s.name = fmt.Sprintf("h.%d.%s", l, s.name)
 			all = append(all, s)
 		}
 	}
-	all = append(all, tensorSpec{"ln_f.weight", []int{c.Width}, false, false})
-	all = append(all, tensorSpec{"ln_f.bias", []int{c.Width}, true, false})
-	if !c.Bias {
-		kept := all[:0]
-		for _, s := range all {
-			if !s.bias {
-				kept = append(kept, s)
-			}
-		}
-		all = kept
+	all = append(all, tensorSpec{"ln_f.weight", []int{c.Width}, false, false, KindVector})
+	all = append(all, tensorSpec{"ln_f.bias", []int{c.Width}, true, true, KindVector})
+	if c.Untied {
+		all = append(all, tensorSpec{"lm_head.weight", []int{c.VocabSize, c.Width}, false, false, KindHead})
 	}
-	return all
+	kept := all[:0]
+	for _, s := range all {
+		if (s.bias && !c.Bias) || (s.normBias && c.RMSNorm) {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return kept
 }
 
 // tensors lays the parameter tensors out in one buffer, in specs order.
@@ -153,7 +184,7 @@ func (c Config) tensors() []Tensor {
 		for _, d := range s.shape {
 			size *= d
 		}
-		ts = append(ts, Tensor{Name: s.name, Offset: off, Size: size, Shape: s.shape, Decay: s.decay})
+		ts = append(ts, Tensor{Name: s.name, Offset: off, Size: size, Shape: s.shape, Kind: s.kind, Decay: s.kind != KindVector})
 		off += size
 	}
 	return ts

@@ -39,6 +39,17 @@ type CPU struct {
 	adam   adamwTask
 	sumsq  sumSquaresTask
 	scale  scaleTask
+
+	// the modern recipe (recipe.go, muon.go)
+	rmsF             rmsnormFwd
+	rmsB             rmsnormBwd
+	qkF              qkFwd
+	qkB              qkBwd
+	reluF            relu2Fwd
+	reluB            relu2Bwd
+	muon             muonTask
+	ropeHS           int
+	ropeCos, ropeSin []float32
 }
 
 // NewCPU returns a CPU backend with the given number of workers (≤ 0: GOMAXPROCS).
@@ -98,9 +109,13 @@ func (k *encoderFwd) run(_, _, lo, hi int) {
 		t := i % k.T
 		o := k.out[i*C : (i+1)*C]
 		e := k.wte[int(k.tokens[i])*C : int(k.tokens[i])*C+C]
-		p := k.wpe[t*C : t*C+C]
-		for j := range o {
-			o[j] = e[j] + p[j]
+		if k.wpe == nil { // rotary embeddings: no learned positions
+			copy(o, e)
+		} else {
+			p := k.wpe[t*C : t*C+C]
+			for j := range o {
+				o[j] = e[j] + p[j]
+			}
 		}
 		if k.drop.Active() {
 			for j := range o {
@@ -135,6 +150,12 @@ func (k *encoderBwd) run(_, _, lo, hi int) {
 		d := k.dout[i*C+lo : i*C+hi]
 		tok := int(k.tokens[i])
 		e := k.dwte[tok*C+lo : tok*C+hi]
+		if k.dwpe == nil {
+			for j, v := range d {
+				e[j] += v
+			}
+			continue
+		}
 		p := k.dwpe[t*C+lo : t*C+hi]
 		for j, v := range d {
 			e[j] += v
@@ -684,15 +705,23 @@ func (c *CPU) SumSquares(x []float32) float64 {
 type classifierFwd struct {
 	logits, losses, inp, wte []float32
 	targets                  []int32
+	scratch                  [][]float32 // per worker, V floats: 1 − tanh² of the soft-cap
 	C, V                     int
-	dscale                   float32
+	dscale, softcap          float32
 }
 
-func (k *classifierFwd) run(_, _, lo, hi int) {
+func (k *classifierFwd) run(wk, _, lo, hi int) {
 	V := k.V
 	sgemm(false, true, hi-lo, V, k.C, 1, k.inp[lo*k.C:], k.C, k.wte, k.C, 0, k.logits[lo*V:], V)
 	if k.targets == nil {
+		if k.softcap > 0 {
+			softcapC(k.logits[lo*V:hi*V], nil, k.softcap)
+		}
 		return
+	}
+	var dcap []float32
+	if k.softcap > 0 {
+		dcap = k.scratch[wk][:V]
 	}
 	for i := lo; i < hi; i++ {
 		row := k.logits[i*V : (i+1)*V]
@@ -704,10 +733,16 @@ func (k *classifierFwd) run(_, _, lo, hi int) {
 			}
 			continue
 		}
+		if dcap != nil {
+			softcapC(row, dcap, k.softcap)
+		}
 		xt := row[tg]
 		s, mx := softmaxC(row, k.dscale)
 		k.losses[i] = float32(math.Log(float64(s))) - (xt - mx)
 		row[tg] -= k.dscale
+		if dcap != nil { // the gradient of the uncapped logits
+			mulC(row, dcap)
+		}
 	}
 }
 
@@ -718,11 +753,20 @@ type classifierFwdCols struct{ classifierFwd }
 func (k *classifierFwdCols) run(_, _, lo, hi int) {
 	N := len(k.logits) / k.V
 	sgemm(false, true, N, hi-lo, k.C, 1, k.inp, k.C, k.wte[lo*k.C:], k.C, 0, k.logits[lo:], k.V)
+	if k.softcap > 0 {
+		for i := 0; i < N; i++ {
+			softcapC(k.logits[i*k.V+lo:i*k.V+hi], nil, k.softcap)
+		}
+	}
 }
 
 // ClassifierForward implements Backend.
-func (c *CPU) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale float32) {
-	c.clsF = classifierFwd{logits: logits, losses: losses, inp: inp, wte: wte, targets: targets, C: C, V: V, dscale: dscale}
+func (c *CPU) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale, softcap float32) {
+	if softcap > 0 && targets != nil {
+		c.ensureScratch(V)
+	}
+	c.clsF = classifierFwd{logits: logits, losses: losses, inp: inp, wte: wte, targets: targets, scratch: c.scratch,
+		C: C, V: V, dscale: dscale, softcap: softcap}
 	if targets == nil && c.fewRows(N) {
 		c.clsFC = classifierFwdCols{c.clsF}
 		c.clsFC.logits = logits[:N*V]

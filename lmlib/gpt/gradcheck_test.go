@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -185,7 +186,7 @@ func TestGradientsFiniteDifference(t *testing.T) {
 				return map[string][]float32{"inp": d}
 			}, 0})
 	}
-	{ // classifier + softmax + cross-entropy (mean over non-ignored targets)
+	for _, softcap := range []float32{0, 2} { // classifier + soft-cap + softmax + cross-entropy (mean over non-ignored targets)
 		inp, wte := randn(r, N*C, 1), randn(r, V*C, 1)
 		targets := make([]int32, N)
 		for i := range targets {
@@ -194,9 +195,9 @@ func TestGradientsFiniteDifference(t *testing.T) {
 		targets[3] = -1
 		scale := 1 / float32(N-1)
 		logits, losses := make([]float32, N*V), make([]float32, N)
-		cases = append(cases, gradCase{"classifier", map[string][]float32{"inp": inp, "wte": wte},
+		cases = append(cases, gradCase{"classifier softcap=" + ftoa(softcap), map[string][]float32{"inp": inp, "wte": wte},
 			func() float64 {
-				be.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, scale)
+				be.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, scale, softcap)
 				var s float64
 				for _, l := range losses {
 					s += float64(l)
@@ -204,11 +205,68 @@ func TestGradientsFiniteDifference(t *testing.T) {
 				return s * float64(scale)
 			},
 			func() map[string][]float32 {
-				be.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, scale)
+				be.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, scale, softcap)
 				dinp, dwte := make([]float32, N*C), make([]float32, V*C)
 				be.ClassifierBackward(dinp, dwte, logits, inp, wte, N, C, V)
 				return map[string][]float32{"inp": dinp, "wte": dwte}
 			}, 0})
+	}
+	{ // RMSNorm
+		inp, w := randn(r, N*C, 1), randn(r, C, 1)
+		out, rstd, dout := make([]float32, N*C), make([]float32, N), randn(r, N*C, 1)
+		cases = append(cases, gradCase{"rmsnorm", map[string][]float32{"inp": inp, "w": w},
+			func() float64 { be.RMSNormForward(out, rstd, inp, w, N, C); return dot64(out, dout) },
+			func() map[string][]float32 {
+				be.RMSNormForward(out, rstd, inp, w, N, C)
+				dinp, dw := make([]float32, N*C), make([]float32, C)
+				be.RMSNormBackward(dinp, dw, dout, inp, w, rstd, N, C)
+				return map[string][]float32{"inp": dinp, "w": dw}
+			}, 0})
+	}
+	for _, drop := range []Dropout{{}, {P: 0.3, Seed: 98}} { // residual + RMSNorm
+		a, x, w := randn(r, N*C, 1), randn(r, N*C, 1), randn(r, C, 1)
+		res, out, rstd := make([]float32, N*C), make([]float32, N*C), make([]float32, N)
+		dout, dres := randn(r, N*C, 1), randn(r, N*C, 1)
+		cases = append(cases, gradCase{"residual-rmsnorm p=" + ftoa(drop.P), map[string][]float32{"a": a, "x": x, "w": w},
+			func() float64 {
+				be.ResidualRMSNormForward(res, out, rstd, a, x, w, N, C, drop)
+				return dot64(out, dout) + dot64(res, dres)
+			},
+			func() map[string][]float32 {
+				be.ResidualRMSNormForward(res, out, rstd, a, x, w, N, C, drop)
+				d := append([]float32(nil), dres...)
+				dw := make([]float32, C)
+				be.RMSNormBackward(d, dw, dout, res, w, rstd, N, C)
+				dx := make([]float32, N*C)
+				be.DropoutApply(dx, d, drop)
+				return map[string][]float32{"a": d, "x": dx, "w": dw}
+			}, 0})
+	}
+	for _, mode := range [][2]bool{{true, false}, {false, true}, {true, true}} { // QK-norm and RoPE (in place)
+		norm, rotary := mode[0], mode[1]
+		const hc = 4 * 2 // width 8 in 2 heads of 4
+		qkv0 := randn(r, N*3*hc, 1)
+		qkv, rstd, dout := make([]float32, N*3*hc), make([]float32, 2*N*2), randn(r, N*3*hc, 1)
+		fwd := func() { copy(qkv, qkv0); be.QKRotaryForward(qkv, rstd, B, T, 0, hc, 2, norm, rotary) }
+		cases = append(cases, gradCase{fmt.Sprintf("qk norm=%v rotary=%v", norm, rotary), map[string][]float32{"qkv": qkv0},
+			func() float64 { fwd(); return dot64(qkv, dout) },
+			func() map[string][]float32 {
+				fwd()
+				d := append([]float32(nil), dout...)
+				be.QKRotaryBackward(d, qkv, rstd, B, T, hc, 2, norm, rotary)
+				return map[string][]float32{"qkv": d}
+			}, 0})
+	}
+	{ // ReLU²
+		inp, dout := randn(r, N*C, 1), randn(r, N*C, 1)
+		out := make([]float32, N*C)
+		cases = append(cases, gradCase{"relu2", map[string][]float32{"inp": inp},
+			func() float64 { be.Relu2Forward(out, inp); return dot64(out, dout) },
+			func() map[string][]float32 {
+				d := append([]float32(nil), dout...)
+				be.Relu2Backward(d, inp, d)
+				return map[string][]float32{"inp": d}
+			}, 1e-3})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkGrads(t, c) })
@@ -218,8 +276,13 @@ func TestGradientsFiniteDifference(t *testing.T) {
 // TestModelGradientFiniteDifference checks the whole model's gradient, every
 // tensor, with dropout on (fixed seeds) and off.
 func TestModelGradientFiniteDifference(t *testing.T) {
-	for _, p := range []float32{0, 0.2} {
-		cfg := Config{VocabSize: 13, ContextLen: 6, Layers: 2, Heads: 2, Width: 8, Bias: true, Dropout: p}
+	base := Config{VocabSize: 13, ContextLen: 6, Layers: 2, Heads: 2, Width: 8, Bias: true}
+	modern := base
+	modern.Rotary, modern.RMSNorm, modern.QKNorm, modern.ReLU2, modern.Untied, modern.SoftCap, modern.Bias = true, true, true, true, true, 3, false
+	cfgs := []Config{base, base, modern, modern}
+	cfgs[1].Dropout, cfgs[3].Dropout = 0.2, 0.2
+	for _, cfg := range cfgs {
+		p := cfg.Dropout
 		m, err := New(cfg, 3)
 		if err != nil {
 			t.Fatal(err)
@@ -248,7 +311,14 @@ func TestModelGradientFiniteDifference(t *testing.T) {
 			}
 			return s / float64(len(losses))
 		}
-		c := gradCase{name: "model p=" + ftoa(p), inputs: map[string][]float32{}, loss: loss,
+		// ReLU²'s second derivative jumps at 0, so central differences across a kink
+		// err by O(h): the modern model takes a smaller step than GELU's 1e-2 (float32
+		// rounding of the loss grows as h shrinks; 3e-3 balances both).
+		var h float32
+		if cfg.ReLU2 {
+			h = 3e-3
+		}
+		c := gradCase{name: fmt.Sprintf("model p=%v modern=%v", p, cfg.Rotary), h: h, inputs: map[string][]float32{}, loss: loss,
 			grads: func() map[string][]float32 {
 				loss()
 				m.ZeroGrad()

@@ -190,8 +190,8 @@ func TestFewRowsColumnSplit(t *testing.T) {
 		}
 		wte := randn(r, V*C, 1)
 		la, lb := make([]float32, N*V), make([]float32, N*V)
-		one.ClassifierForward(la, nil, inp, wte, nil, N, C, V, 1)
-		two.ClassifierForward(lb, nil, inp, wte, nil, N, C, V, 1)
+		one.ClassifierForward(la, nil, inp, wte, nil, N, C, V, 1, 0)
+		two.ClassifierForward(lb, nil, inp, wte, nil, N, C, V, 1, 0)
 		for i := range la {
 			if d := math.Abs(float64(la[i] - lb[i])); d > 1e-5 {
 				t.Fatalf("classifier N=%d [%d]: %g vs %g", N, i, la[i], lb[i])
@@ -283,6 +283,115 @@ func TestAttentionLoopsMatchSgemm(t *testing.T) {
 				if e := relErr(c.x, c.y); !(e < 2e-6) {
 					t.Errorf("%+v simd=%d: %s differs from the sgemm path by %g", sh, lvl, c.what, e)
 				}
+			}
+		}
+	}
+}
+
+// The modern recipe's C kernels (recipe_c.go) against float64 math at every SIMD
+// level the CPU has: soft-cap (tanh), ReLU², RMSNorm forward and backward, QK-norm
+// with RoPE.
+func TestRecipeKernelsC(t *testing.T) {
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
+	r := NewRNG(9)
+	for lvl := 0; lvl <= saved; lvl++ {
+		simdLevel = lvl
+		// tanh over [-40, 40] and near 0, through the soft-cap with cap 1.
+		xs := []float32{0, 1e-30, -1e-7, 1e-3, 0.3, 0.5499, 0.55, 0.5501, 1, 3, 9, 20, 40, -40}
+		for i := 0; i < 2000; i++ {
+			xs = append(xs, float32(r.NormFloat64()*3))
+		}
+		y, d := append([]float32(nil), xs...), make([]float32, len(xs))
+		softcapC(y, d, 1)
+		for i, x := range xs {
+			want := math.Tanh(float64(x))
+			if e := math.Abs(float64(y[i])-want) / math.Max(math.Abs(want), 1e-30); e > 4e-7 && math.Abs(float64(y[i])-want) > 1e-37 {
+				t.Fatalf("simd=%d: tanh(%v) = %v, want %v (relative error %.3g)", lvl, x, y[i], want, e)
+			}
+			if math.Abs(float64(d[i])-(1-want*want)) > 1e-6 {
+				t.Fatalf("simd=%d: 1-tanh²(%v) = %v, want %v", lvl, x, d[i], 1-want*want)
+			}
+		}
+		// ReLU².
+		in, dout := randn(r, 37, 1), randn(r, 37, 1)
+		out, din := make([]float32, 37), make([]float32, 37)
+		relu2ForwardC(out, in)
+		relu2BackwardC(din, in, dout)
+		for i, x := range in {
+			p := math.Max(float64(x), 0)
+			if float64(out[i]) != float64(float32(p*p)) || math.Abs(float64(din[i])-2*p*float64(dout[i])) > 1e-6 {
+				t.Fatalf("simd=%d: relu² of %v: %v/%v", lvl, x, out[i], din[i])
+			}
+		}
+		// RMSNorm with the residual add, forward and backward.
+		for _, C := range []int{5, 13, 32} {
+			const rows = 3
+			a, x, w, dout := randn(r, rows*C, 1), randn(r, rows*C, 1), randn(r, C, 1), randn(r, rows*C, 1)
+			res, out, rstd := make([]float32, rows*C), make([]float32, rows*C), make([]float32, rows)
+			rmsnormRowsC(res, out, rstd, a, x, w, rows, C)
+			dinp, pdw := make([]float32, rows*C), make([]float32, C)
+			rmsnormBackwardRowsC(dinp, pdw, dout, res, w, rstd, rows, C)
+			wdw := make([]float64, C)
+			for i := 0; i < rows; i++ {
+				var ss float64
+				v := make([]float64, C)
+				for j := range v {
+					v[j] = float64(a[i*C+j]) + float64(x[i*C+j])
+					ss += v[j] * v[j]
+				}
+				s := 1 / math.Sqrt(ss/float64(C)+NormEps)
+				var dnm float64
+				for j := range v {
+					if want := v[j] * s * float64(w[j]); math.Abs(float64(out[i*C+j])-want) > 1e-5 {
+						t.Fatalf("simd=%d C=%d: rms out[%d][%d] = %v, want %v", lvl, C, i, j, out[i*C+j], want)
+					}
+					dnm += float64(w[j]) * float64(dout[i*C+j]) * v[j] * s
+					wdw[j] += v[j] * s * float64(dout[i*C+j])
+				}
+				dnm /= float64(C)
+				for j := range v {
+					want := (float64(w[j])*float64(dout[i*C+j]) - v[j]*s*dnm) * s
+					if math.Abs(float64(dinp[i*C+j])-want) > 1e-4*math.Max(1, math.Abs(want)) {
+						t.Fatalf("simd=%d C=%d: rms dinp[%d][%d] = %v, want %v", lvl, C, i, j, dinp[i*C+j], want)
+					}
+				}
+			}
+			for j := range wdw {
+				if math.Abs(float64(pdw[j])-wdw[j]) > 1e-4 {
+					t.Fatalf("simd=%d C=%d: rms dw[%d] = %v, want %v", lvl, C, j, pdw[j], wdw[j])
+				}
+			}
+		}
+		// QK-norm and RoPE of 3 rows (T=2: positions 5, 6, 5 with T0=5), 2 heads of 6.
+		const C, NH, hs, T, T0 = 12, 2, 6, 2, 5
+		qkv := randn(r, 3*3*C, 1)
+		got, rstd := append([]float32(nil), qkv...), make([]float32, 3*2*NH)
+		cs, sn := RopeTables(T0+T, hs)
+		qkForwardC(got, rstd, cs, sn, 3, 0, T, T0, C, NH, true, true)
+		for row := 0; row < 3; row++ {
+			pos := T0 + row%T
+			for part := 0; part < 2; part++ {
+				for h := 0; h < NH; h++ {
+					x := qkv[row*3*C+part*C+h*hs:][:hs]
+					var ss float64
+					for _, v := range x {
+						ss += float64(v) * float64(v)
+					}
+					s := 1 / math.Sqrt(ss/hs+NormEps)
+					for i := 0; i < hs/2; i++ {
+						ang := float64(pos) * math.Pow(RopeTheta, -float64(2*i)/hs)
+						x1, x2 := float64(x[i])*s, float64(x[i+hs/2])*s
+						w1, w2 := x1*math.Cos(ang)-x2*math.Sin(ang), x2*math.Cos(ang)+x1*math.Sin(ang)
+						g := got[row*3*C+part*C+h*hs:]
+						if math.Abs(float64(g[i])-w1) > 1e-5 || math.Abs(float64(g[i+hs/2])-w2) > 1e-5 {
+							t.Fatalf("simd=%d: qk row %d part %d head %d pair %d: %v %v, want %v %v", lvl, row, part, h, i, g[i], g[i+hs/2], w1, w2)
+						}
+					}
+				}
+			}
+			if v := got[row*3*C+2*C : row*3*C+3*C]; relErr(v, qkv[row*3*C+2*C:row*3*C+3*C]) != 0 {
+				t.Fatalf("simd=%d: qk changed the values of row %d", lvl, row)
 			}
 		}
 	}

@@ -13,16 +13,43 @@ var ErrNonFinite = errors.New("non-finite value")
 
 // Tensor is a named view into Model.Params (and, at the same offsets, Model.Grads
 // and optimiser moments). Names and shapes follow Hugging Face's GPT-2 (Conv1D
-// weights are (in, out)), so a safetensors export needs no renaming or transposes.
+// weights are (in, out)), so a safetensors export needs no renaming or transposes;
+// an untied head is lm_head.weight (V,C), as in GPT2LMHeadModel.
 type Tensor struct {
 	Name   string
 	Offset int
 	Size   int
 	Shape  []int
-	Decay  bool // weight decay applies (2-D weights and embeddings, as nanoGPT)
+	Kind   TensorKind // what the tensor is for: which optimizer and learning rate it gets
+	Decay  bool       // weight decay applies (2-D weights and embeddings, as nanoGPT)
 }
 
-// Model is a GPT-2 with all parameters in one buffer (Params) and their gradients
+// TensorKind says what a parameter tensor is for. Optimizers group by it: Muon
+// updates the KindMatrix tensors and AdamW the others (modded-nanogpt, nanochat).
+type TensorKind uint8
+
+const (
+	KindVector    TensorKind = iota // biases and norm weights (1-D)
+	KindMatrix                      // a block's 2-D weight: attention c_attn, c_proj, MLP c_fc, c_proj
+	KindEmbedding                   // wte, wpe (looked up, not multiplied)
+	KindHead                        // lm_head, the untied output head
+)
+
+func (k TensorKind) String() string {
+	switch k {
+	case KindVector:
+		return "vector"
+	case KindMatrix:
+		return "matrix"
+	case KindEmbedding:
+		return "embedding"
+	case KindHead:
+		return "head"
+	}
+	return fmt.Sprintf("TensorKind(%d)", uint8(k))
+}
+
+// Model is a GPT (Config) with all parameters in one buffer (Params) and their gradients
 // in another of the same layout (Grads). Activations are owned by the model and
 // sized for (B,T) on the first Forward with that shape.
 type Model struct {
@@ -32,8 +59,9 @@ type Model struct {
 
 	be      Backend
 	tensors []Tensor
-	net     *Net    // the op sequence and the views of every buffer
-	host    hostOps // Net's Bufs → slices of Params, Grads, actBuf, tokens, targets
+	byKind  map[TensorKind][]Tensor // tensors by kind, for the optimizers
+	net     *Net                    // the op sequence and the views of every buffer
+	host    hostOps                 // Net's Bufs → slices of Params, Grads, actBuf, tokens, targets
 
 	B, T       int       // the batch shape the activations are laid out for
 	actBuf     []float32 // ArenaActs for the current (B,T); grows only
@@ -49,7 +77,8 @@ type Model struct {
 
 // New builds a model with GPT-2's initialisation from seed: weights and embeddings
 // N(0, 0.02), the residual projections (attn.c_proj, mlp.c_proj) N(0, 0.02/√(2·Layers)),
-// biases 0, LayerNorm weights 1. It runs on a CPU backend with GOMAXPROCS workers.
+// biases 0, LayerNorm (and RMSNorm) weights 1; an untied lm_head N(0, 0.02) like
+// wte. It runs on a CPU backend with GOMAXPROCS workers.
 func New(cfg Config, seed uint64) (*Model, error) {
 	return NewWithBackend(cfg, seed, nil)
 }
@@ -70,6 +99,10 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D), tensors: cfg.tensors(), net: net}
+	m.byKind = map[TensorKind][]Tensor{}
+	for _, t := range m.tensors {
+		m.byKind[t.Kind] = append(m.byKind[t.Kind], t)
+	}
 	last := m.tensors[len(m.tensors)-1]
 	m.Params = make([]float32, last.Offset+last.Size)
 	m.Grads = make([]float32, len(m.Params))
@@ -87,7 +120,7 @@ func (m *Model) initParams(seed uint64) {
 		switch {
 		case strings.HasSuffix(t.Name, ".bias"):
 			clear(x)
-		case strings.Contains(t.Name, "ln_"):
+		case strings.Contains(t.Name, "ln_"): // LayerNorm and RMSNorm weights
 			for i := range x {
 				x[i] = 1
 			}
@@ -111,12 +144,24 @@ func (m *Model) NumParams() int { return len(m.Params) }
 
 // FLOPsPerToken estimates the training FLOPs per token at full context, as nanoGPT
 // and PaLM do: 6·N for the forward and backward matrix products over the
-// non-position-embedding parameters N, plus 12·L·C·T for attention (QKᵀ and AV).
-func (m *Model) FLOPsPerToken() int64 {
-	c := m.Config
-	n := int64(len(m.Params) - c.ContextLen*c.Width)
+// parameters N that multiply activations (all but the looked-up embeddings; a tied
+// wte counts once, as the head), plus 12·L·C·T for attention (QKᵀ and AV).
+func (m *Model) FLOPsPerToken() int64 { return m.Config.FLOPsPerToken() }
+
+// FLOPsPerToken is Model.FLOPsPerToken for a model of config c.
+func (c Config) FLOPsPerToken() int64 {
+	n := int64(c.numParams())
+	if !c.Rotary {
+		n -= int64(c.ContextLen * c.Width) // wpe
+	}
+	if c.Untied {
+		n -= int64(c.VocabSize * c.Width) // wte is only looked up; lm_head multiplies
+	}
 	return 6*n + 12*int64(c.Layers)*int64(c.Width)*int64(c.ContextLen)
 }
+
+// NumParams is the number of parameters of a model of config c.
+func (c Config) NumParams() int { return c.numParams() }
 
 // Tensors lists the parameter tensors in buffer order. The slice is shared; do not modify it.
 func (m *Model) Tensors() []Tensor { return m.tensors }
@@ -222,8 +267,8 @@ func (m *Model) Logits() []float32 {
 		m.extra = make([]float32, N*c.VocabSize)
 	}
 	m.extra = m.extra[:N*c.VocabSize]
-	lnf, wte := m.net.ClassifierInputs()
-	m.be.ClassifierForward(m.extra, nil, m.host.f(lnf), m.host.f(wte), nil, N, c.Width, c.VocabSize, 0)
+	lnf, head := m.net.ClassifierInputs()
+	m.be.ClassifierForward(m.extra, nil, m.host.f(lnf), m.host.f(head), nil, N, c.Width, c.VocabSize, 0, c.SoftCap)
 	return m.extra
 }
 

@@ -291,23 +291,73 @@ func TestDropoutDeterminism(t *testing.T) {
 // cut every op into the same chunks and agree to the bit; 3 workers use other
 // chunk boundaries (partial sums differ in rounding only).
 func TestWorkersAgree(t *testing.T) {
-	cfg := Config{VocabSize: 31, ContextLen: 40, Layers: 2, Heads: 4, Width: 32, Bias: true}
-	tok, tgt := batch(31, 3*40, 6)
-	var ref []float32
-	for _, w := range []int{1, 2, 3} {
-		m, _ := NewWithBackend(cfg, 1, NewCPU(w))
-		if _, err := m.Forward(tok, tgt, 3, 40); err != nil {
-			t.Fatal(err)
+	gpt2 := Config{VocabSize: 31, ContextLen: 40, Layers: 2, Heads: 4, Width: 32, Bias: true}
+	modern := Preset(2)
+	modern.VocabSize, modern.ContextLen = 31, 40
+	for _, cfg := range []Config{gpt2, modern} {
+		tok, tgt := batch(31, 3*40, 6)
+		var ref, refP []float32
+		for _, w := range []int{1, 2, 3} {
+			m, _ := NewWithBackend(cfg, 1, NewCPU(w))
+			if _, err := m.Forward(tok, tgt, 3, 40); err != nil {
+				t.Fatal(err)
+			}
+			m.Backward()
+			// and a Muon step, whose matrices are spread over the workers
+			m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0.01, true, 5, make([]float32, len(m.Params)))
+			if ref == nil {
+				ref, refP = append([]float32(nil), m.Grads...), append([]float32(nil), m.Params...)
+				continue
+			}
+			e, ep := relErr(m.Grads, ref), relErr(m.Params, refP)
+			if (w == 2 && (e != 0 || ep != 0)) || e > 1e-5 || ep > 1e-5 {
+				t.Errorf("%+v, %d workers: gradients differ from 1 worker by %g, parameters after Muon by %g", cfg, w, e, ep)
+			}
 		}
-		m.Backward()
-		if ref == nil {
-			ref = append([]float32(nil), m.Grads...)
-			continue
+	}
+}
+
+// A Muon step allocates nothing after the first, and leaves the tensors it is not
+// given alone.
+func TestMuonStep(t *testing.T) {
+	cfg := Preset(2)
+	cfg.VocabSize, cfg.ContextLen = 17, 8
+	m, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, tgt := batch(17, 16, 7)
+	buf := make([]float32, len(m.Params))
+	r := NewRNG(3) // a full-rank gradient (a batch of 16 tokens gives rank ≤ 16)
+	for i := range m.Grads {
+		m.Grads[i] = float32(r.NormFloat64())
+	}
+	before := append([]float32(nil), m.Params...)
+	m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, 5, buf)
+	for _, tn := range m.Tensors() {
+		changed := relErr(m.Params[tn.Offset:tn.Offset+tn.Size], before[tn.Offset:tn.Offset+tn.Size]) != 0
+		if changed != (tn.Kind == KindMatrix) {
+			t.Errorf("%s (%v): changed=%v", tn.Name, tn.Kind, changed)
 		}
-		e := relErr(m.Grads, ref)
-		if (w == 2 && e != 0) || e > 1e-5 {
-			t.Errorf("%d workers: gradients differ from 1 worker by %g", w, e)
-		}
+	}
+	// The update of a matrix is lr·√max(1, out/in) times a matrix whose singular values
+	// Newton–Schulz put near 1: its RMS is about that factor over √max(rows, cols).
+	tn, _ := m.Tensor("h.0.mlp.c_fc.weight") // (C, 4C): out/in = 4
+	var ss float64
+	for i := tn.Offset; i < tn.Offset+tn.Size; i++ {
+		d := float64(m.Params[i] - before[i])
+		ss += d * d
+	}
+	rms := math.Sqrt(ss / float64(tn.Size))
+	want := 0.02 * 2 * math.Sqrt(float64(tn.Shape[0])) / math.Sqrt(float64(tn.Size))
+	if rms < 0.5*want || rms > 1.5*want {
+		t.Errorf("Muon update of %s: RMS %.4g, want about %.4g", tn.Name, rms, want)
+	}
+	m.Forward(tok, tgt, 2, 8)
+	m.Backward()
+	allocs := testing.AllocsPerRun(3, func() { m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, 5, buf) })
+	if allocs != 0 {
+		t.Errorf("%v allocations per Muon step", allocs)
 	}
 }
 
@@ -337,5 +387,27 @@ func TestStepAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations alternating batch shapes", allocs)
+	}
+	// The modern recipe's training step: every switch, Muon and AdamW by kind.
+	cfg := Preset(2)
+	cfg.VocabSize, cfg.ContextLen = 17, 8
+	mm, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, vel2 := make([]float32, mm.NumParams()), make([]float32, mm.NumParams())
+	step = 0
+	allocs = testing.AllocsPerRun(5, func() {
+		step++
+		mm.Forward(tok, tgt, 2, 8)
+		mm.ZeroGrad()
+		mm.Backward()
+		mm.MuonStep(mm.MatrixTensors(), 0.02, 0.95, 0, true, 5, buf)
+		for _, k := range []TensorKind{KindEmbedding, KindHead, KindVector} {
+			mm.AdamWStepOn(mm.TensorsOf(k), 1e-3, 0.9, 0.95, 1e-8, 0, step, buf, vel2)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per modern training step", allocs)
 	}
 }

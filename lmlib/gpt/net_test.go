@@ -3,6 +3,7 @@ package gpt
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,8 @@ func TestActivationLayoutCoversArena(t *testing.T) {
 		{VocabSize: 17, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Bias: true},
 		{VocabSize: 301, ContextLen: 40, Layers: 3, Heads: 4, Width: 32, Bias: false, Dropout: 0.1},
 		{VocabSize: 5, ContextLen: 3, Layers: 1, Heads: 1, Width: 2},
+		{VocabSize: 17, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Rotary: true, RMSNorm: true, QKNorm: true, ReLU2: true, Untied: true, SoftCap: 15},
+		{VocabSize: 17, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Bias: true, QKNorm: true, Dropout: 0.1},
 	}
 	for _, cfg := range cfgs {
 		n, err := NewNet(cfg)
@@ -58,6 +61,12 @@ func TestActivationLayoutCoversArena(t *testing.T) {
 			cover := make([]uint8, size)
 			views := actViews(&n.acts)
 			for name, b := range views {
+				// Views a config does not use are empty: the means with RMSNorm, the
+				// QK-norm factors without QKNorm.
+				unused := (cfg.RMSNorm && strings.HasSuffix(name, "Mean")) || (!cfg.QKNorm && strings.HasSuffix(name, "qkRstd"))
+				if unused && b.Len == 0 {
+					continue
+				}
 				if b.Arena != ArenaActs || b.Len <= 0 || b.Off < 0 || b.Off+b.Len > size {
 					t.Fatalf("%+v B=%d T=%d: view %s = %+v is not a non-empty range of the %d-float activation arena", cfg, B, T, name, b, size)
 				}
@@ -71,7 +80,7 @@ func TestActivationLayoutCoversArena(t *testing.T) {
 				}
 			}
 			// The per-block views repeat for every layer.
-			if want := 12 + 13*cfg.Layers; len(views) != want {
+			if want := 12 + 14*cfg.Layers; len(views) != want {
 				t.Errorf("%d views, want %d", len(views), want)
 			}
 		}
@@ -93,6 +102,20 @@ func TestActivationSizeGPT2Small(t *testing.T) {
 	want := L*(16*N*C+4*N+B*NH*T*T) + 13*N*C + 3*N + N*V
 	if got := n.Layout(B, T); got != want {
 		t.Fatalf("GPT-2 small activations: %d floats, want %d", got, want)
+	}
+}
+
+// The modern switches change the table by what they need: RMSNorm drops the 2L+1
+// mean vectors, QKNorm adds 2·N·NH factors per layer; the rest is GPT-2's.
+func TestActivationSizeModern(t *testing.T) {
+	cfg := GPT2Small()
+	B, T := 2, 128
+	N, NH, L := B*T, cfg.Heads, cfg.Layers
+	gpt2, _ := NewNet(cfg)
+	cfg.Rotary, cfg.RMSNorm, cfg.QKNorm, cfg.ReLU2, cfg.Untied, cfg.SoftCap, cfg.Bias = true, true, true, true, true, 15, false
+	modern, _ := NewNet(cfg)
+	if got, want := modern.Layout(B, T), gpt2.Layout(B, T)-(2*L+1)*N+L*2*N*NH; got != want {
+		t.Fatalf("modern activations: %d floats, want %d", got, want)
 	}
 }
 

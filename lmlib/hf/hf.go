@@ -1,11 +1,17 @@
-// Package hf converts golem models to and from Hugging Face GPT-2 checkpoint
-// directories (model.safetensors, config.json, tokenizer.json,
-// generation_config.json), so a model trained in golem loads with transformers'
-// GPT2LMHeadModel.from_pretrained, and a GPT-2 from the HF ecosystem runs in golem.
+// Package hf converts golem models to and from Hugging Face checkpoint directories
+// (model.safetensors, config.json, tokenizer.json, generation_config.json), so a
+// model trained in golem loads with transformers' AutoModelForCausalLM.from_pretrained,
+// and one from the HF ecosystem runs in golem.
 //
-// golem's tensor names and layouts are already GPT-2's (Conv1D weights stored
-// (in, out), the output head tied to wte), so conversion is renaming plus, for a
-// model trained without biases, zero biases (HF GPT-2 always has them).
+// A GPT-2 configuration (gpt.Config without the modern switches, Untied allowed) is
+// GPT2LMHeadModel: golem's tensor names and layouts are already GPT-2's (Conv1D
+// weights stored (in, out)), so conversion is renaming plus, for a model trained
+// without biases, zero biases (HF GPT-2 always has them). The modern recipe maps onto
+// the Llama family without gating: RoPE + RMSNorm (with ReLU² or GELU, untied or not,
+// biases or not) is ArceeForCausalLM, and with QK-norm (no biases) ApertusForCausalLM,
+// whose per-head q_norm/k_norm weights are exported as ones; their nn.Linear weights
+// are (out, in), golem's transposed. A configuration with no counterpart (a logit
+// soft-cap, RoPE with LayerNorm, …) is refused with an error naming the switch.
 package hf
 
 import (
@@ -14,6 +20,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
@@ -52,6 +59,8 @@ func hfName(golem string) string {
 	switch golem {
 	case "wte", "wpe":
 		return prefix + golem + ".weight"
+	case "lm_head.weight": // an untied head: GPT2LMHeadModel's own
+		return golem
 	}
 	return prefix + golem
 }
@@ -72,15 +81,47 @@ func biasShapes(cfg gpt.Config) map[string]int {
 	return out
 }
 
-// Export writes m and its tokenizer as an HF GPT-2 checkpoint directory out
-// (created; an existing directory is an error). tok may be nil for a model whose
-// tokenizer is not byte-level BPE (then no tokenizer files are written).
+// The Hugging Face architectures golem exports (Architecture).
+const (
+	ArchGPT2    = "gpt2"    // GPT2LMHeadModel
+	ArchArcee   = "arcee"   // ArceeForCausalLM: Llama with a plain (ungated) MLP
+	ArchApertus = "apertus" // ApertusForCausalLM: Arcee's block with per-head QK-norm
+)
+
+// Architecture returns the Hugging Face model_type a model of config c exports to,
+// or an error naming the first switch (or combination) that has no counterpart.
+func Architecture(c gpt.Config) (string, error) {
+	switch {
+	case c.SoftCap > 0:
+		return "", fmt.Errorf("Config.SoftCap %v has no counterpart in the Hugging Face architectures golem exports (GPT-2, Arcee, Apertus); train with SoftCap 0 to export", c.SoftCap)
+	case !c.Rotary && !c.RMSNorm && !c.QKNorm && !c.ReLU2:
+		return ArchGPT2, nil
+	case !c.Rotary:
+		return "", fmt.Errorf("Config.RMSNorm, QKNorm or ReLU2 with learned position embeddings (Config.Rotary off) has no Hugging Face counterpart: GPT-2 has LayerNorm, GELU and no QK-norm, the Llama family RoPE")
+	case !c.RMSNorm:
+		return "", fmt.Errorf("Config.Rotary with LayerNorm (Config.RMSNorm off) has no Hugging Face counterpart golem exports: the Llama family has RMSNorm")
+	case c.QKNorm && c.Bias:
+		return "", fmt.Errorf("Config.QKNorm with Config.Bias has no Hugging Face counterpart: Apertus (QK-norm) has no MLP biases, Arcee (biases) no QK-norm")
+	case c.QKNorm:
+		return ArchApertus, nil
+	}
+	return ArchArcee, nil
+}
+
+// Export writes m and its tokenizer as an HF checkpoint directory out (created; an
+// existing directory is an error): GPT-2, Arcee or Apertus (Architecture). tok may be
+// nil for a model whose tokenizer is not byte-level BPE (then no tokenizer files are
+// written).
 func Export(m *gpt.Model, tok *tokenizer.Tokenizer, out string) error {
 	fail := func(err error) error { return fmt.Errorf("hf export %s: %w", out, err) }
 	if _, err := os.Stat(out); err == nil {
 		return fail(fmt.Errorf("already exists"))
 	}
 	c := m.Config
+	arch, err := Architecture(c)
+	if err != nil {
+		return fail(err)
+	}
 	if tok != nil && tok.VocabSize() > c.VocabSize {
 		return fail(fmt.Errorf("tokenizer has %d tokens, the model only %d", tok.VocabSize(), c.VocabSize))
 	}
@@ -93,29 +134,41 @@ func Export(m *gpt.Model, tok *tokenizer.Tokenizer, out string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	var nts []train.NamedTensor
-	for _, t := range m.Tensors() {
-		nts = append(nts, train.NamedTensor{Name: hfName(t.Name), Shape: t.Shape, Data: m.Params[t.Offset : t.Offset+t.Size]})
-	}
-	if !c.Bias {
-		for name, n := range biasShapes(c) {
-			nts = append(nts, train.NamedTensor{Name: prefix + name, Shape: []int{n}, Data: make([]float32, n)})
-		}
-	}
-	if err := train.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), nts, map[string]string{"format": "pt"}); err != nil {
-		return fail(err)
-	}
 	eos := c.VocabSize - 1
 	if tok != nil {
 		eos = tok.EOT()
 	}
-	tie, scale := true, true
-	hc := Config{
-		Architectures: []string{"GPT2LMHeadModel"}, ModelType: "gpt2",
-		VocabSize: c.VocabSize, NPositions: c.ContextLen, NCtx: c.ContextLen, NEmbd: c.Width, NLayer: c.Layers, NHead: c.Heads,
-		ActivationFunction: "gelu_new", ResidPdrop: c.Dropout, EmbdPdrop: c.Dropout, AttnPdrop: c.Dropout,
-		LayerNormEpsilon: 1e-5, InitializerRange: 0.02, BosTokenID: eos, EosTokenID: eos,
-		TieWordEmbeddings: &tie, TorchDtype: "float32", ScaleAttnWeights: &scale,
+	var nts []train.NamedTensor
+	var hc any
+	if arch == ArchGPT2 {
+		for _, t := range m.Tensors() {
+			nts = append(nts, train.NamedTensor{Name: hfName(t.Name), Shape: t.Shape, Data: m.Params[t.Offset : t.Offset+t.Size]})
+		}
+		if !c.Bias {
+			shapes := biasShapes(c)
+			names := make([]string, 0, len(shapes))
+			for name := range shapes {
+				names = append(names, name)
+			}
+			sort.Strings(names) // the same bytes on every export
+			for _, name := range names {
+				nts = append(nts, train.NamedTensor{Name: prefix + name, Shape: []int{shapes[name]}, Data: make([]float32, shapes[name])})
+			}
+		}
+		tie, scale := !c.Untied, true
+		hc = Config{
+			Architectures: []string{"GPT2LMHeadModel"}, ModelType: "gpt2",
+			VocabSize: c.VocabSize, NPositions: c.ContextLen, NCtx: c.ContextLen, NEmbd: c.Width, NLayer: c.Layers, NHead: c.Heads,
+			ActivationFunction: "gelu_new", ResidPdrop: c.Dropout, EmbdPdrop: c.Dropout, AttnPdrop: c.Dropout,
+			LayerNormEpsilon: 1e-5, InitializerRange: 0.02, BosTokenID: eos, EosTokenID: eos,
+			TieWordEmbeddings: &tie, TorchDtype: "float32", ScaleAttnWeights: &scale,
+		}
+	} else {
+		nts = llamaTensors(m, arch)
+		hc = llamaConfig(c, arch, eos)
+	}
+	if err := train.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), nts, map[string]string{"format": "pt"}); err != nil {
+		return fail(err)
 	}
 	files := map[string]any{
 		"config.json": hc,
@@ -172,7 +225,9 @@ func publishable(dir string) error {
 }
 
 // ReadConfig reads and checks an HF GPT-2 config.json: the architecture must be
-// one golem computes exactly (GPT-2 with the tanh GELU and LayerNorm ε 1e-5).
+// one golem computes exactly (GPT-2 with the tanh GELU and LayerNorm ε 1e-5). An
+// untied head (tie_word_embeddings false) is Config.Untied. Arcee and Apertus
+// checkpoints are read by Import (readLlamaConfig).
 func ReadConfig(dir string) (*Config, gpt.Config, error) {
 	path := filepath.Join(dir, "config.json")
 	b, err := os.ReadFile(path)
@@ -188,40 +243,64 @@ func ReadConfig(dir string) (*Config, gpt.Config, error) {
 	}
 	switch {
 	case hc.ModelType != "gpt2":
-		return nil, gpt.Config{}, bad("model_type %q, golem imports gpt2", hc.ModelType)
+		return nil, gpt.Config{}, bad("model_type %q, golem imports gpt2, arcee and apertus (as golem exports them)", hc.ModelType)
 	case hc.ActivationFunction != "gelu_new" && hc.ActivationFunction != "gelu_pytorch_tanh":
 		return nil, gpt.Config{}, bad("activation_function %q, golem computes the tanh GELU (gelu_new)", hc.ActivationFunction)
 	case hc.LayerNormEpsilon != 0 && math.Abs(hc.LayerNormEpsilon-1e-5) > 1e-12:
 		return nil, gpt.Config{}, bad("layer_norm_epsilon %g, golem's LayerNorm uses 1e-5", hc.LayerNormEpsilon)
 	case hc.NInner != nil && *hc.NInner != 4*hc.NEmbd:
 		return nil, gpt.Config{}, bad("n_inner %d, golem's MLP is 4×n_embd = %d", *hc.NInner, 4*hc.NEmbd)
-	case hc.TieWordEmbeddings != nil && !*hc.TieWordEmbeddings:
-		return nil, gpt.Config{}, bad("tie_word_embeddings is false; golem ties the output head to wte")
 	case hc.ScaleAttnWeights != nil && !*hc.ScaleAttnWeights:
 		return nil, gpt.Config{}, bad("scale_attn_weights is false; golem scales attention by 1/sqrt(head size)")
 	}
 	cfg := gpt.Config{VocabSize: hc.VocabSize, ContextLen: hc.NPositions, Layers: hc.NLayer, Heads: hc.NHead, Width: hc.NEmbd, Bias: true}
+	cfg.Untied = hc.TieWordEmbeddings != nil && !*hc.TieWordEmbeddings
 	if err := cfg.Validate(); err != nil {
 		return nil, gpt.Config{}, bad("%v", err)
 	}
 	return &hc, cfg, nil
 }
 
-// Import reads an HF GPT-2 checkpoint directory into a golem model, with its
-// tokenizer (tokenizer.json, or vocab.json + merges.txt) when present (nil otherwise).
+// Import reads an HF checkpoint directory (GPT-2, or Arcee and Apertus as Export
+// writes them) into a golem model, with its tokenizer (tokenizer.json, or vocab.json
+// + merges.txt) when present (nil otherwise).
 func Import(dir string) (*gpt.Model, *tokenizer.Tokenizer, error) {
-	_, cfg, err := ReadConfig(dir)
+	var mt struct {
+		ModelType string `json:"model_type"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		json.Unmarshal(b, &mt)
+	}
+	var m *gpt.Model
+	var err error
+	if mt.ModelType == ArchArcee || mt.ModelType == ArchApertus {
+		m, err = importLlama(dir)
+	} else {
+		m, err = importGPT2(dir)
+	}
 	if err != nil {
 		return nil, nil, err
+	}
+	tok, err := readTokenizer(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, tok, nil
+}
+
+func importGPT2(dir string) (*gpt.Model, error) {
+	_, cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, "model.safetensors")
 	st, err := train.ReadSafetensors(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("hf import: %w", err)
+		return nil, fmt.Errorf("hf import: %w", err)
 	}
 	m, err := gpt.New(cfg, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, t := range m.Tensors() {
@@ -231,10 +310,10 @@ func Import(dir string) (*gpt.Model, *tokenizer.Tokenizer, error) {
 			nt, ok = st.Tensor(strings.TrimPrefix(want, prefix)) // saved from GPT2Model
 		}
 		if !ok {
-			return nil, nil, fmt.Errorf("hf import %s: tensor %s is missing", path, want)
+			return nil, fmt.Errorf("hf import %s: tensor %s is missing", path, want)
 		}
 		if fmt.Sprint(nt.Shape) != fmt.Sprint(t.Shape) {
-			return nil, nil, fmt.Errorf("hf import %s: tensor %s has shape %v, config.json implies %v", path, nt.Name, nt.Shape, t.Shape)
+			return nil, fmt.Errorf("hf import %s: tensor %s has shape %v, config.json implies %v", path, nt.Name, nt.Shape, t.Shape)
 		}
 		copy(m.Params[t.Offset:t.Offset+t.Size], nt.Data)
 		seen[nt.Name] = true
@@ -248,26 +327,32 @@ func Import(dir string) (*gpt.Model, *tokenizer.Tokenizer, error) {
 		switch {
 		case strings.HasSuffix(base, ".attn.bias") || strings.HasSuffix(base, ".attn.masked_bias"):
 			continue // causal-mask buffers of older checkpoints
-		case name == "lm_head.weight":
+		case name == "lm_head.weight" && !cfg.Untied:
 			nt, _ := st.Tensor(name)
 			if !sameBits(nt.Data, m.Params[wte.Offset:wte.Offset+wte.Size]) {
-				return nil, nil, fmt.Errorf("hf import %s: lm_head.weight differs from wte; golem needs tied embeddings", path)
+				return nil, fmt.Errorf("hf import %s: lm_head.weight differs from wte, but config.json ties them", path)
 			}
 			continue
 		}
-		return nil, nil, fmt.Errorf("hf import %s: tensor %s is not part of GPT-2", path, name)
+		return nil, fmt.Errorf("hf import %s: tensor %s is not part of GPT-2", path, name)
 	}
+	return m, nil
+}
+
+// readTokenizer reads dir's tokenizer.json, or vocab.json + merges.txt; nil when
+// there is neither.
+func readTokenizer(dir string) (*tokenizer.Tokenizer, error) {
 	var tok *tokenizer.Tokenizer
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
 		if tok, err = tokenizer.LoadHF(filepath.Join(dir, "tokenizer.json")); err != nil {
-			return nil, nil, fmt.Errorf("hf import: %w", err)
+			return nil, fmt.Errorf("hf import: %w", err)
 		}
 	} else if _, err := os.Stat(filepath.Join(dir, "merges.txt")); err == nil {
 		if tok, err = tokenizer.LoadGPT2(filepath.Join(dir, "vocab.json"), filepath.Join(dir, "merges.txt")); err != nil {
-			return nil, nil, fmt.Errorf("hf import: %w", err)
+			return nil, fmt.Errorf("hf import: %w", err)
 		}
 	}
-	return m, tok, nil
+	return tok, nil
 }
 
 func sameBits(a, b []float32) bool {

@@ -20,6 +20,14 @@ import (
 
 const tinyDir = "testdata/tiny"
 
+// The modern recipe's exports, written by TestWriteTestdata too: Arcee (RoPE,
+// RMSNorm, tanh GELU, biases, untied head) and Apertus (RoPE, RMSNorm, QK-norm, ReLU²,
+// no biases, tied head). Their references are testdata/<dir>-ref.json.
+var modernDirs = map[string]gpt.Config{
+	"testdata/tiny-arcee":   {ContextLen: 32, Layers: 2, Heads: 2, Width: 32, Bias: true, Rotary: true, RMSNorm: true, Untied: true},
+	"testdata/tiny-apertus": {ContextLen: 32, Layers: 2, Heads: 2, Width: 32, Rotary: true, RMSNorm: true, QKNorm: true, ReLU2: true},
+}
+
 func TestWriteTestdata(t *testing.T) {
 	if os.Getenv("GOLEM_WRITE_HF_TESTDATA") == "" {
 		t.Skip("set GOLEM_WRITE_HF_TESTDATA=1 to rewrite testdata/tiny (then run tools/hfref/gen_hf_ref.py)")
@@ -45,6 +53,21 @@ func TestWriteTestdata(t *testing.T) {
 	if err := Export(m, tok, tinyDir); err != nil {
 		t.Fatal(err)
 	}
+	for dir, cfg := range modernDirs {
+		cfg.VocabSize = tok.VocabSize()
+		m, err := gpt.New(cfg, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := gpt.NewRNG(5)
+		for i := range m.Params { // not GPT-2's init: norm weights and biases matter too
+			m.Params[i] = m.Params[i]*4 + float32(r.NormFloat64()*0.05)
+		}
+		os.RemoveAll(dir)
+		if err := Export(m, tok, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 type reference struct {
@@ -56,8 +79,16 @@ type reference struct {
 	Transform string      `json:"transformers_version"`
 }
 
+// TestTransformersLogitsMatchGolem: transformers (AutoModelForCausalLM) on golem's
+// exports computes golem's logits to 1e-4 relative, for GPT-2, Arcee and Apertus.
 func TestTransformersLogitsMatchGolem(t *testing.T) {
-	b, err := os.ReadFile("testdata/tiny-ref.json")
+	for _, dir := range []string{tinyDir, "testdata/tiny-arcee", "testdata/tiny-apertus"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { transformersLogitsMatchGolem(t, dir) })
+	}
+}
+
+func transformersLogitsMatchGolem(t *testing.T, dir string) {
+	b, err := os.ReadFile(dir + "-ref.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +96,15 @@ func TestTransformersLogitsMatchGolem(t *testing.T) {
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}
-	m, tok, err := Import(tinyDir)
+	m, tok, err := Import(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want, ok := modernDirs[dir]; ok {
+		want.VocabSize = m.Config.VocabSize
+		if m.Config != want {
+			t.Fatalf("imported config %+v, exported %+v", m.Config, want)
+		}
 	}
 	V := m.Config.VocabSize
 	for s, ids := range ref.IDs {
@@ -109,7 +146,54 @@ func TestTransformersLogitsMatchGolem(t *testing.T) {
 }
 
 func TestExportImportRoundTrip(t *testing.T) {
-	m, tok, err := Import(tinyDir)
+	for _, dir := range []string{tinyDir, "testdata/tiny-arcee", "testdata/tiny-apertus"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { exportImportRoundTrip(t, dir) })
+	}
+	// GPT-2 with an untied head: GPT2LMHeadModel with tie_word_embeddings false.
+	m, err := gpt.New(gpt.Config{VocabSize: 40, ContextLen: 8, Layers: 1, Heads: 2, Width: 8, Bias: true, Untied: true}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "untied")
+	if err := Export(m, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Import(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Config != m.Config || !sameBits(back.Params, m.Params) {
+		t.Fatalf("untied GPT-2 round trip: %+v", back.Config)
+	}
+}
+
+// Configurations without a Hugging Face counterpart are refused, naming the switch.
+func TestExportErrors(t *testing.T) {
+	base := gpt.Preset(1)
+	base.VocabSize, base.ContextLen = 40, 8
+	for _, tc := range []struct {
+		edit func(c *gpt.Config)
+		want string
+	}{
+		{func(c *gpt.Config) {}, "SoftCap"}, // the preset has the soft-cap on
+		{func(c *gpt.Config) { c.SoftCap, c.RMSNorm = 0, false }, "Config.Rotary with LayerNorm"},
+		{func(c *gpt.Config) { c.SoftCap, c.Rotary = 0, false }, "Config.RMSNorm, QKNorm or ReLU2 with learned position"},
+		{func(c *gpt.Config) { c.SoftCap, c.Bias = 0, true }, "Config.QKNorm with Config.Bias"},
+	} {
+		cfg := base
+		tc.edit(&cfg)
+		m, err := gpt.New(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Export(m, nil, filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %q", cfg, err, tc.want)
+		}
+	}
+}
+
+func exportImportRoundTrip(t *testing.T, dir string) {
+	m, tok, err := Import(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,26 +24,38 @@ func init() {
 		"DefaultConfig":  reflect.ValueOf(gpt.DefaultConfig),
 		"ErrNonFinite":   reflect.ValueOf(&gpt.ErrNonFinite).Elem(),
 		"GPT2Small":      reflect.ValueOf(gpt.GPT2Small),
+		"KindEmbedding":  reflect.ValueOf(gpt.KindEmbedding),
+		"KindHead":       reflect.ValueOf(gpt.KindHead),
+		"KindMatrix":     reflect.ValueOf(gpt.KindMatrix),
+		"KindVector":     reflect.ValueOf(gpt.KindVector),
+		"MuonA":          reflect.ValueOf(constant.MakeFromLiteral("3.44449999999999999992887633748495090912911109626293182373046875", token.FLOAT, 0)),
+		"MuonB":          reflect.ValueOf(constant.MakeFromLiteral("-4.7750000000000000000867361737988403547205962240695953369140625", token.FLOAT, 0)),
+		"MuonC":          reflect.ValueOf(constant.MakeFromLiteral("2.03150000000000000000520417042793042128323577344417572021484375", token.FLOAT, 0)),
 		"New":            reflect.ValueOf(gpt.New),
 		"NewCPU":         reflect.ValueOf(gpt.NewCPU),
 		"NewNet":         reflect.ValueOf(gpt.NewNet),
 		"NewRNG":         reflect.ValueOf(gpt.NewRNG),
 		"NewWithBackend": reflect.ValueOf(gpt.NewWithBackend),
+		"NormEps":        reflect.ValueOf(constant.MakeFromLiteral("1.00000000000000000003625036316452388482356461452127405209466815e-06", token.FLOAT, 0)),
+		"Preset":         reflect.ValueOf(gpt.Preset),
+		"RopeTables":     reflect.ValueOf(gpt.RopeTables),
+		"RopeTheta":      reflect.ValueOf(constant.MakeFromLiteral("10000", token.INT, 0)),
 		"SetBLASThreads": reflect.ValueOf(gpt.SetBLASThreads),
 		"SgemmFLOPS":     reflect.ValueOf(gpt.SgemmFLOPS),
 
 		// type definitions
-		"Arena":   reflect.ValueOf((*gpt.Arena)(nil)),
-		"Backend": reflect.ValueOf((*gpt.Backend)(nil)),
-		"Buf":     reflect.ValueOf((*gpt.Buf)(nil)),
-		"CPU":     reflect.ValueOf((*gpt.CPU)(nil)),
-		"Config":  reflect.ValueOf((*gpt.Config)(nil)),
-		"Dropout": reflect.ValueOf((*gpt.Dropout)(nil)),
-		"Model":   reflect.ValueOf((*gpt.Model)(nil)),
-		"Net":     reflect.ValueOf((*gpt.Net)(nil)),
-		"Ops":     reflect.ValueOf((*gpt.Ops)(nil)),
-		"RNG":     reflect.ValueOf((*gpt.RNG)(nil)),
-		"Tensor":  reflect.ValueOf((*gpt.Tensor)(nil)),
+		"Arena":      reflect.ValueOf((*gpt.Arena)(nil)),
+		"Backend":    reflect.ValueOf((*gpt.Backend)(nil)),
+		"Buf":        reflect.ValueOf((*gpt.Buf)(nil)),
+		"CPU":        reflect.ValueOf((*gpt.CPU)(nil)),
+		"Config":     reflect.ValueOf((*gpt.Config)(nil)),
+		"Dropout":    reflect.ValueOf((*gpt.Dropout)(nil)),
+		"Model":      reflect.ValueOf((*gpt.Model)(nil)),
+		"Net":        reflect.ValueOf((*gpt.Net)(nil)),
+		"Ops":        reflect.ValueOf((*gpt.Ops)(nil)),
+		"RNG":        reflect.ValueOf((*gpt.RNG)(nil)),
+		"Tensor":     reflect.ValueOf((*gpt.Tensor)(nil)),
+		"TensorKind": reflect.ValueOf((*gpt.TensorKind)(nil)),
 
 		// interface wrapper definitions
 		"_Backend": reflect.ValueOf((*_github_com_golem_lm_golem_lmlib_gpt_Backend)(nil)),
@@ -58,7 +70,7 @@ type _github_com_golem_lm_golem_lmlib_gpt_Backend struct {
 	WAttentionBackward        func(dqkv []float32, dout []float32, qkv []float32, att []float32, B int, T int, C int, NH int, drop gpt.Dropout)
 	WAttentionForward         func(out []float32, att []float32, qkv []float32, B int, T int, C int, NH int, drop gpt.Dropout)
 	WClassifierBackward       func(dinp []float32, dwte []float32, dlogits []float32, inp []float32, wte []float32, N int, C int, V int)
-	WClassifierForward        func(logits []float32, losses []float32, inp []float32, wte []float32, targets []int32, N int, C int, V int, dscale float32)
+	WClassifierForward        func(logits []float32, losses []float32, inp []float32, wte []float32, targets []int32, N int, C int, V int, dscale float32, softcap float32)
 	WDropoutApply             func(out []float32, inp []float32, drop gpt.Dropout)
 	WEncoderBackward          func(dwte []float32, dwpe []float32, dout []float32, tokens []int32, B int, T int, C int)
 	WEncoderForward           func(out []float32, tokens []int32, wte []float32, wpe []float32, B int, T int, C int, drop gpt.Dropout)
@@ -68,8 +80,16 @@ type _github_com_golem_lm_golem_lmlib_gpt_Backend struct {
 	WLayernormForward         func(out []float32, mean []float32, rstd []float32, inp []float32, w []float32, b []float32, N int, C int)
 	WMatmulBackward           func(dinp []float32, dw []float32, dbias []float32, dout []float32, inp []float32, w []float32, N int, C int, OC int)
 	WMatmulForward            func(out []float32, inp []float32, w []float32, bias []float32, N int, C int, OC int)
+	WMuon                     func(params []float32, grads []float32, buf []float32, tensors []gpt.Tensor, lr float32, momentum float32, weightDecay float32, nesterov bool, nsSteps int)
 	WName                     func() string
+	WQKRotaryBackward         func(dqkv []float32, qkv []float32, rstd []float32, B int, T int, C int, NH int, norm bool, rotary bool)
+	WQKRotaryForward          func(qkv []float32, rstd []float32, B int, T int, T0 int, C int, NH int, norm bool, rotary bool)
+	WRMSNormBackward          func(dinp []float32, dw []float32, dout []float32, inp []float32, w []float32, rstd []float32, N int, C int)
+	WRMSNormForward           func(out []float32, rstd []float32, inp []float32, w []float32, N int, C int)
+	WRelu2Backward            func(dinp []float32, inp []float32, dout []float32)
+	WRelu2Forward             func(out []float32, inp []float32)
 	WResidualLayernormForward func(res []float32, out []float32, mean []float32, rstd []float32, a []float32, x []float32, w []float32, b []float32, N int, C int, drop gpt.Dropout)
+	WResidualRMSNormForward   func(res []float32, out []float32, rstd []float32, a []float32, x []float32, w []float32, N int, C int, drop gpt.Dropout)
 	WScale                    func(x []float32, s float32)
 	WSumSquares               func(x []float32) float64
 }
@@ -86,8 +106,8 @@ func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) AttentionForward(out []flo
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) ClassifierBackward(dinp []float32, dwte []float32, dlogits []float32, inp []float32, wte []float32, N int, C int, V int) {
 	W.WClassifierBackward(dinp, dwte, dlogits, inp, wte, N, C, V)
 }
-func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) ClassifierForward(logits []float32, losses []float32, inp []float32, wte []float32, targets []int32, N int, C int, V int, dscale float32) {
-	W.WClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale)
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) ClassifierForward(logits []float32, losses []float32, inp []float32, wte []float32, targets []int32, N int, C int, V int, dscale float32, softcap float32) {
+	W.WClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale, softcap)
 }
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) DropoutApply(out []float32, inp []float32, drop gpt.Dropout) {
 	W.WDropoutApply(out, inp, drop)
@@ -116,11 +136,35 @@ func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) MatmulBackward(dinp []floa
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) MatmulForward(out []float32, inp []float32, w []float32, bias []float32, N int, C int, OC int) {
 	W.WMatmulForward(out, inp, w, bias, N, C, OC)
 }
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Muon(params []float32, grads []float32, buf []float32, tensors []gpt.Tensor, lr float32, momentum float32, weightDecay float32, nesterov bool, nsSteps int) {
+	W.WMuon(params, grads, buf, tensors, lr, momentum, weightDecay, nesterov, nsSteps)
+}
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Name() string {
 	return W.WName()
 }
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) QKRotaryBackward(dqkv []float32, qkv []float32, rstd []float32, B int, T int, C int, NH int, norm bool, rotary bool) {
+	W.WQKRotaryBackward(dqkv, qkv, rstd, B, T, C, NH, norm, rotary)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) QKRotaryForward(qkv []float32, rstd []float32, B int, T int, T0 int, C int, NH int, norm bool, rotary bool) {
+	W.WQKRotaryForward(qkv, rstd, B, T, T0, C, NH, norm, rotary)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) RMSNormBackward(dinp []float32, dw []float32, dout []float32, inp []float32, w []float32, rstd []float32, N int, C int) {
+	W.WRMSNormBackward(dinp, dw, dout, inp, w, rstd, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) RMSNormForward(out []float32, rstd []float32, inp []float32, w []float32, N int, C int) {
+	W.WRMSNormForward(out, rstd, inp, w, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Relu2Backward(dinp []float32, inp []float32, dout []float32) {
+	W.WRelu2Backward(dinp, inp, dout)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Relu2Forward(out []float32, inp []float32) {
+	W.WRelu2Forward(out, inp)
+}
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) ResidualLayernormForward(res []float32, out []float32, mean []float32, rstd []float32, a []float32, x []float32, w []float32, b []float32, N int, C int, drop gpt.Dropout) {
 	W.WResidualLayernormForward(res, out, mean, rstd, a, x, w, b, N, C, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) ResidualRMSNormForward(res []float32, out []float32, rstd []float32, a []float32, x []float32, w []float32, N int, C int, drop gpt.Dropout) {
+	W.WResidualRMSNormForward(res, out, rstd, a, x, w, N, C, drop)
 }
 func (W _github_com_golem_lm_golem_lmlib_gpt_Backend) Scale(x []float32, s float32) {
 	W.WScale(x, s)
@@ -135,7 +179,7 @@ type _github_com_golem_lm_golem_lmlib_gpt_Ops struct {
 	WAttentionBackward        func(dqkv gpt.Buf, dout gpt.Buf, qkv gpt.Buf, att gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout)
 	WAttentionForward         func(out gpt.Buf, att gpt.Buf, qkv gpt.Buf, B int, T int, C int, NH int, drop gpt.Dropout)
 	WClassifierBackward       func(dinp gpt.Buf, dwte gpt.Buf, dlogits gpt.Buf, inp gpt.Buf, wte gpt.Buf, N int, C int, V int)
-	WClassifierForward        func(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32)
+	WClassifierForward        func(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32, softcap float32)
 	WDropoutApply             func(out gpt.Buf, inp gpt.Buf, drop gpt.Dropout)
 	WEncoderBackward          func(dwte gpt.Buf, dwpe gpt.Buf, dout gpt.Buf, tokens gpt.Buf, B int, T int, C int)
 	WEncoderForward           func(out gpt.Buf, tokens gpt.Buf, wte gpt.Buf, wpe gpt.Buf, B int, T int, C int, drop gpt.Dropout)
@@ -145,7 +189,14 @@ type _github_com_golem_lm_golem_lmlib_gpt_Ops struct {
 	WLayernormForward         func(out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, inp gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int)
 	WMatmulBackward           func(dinp gpt.Buf, dw gpt.Buf, dbias gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, N int, C int, OC int)
 	WMatmulForward            func(out gpt.Buf, inp gpt.Buf, w gpt.Buf, bias gpt.Buf, N int, C int, OC int)
+	WQKRotaryBackward         func(dqkv gpt.Buf, qkv gpt.Buf, rstd gpt.Buf, B int, T int, C int, NH int, norm bool, rotary bool)
+	WQKRotaryForward          func(qkv gpt.Buf, rstd gpt.Buf, B int, T int, C int, NH int, norm bool, rotary bool)
+	WRMSNormBackward          func(dinp gpt.Buf, dw gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, rstd gpt.Buf, N int, C int)
+	WRMSNormForward           func(out gpt.Buf, rstd gpt.Buf, inp gpt.Buf, w gpt.Buf, N int, C int)
+	WRelu2Backward            func(dinp gpt.Buf, inp gpt.Buf, dout gpt.Buf)
+	WRelu2Forward             func(out gpt.Buf, inp gpt.Buf)
 	WResidualLayernormForward func(res gpt.Buf, out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int, drop gpt.Dropout)
+	WResidualRMSNormForward   func(res gpt.Buf, out gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, N int, C int, drop gpt.Dropout)
 	WZero                     func(x gpt.Buf)
 }
 
@@ -158,8 +209,8 @@ func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) AttentionForward(out gpt.Buf, 
 func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ClassifierBackward(dinp gpt.Buf, dwte gpt.Buf, dlogits gpt.Buf, inp gpt.Buf, wte gpt.Buf, N int, C int, V int) {
 	W.WClassifierBackward(dinp, dwte, dlogits, inp, wte, N, C, V)
 }
-func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ClassifierForward(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32) {
-	W.WClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale)
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ClassifierForward(logits gpt.Buf, losses gpt.Buf, inp gpt.Buf, wte gpt.Buf, targets gpt.Buf, N int, C int, V int, dscale float32, softcap float32) {
+	W.WClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale, softcap)
 }
 func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) DropoutApply(out gpt.Buf, inp gpt.Buf, drop gpt.Dropout) {
 	W.WDropoutApply(out, inp, drop)
@@ -188,8 +239,29 @@ func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) MatmulBackward(dinp gpt.Buf, d
 func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) MatmulForward(out gpt.Buf, inp gpt.Buf, w gpt.Buf, bias gpt.Buf, N int, C int, OC int) {
 	W.WMatmulForward(out, inp, w, bias, N, C, OC)
 }
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) QKRotaryBackward(dqkv gpt.Buf, qkv gpt.Buf, rstd gpt.Buf, B int, T int, C int, NH int, norm bool, rotary bool) {
+	W.WQKRotaryBackward(dqkv, qkv, rstd, B, T, C, NH, norm, rotary)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) QKRotaryForward(qkv gpt.Buf, rstd gpt.Buf, B int, T int, C int, NH int, norm bool, rotary bool) {
+	W.WQKRotaryForward(qkv, rstd, B, T, C, NH, norm, rotary)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) RMSNormBackward(dinp gpt.Buf, dw gpt.Buf, dout gpt.Buf, inp gpt.Buf, w gpt.Buf, rstd gpt.Buf, N int, C int) {
+	W.WRMSNormBackward(dinp, dw, dout, inp, w, rstd, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) RMSNormForward(out gpt.Buf, rstd gpt.Buf, inp gpt.Buf, w gpt.Buf, N int, C int) {
+	W.WRMSNormForward(out, rstd, inp, w, N, C)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) Relu2Backward(dinp gpt.Buf, inp gpt.Buf, dout gpt.Buf) {
+	W.WRelu2Backward(dinp, inp, dout)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) Relu2Forward(out gpt.Buf, inp gpt.Buf) {
+	W.WRelu2Forward(out, inp)
+}
 func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ResidualLayernormForward(res gpt.Buf, out gpt.Buf, mean gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, b gpt.Buf, N int, C int, drop gpt.Dropout) {
 	W.WResidualLayernormForward(res, out, mean, rstd, a, x, w, b, N, C, drop)
+}
+func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) ResidualRMSNormForward(res gpt.Buf, out gpt.Buf, rstd gpt.Buf, a gpt.Buf, x gpt.Buf, w gpt.Buf, N int, C int, drop gpt.Dropout) {
+	W.WResidualRMSNormForward(res, out, rstd, a, x, w, N, C, drop)
 }
 func (W _github_com_golem_lm_golem_lmlib_gpt_Ops) Zero(x gpt.Buf) {
 	W.WZero(x)

@@ -4,15 +4,21 @@ package symbols
 
 import (
 	"github.com/golem-lm/golem/lmlib/hf"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
 func init() {
 	Symbols["github.com/golem-lm/golem/lmlib/hf/hf"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Export":     reflect.ValueOf(hf.Export),
-		"Import":     reflect.ValueOf(hf.Import),
-		"ReadConfig": reflect.ValueOf(hf.ReadConfig),
+		"ArchApertus":  reflect.ValueOf(constant.MakeFromLiteral("\"apertus\"", token.STRING, 0)),
+		"ArchArcee":    reflect.ValueOf(constant.MakeFromLiteral("\"arcee\"", token.STRING, 0)),
+		"ArchGPT2":     reflect.ValueOf(constant.MakeFromLiteral("\"gpt2\"", token.STRING, 0)),
+		"Architecture": reflect.ValueOf(hf.Architecture),
+		"Export":       reflect.ValueOf(hf.Export),
+		"Import":       reflect.ValueOf(hf.Import),
+		"ReadConfig":   reflect.ValueOf(hf.ReadConfig),
 
 		// type definitions
 		"Config": reflect.ValueOf((*hf.Config)(nil)),

@@ -21,7 +21,9 @@ import (
 //
 //	model.safetensors      the weights, one F32 tensor per gpt.Tensor name (the tied
 //	                       embedding once, as "wte", as HF GPT-2 stores it)
-//	optimizer.safetensors  AdamW moments: "exp_avg.NAME" and "exp_avg_sq.NAME"
+//	optimizer.safetensors  AdamW moments "exp_avg.NAME" and "exp_avg_sq.NAME" of the
+//	                       tensors AdamW updates, Muon's "momentum_buffer.NAME" of
+//	                       the matrices Muon updates (Options.Optimizer "muon")
 //	state.json             step, tokens, model config, options, dropout RNG state,
 //	                       training loader position, early-stopping state, curves
 //
@@ -68,11 +70,77 @@ type TrajectoryOptions struct {
 	MaxSteps    int     `json:"max_steps"`
 	MaxTokens   int64   `json:"max_tokens"`
 	Patience    int     `json:"patience"`
+
+	// Options of the modern recipe, empty at their GPT-2 defaults (AdamW with one
+	// learning rate, cosine schedule), so older checkpoints read the same.
+	Schedule           string  `json:"schedule,omitempty"`
+	WarmdownSteps      int     `json:"warmdown_steps,omitempty"`
+	Optimizer          string  `json:"optimizer,omitempty"`
+	MuonLR             float32 `json:"muon_lr,omitempty"`
+	MuonMomentum       float32 `json:"muon_momentum,omitempty"`
+	MuonMomentumWarmup int     `json:"muon_momentum_warmup,omitempty"`
+	MuonWeightDecay    float32 `json:"muon_weight_decay,omitempty"`
+	EmbedLR            float32 `json:"embed_lr,omitempty"`
+	HeadLR             float32 `json:"head_lr,omitempty"`
 }
 
 func saveOptions(o Options) TrajectoryOptions {
-	return TrajectoryOptions{o.LR, o.MinLR, o.WarmupSteps, o.DecaySteps, o.Beta1, o.Beta2, o.Eps, o.WeightDecay,
-		o.GradClip, o.GradAccum, o.EvalEvery, o.EvalBatches, o.Seed, o.MaxSteps, o.MaxTokens, o.Patience}
+	t := TrajectoryOptions{LR: o.LR, MinLR: o.MinLR, WarmupSteps: o.WarmupSteps, DecaySteps: o.DecaySteps,
+		Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay, GradClip: o.GradClip,
+		GradAccum: o.GradAccum, EvalEvery: o.EvalEvery, EvalBatches: o.EvalBatches, Seed: o.Seed,
+		MaxSteps: o.MaxSteps, MaxTokens: o.MaxTokens, Patience: o.Patience}
+	if o.Schedule == ScheduleTrapezoid {
+		t.Schedule, t.WarmdownSteps = o.Schedule, o.WarmdownSteps
+	}
+	if o.Optimizer == OptimizerMuon {
+		t.Optimizer, t.MuonLR, t.MuonMomentum, t.MuonMomentumWarmup, t.MuonWeightDecay =
+			o.Optimizer, o.MuonLR, o.MuonMomentum, o.MuonMomentumWarmup, o.MuonWeightDecay
+	}
+	if o.EmbedLR != o.LR {
+		t.EmbedLR = o.EmbedLR
+	}
+	if o.HeadLR != o.LR {
+		t.HeadLR = o.HeadLR
+	}
+	return t
+}
+
+// shownOption is a saved option's value for a message: the empty Optimizer and
+// Schedule stand for their defaults.
+func shownOption(name string, v any) any {
+	if v == "" {
+		switch name {
+		case "Optimizer":
+			return OptimizerAdamW
+		case "Schedule":
+			return ScheduleCosine
+		}
+	}
+	return v
+}
+
+// optimizerState lists the optimizer's buffers as they are saved: for each group of
+// tensors, a name prefix and the buffer that holds its values at the tensors'
+// offsets (AdamW's two moments, Muon's momentum, which shares mState's storage).
+func (r *run) optimizerState() []optGroup {
+	all := r.m.Tensors()
+	if r.o.Optimizer != OptimizerMuon {
+		return []optGroup{{"exp_avg.", all, r.mState}, {"exp_avg_sq.", all, r.vSt}}
+	}
+	var adam []gpt.Tensor
+	for _, t := range all {
+		if t.Kind != gpt.KindMatrix {
+			adam = append(adam, t)
+		}
+	}
+	return []optGroup{{"exp_avg.", adam, r.mState}, {"exp_avg_sq.", adam, r.vSt},
+		{"momentum_buffer.", r.m.MatrixTensors(), r.mState}}
+}
+
+type optGroup struct {
+	prefix  string
+	tensors []gpt.Tensor
+	buf     []float32
 }
 
 func checkpointPath(dir string, step int) string {
@@ -80,7 +148,10 @@ func checkpointPath(dir string, step int) string {
 }
 
 func (r *run) tensors(buf []float32, prefix string) []NamedTensor {
-	ts := r.m.Tensors()
+	return named(r.m.Tensors(), buf, prefix)
+}
+
+func named(ts []gpt.Tensor, buf []float32, prefix string) []NamedTensor {
 	out := make([]NamedTensor, len(ts))
 	for i, t := range ts {
 		out[i] = NamedTensor{Name: prefix + t.Name, Shape: t.Shape, Data: buf[t.Offset : t.Offset+t.Size]}
@@ -109,7 +180,10 @@ func (r *run) save() error {
 	if err := WriteSafetensors(filepath.Join(tmp, "model.safetensors"), r.tensors(r.m.Params, ""), meta); err != nil {
 		return fail(err)
 	}
-	opt := append(r.tensors(r.mState, "exp_avg."), r.tensors(r.vSt, "exp_avg_sq.")...)
+	var opt []NamedTensor
+	for _, g := range r.optimizerState() {
+		opt = append(opt, named(g.tensors, g.buf, g.prefix)...)
+	}
 	if err := WriteSafetensors(filepath.Join(tmp, "optimizer.safetensors"), opt, map[string]string{"step": strconv.Itoa(r.step)}); err != nil {
 		return fail(err)
 	}
@@ -239,12 +313,18 @@ func ReadState(dir string) (*State, string, error) {
 
 // loadInto copies the tensors of a safetensors file into buf at m's offsets.
 func loadInto(m *gpt.Model, path, prefix string, buf []float32) error {
+	return loadTensors(m.Tensors(), path, prefix, buf)
+}
+
+// loadTensors copies tensors (prefixed names) of a safetensors file into buf at
+// their offsets; a tensor with the prefix that is not among them is an error.
+func loadTensors(ts []gpt.Tensor, path, prefix string, buf []float32) error {
 	st, err := ReadSafetensors(path)
 	if err != nil {
 		return err
 	}
 	want := map[string]bool{}
-	for _, t := range m.Tensors() {
+	for _, t := range ts {
 		name := prefix + t.Name
 		want[name] = true
 		nt, ok := st.Tensor(name)
@@ -356,7 +436,8 @@ func resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 			}
 		}
 		if a, b := sv.Field(i).Interface(), nv.Field(i).Interface(); a != b {
-			return nil, fmt.Errorf("resume: checkpoint %s was trained with %s=%v, options say %v", ck, sv.Type().Field(i).Name, a, b)
+			name := sv.Type().Field(i).Name
+			return nil, fmt.Errorf("resume: checkpoint %s was trained with %s=%v, options say %v", ck, name, shownOption(name, a), shownOption(name, b))
 		}
 	}
 	// Read and check everything before changing the model or the loader.
@@ -365,11 +446,10 @@ func resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	opt := filepath.Join(ck, "optimizer.safetensors")
-	if err := loadInto(m, opt, "exp_avg.", r.mState); err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
-	}
-	if err := loadInto(m, opt, "exp_avg_sq.", r.vSt); err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
+	for _, g := range r.optimizerState() {
+		if err := loadTensors(g.tensors, opt, g.prefix, g.buf); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
 	}
 	if err := trainLoader.Restore(st.TrainLoader); err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", ck, err)

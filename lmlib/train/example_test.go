@@ -86,3 +86,14 @@ func ExampleResume() {
 	fmt.Println("steps:", res.Steps, "history:", len(res.History), "checkpoints:", len(cks))
 	// Output: steps: 40 history: 40 checkpoints: 2
 }
+
+// The depth dial: the modern recipe's model and training options for depth 4 and
+// this data (vocabulary, context, batch).
+func ExamplePresetOptions() {
+	cfg := gpt.Preset(4)
+	cfg.VocabSize, cfg.ContextLen = 2048, 128
+	o := train.PresetOptions(cfg, 8*128)
+	fmt.Printf("%s, Muon %v, embeddings %v, head %v, vectors %v; %s schedule; %d steps of 1024 tokens\n",
+		o.Optimizer, o.MuonLR, o.EmbedLR, o.HeadLR, o.LR, o.Schedule, o.MaxSteps)
+	// Output: muon, Muon 0.01, embeddings 0.2, head 0.008, vectors 0.004; trapezoid schedule; 20480 steps of 1024 tokens
+}

@@ -1,6 +1,7 @@
 // Package train pretrains a GPT from lmlib/gpt on batches from lmlib/shard:
 // AdamW through the model's fused kernel (decoupled weight decay, none on biases
-// and LayerNorm), linear warmup and cosine decay, gradient clipping by global
+// and LayerNorm), or Muon for the matrices with AdamW for the rest; linear warmup
+// and a cosine or trapezoidal decay, gradient clipping by global
 // norm, gradient accumulation, validation loss, early stopping, live progress in a
 // notebook, clean stops on interrupt, and atomic checkpoints (weights and
 // optimizer moments in safetensors, the rest in JSON) that Resume continues
@@ -268,12 +269,36 @@ func (r *run) trainStep(step, B, T int) (loss, norm float32, err error) {
 			r.m.ScaleGrads(c)
 		}
 	}
+	r.update(step)
+	return loss, norm, nil
+}
+
+// update applies the optimizer step: AdamW on every tensor, or (Optimizer "muon")
+// Muon on the matrices and AdamW on the rest, each group at its learning rate
+// scaled by the schedule. The Muon momentum lives in mState at the matrices' offsets.
+func (r *run) update(step int) {
+	o := r.o
 	wd := o.WeightDecay
 	if wd < 0 {
 		wd = 0
 	}
-	r.m.AdamWStep(o.LRAt(step), o.Beta1, o.Beta2, o.Eps, wd, step, r.mState, r.vSt)
-	return loss, norm, nil
+	lr := o.LRAt(step)
+	if o.Optimizer == OptimizerAdamW && o.EmbedLR == o.LR && o.HeadLR == o.LR {
+		r.m.AdamWStep(lr, o.Beta1, o.Beta2, o.Eps, wd, step, r.mState, r.vSt)
+		return
+	}
+	scale := lr / o.LR
+	groups := []struct {
+		kind gpt.TensorKind
+		lr   float32
+	}{{gpt.KindEmbedding, o.EmbedLR}, {gpt.KindHead, o.HeadLR}, {gpt.KindVector, o.LR}, {gpt.KindMatrix, o.LR}}
+	if o.Optimizer == OptimizerMuon {
+		r.m.MuonStep(r.m.MatrixTensors(), o.MuonLR*scale, o.muonMomentumAt(step), o.MuonWeightDecay, true, 5, r.mState)
+		groups = groups[:3]
+	}
+	for _, g := range groups {
+		r.m.AdamWStepOn(r.m.TensorsOf(g.kind), g.lr*scale, o.Beta1, o.Beta2, o.Eps, wd, step, r.mState, r.vSt)
+	}
 }
 
 func orNone(s string) string {

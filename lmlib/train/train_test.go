@@ -50,6 +50,11 @@ func opticks(t testing.TB) ([]int32, *shard.CharVocab) {
 
 // small returns a tiny model and Opticks loaders for the behaviour tests.
 func small(t testing.TB, dropout float32, B, T int) (*gpt.Model, *shard.Loader, *shard.Loader) {
+	return smallModel(t, false, dropout, B, T)
+}
+
+// smallModel is small, with every switch of the modern recipe on when modern.
+func smallModel(t testing.TB, modern bool, dropout float32, B, T int) (*gpt.Model, *shard.Loader, *shard.Loader) {
 	toks, voc := opticks(t)
 	n := len(toks) * 9 / 10
 	tl, err := shard.NewSliceLoader(toks[:n], shard.LoaderOptions{B: B, T: T, Shuffle: true, Seed: 11})
@@ -60,7 +65,12 @@ func small(t testing.TB, dropout float32, B, T int) (*gpt.Model, *shard.Loader, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := gpt.New(gpt.Config{VocabSize: voc.VocabSize(), ContextLen: 32, Layers: 2, Heads: 2, Width: 32, Dropout: dropout, Bias: true}, 5)
+	cfg := gpt.Config{VocabSize: voc.VocabSize(), ContextLen: 32, Layers: 2, Heads: 2, Width: 32, Dropout: dropout, Bias: true}
+	if modern {
+		cfg = gpt.Preset(2)
+		cfg.VocabSize, cfg.ContextLen, cfg.Width, cfg.Dropout = voc.VocabSize(), 32, 32, dropout
+	}
+	m, err := gpt.New(cfg, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +105,39 @@ func TestLRSchedule(t *testing.T) {
 	}
 }
 
+func TestLRScheduleTrapezoid(t *testing.T) {
+	o := Options{LR: 1e-3, MinLR: 1e-4, WarmupSteps: 9, DecaySteps: 109, WarmdownSteps: 40, MaxSteps: 200, Schedule: ScheduleTrapezoid,
+		Optimizer: OptimizerMuon, MuonMomentumWarmup: 10}
+	tests := []struct {
+		step int
+		want float64
+	}{
+		{1, 1e-4},  // warmup as with cosine
+		{10, 1e-3}, // it = 9: constant LR
+		{70, 1e-3}, // it = 69 = 109 − 40: warmdown starts
+		{90, 1e-4 + 0.5*9e-4},
+		{110, 1e-4}, // it = decay: MinLR
+		{200, 1e-4},
+	}
+	for _, tc := range tests {
+		if got := o.LRAt(tc.step); math.Abs(float64(got)-tc.want) > 1e-9 {
+			t.Errorf("LRAt(%d) = %v, want %v", tc.step, got, tc.want)
+		}
+	}
+	o, _ = o.withDefaults()
+	if o.WarmdownSteps != 40 || o.MuonLR != 0.02 || o.MuonMomentum != 0.95 {
+		t.Errorf("defaults: %+v", o)
+	}
+	for step, want := range map[int]float32{1: 0.85, 6: 0.9, 11: 0.95, 500: 0.95} {
+		if got := o.muonMomentumAt(step); math.Abs(float64(got-want)) > 1e-6 {
+			t.Errorf("Muon momentum at step %d: %v, want %v", step, got, want)
+		}
+	}
+	if w, _ := (Options{Schedule: ScheduleTrapezoid, MaxSteps: 50}).withDefaults(); w.WarmdownSteps != 20 {
+		t.Errorf("default warmdown of 50 steps: %d, want 20", w.WarmdownSteps)
+	}
+}
+
 func TestOptionsErrors(t *testing.T) {
 	m, tl, vl := small(t, 0, 2, 16)
 	for _, tc := range []struct {
@@ -105,6 +148,12 @@ func TestOptionsErrors(t *testing.T) {
 		{Options{Beta2: 1}, "Beta2 1"},
 		{Options{MinLR: 1, LR: 0.1}, "MinLR 1"},
 		{Options{GradAccum: -2}, "GradAccum -2"},
+		{Options{Optimizer: "sgd"}, `Optimizer "sgd"`},
+		{Options{Schedule: "linear"}, `Schedule "linear"`},
+		{Options{Schedule: ScheduleTrapezoid, WarmdownSteps: 5000}, "WarmdownSteps 5000"},
+		{Options{Optimizer: OptimizerMuon, MuonMomentum: 1.5}, "MuonMomentum 1.5"},
+		{Options{Optimizer: OptimizerMuon, MuonLR: -1}, "MuonLR -1"},
+		{Options{EmbedLR: -1}, "EmbedLR -1"},
 	} {
 		if _, err := Train(m, tl, vl, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
@@ -271,6 +320,9 @@ func TestResumeMismatch(t *testing.T) {
 		t.Errorf("more steps without DecaySteps: %v", err)
 	}
 	_, tl8, _ := small(t, 0, 8, 32)
+	if _, err := Resume(m2, tl2, vl2, dir, Options{MaxSteps: 6, DecaySteps: 3, Optimizer: OptimizerMuon, Quiet: true}); err == nil || !strings.Contains(err.Error(), "Optimizer=adamw, options say muon") {
+		t.Errorf("optimizer mismatch: %v", err)
+	}
 	if _, err := Resume(m2, tl8, vl2, dir, Options{MaxSteps: 6, DecaySteps: 3, Quiet: true}); err == nil || !strings.Contains(err.Error(), "B=4") {
 		t.Errorf("loader mismatch: %v", err)
 	}
@@ -290,31 +342,53 @@ func TestResumeMismatch(t *testing.T) {
 }
 
 // killOpts are the options of the kill -9 test; DecaySteps is fixed so the child
-// can run "forever" (MaxSteps huge) on the same schedule as the straight run.
-func killOpts(dir string, maxSteps int) Options {
-	return Options{MaxSteps: maxSteps, WarmupSteps: 5, DecaySteps: 40, GradAccum: 2, EvalEvery: 7, EvalBatches: 2,
+// can run "forever" (MaxSteps huge) on the same schedule as the straight run. The
+// modern run adds Muon (momentum warmup and weight decay), its own learning rates
+// for the embeddings and the head, and the trapezoidal schedule.
+func killOpts(dir string, maxSteps int, modern bool) Options {
+	o := Options{MaxSteps: maxSteps, WarmupSteps: 5, DecaySteps: 40, GradAccum: 2, EvalEvery: 7, EvalBatches: 2,
 		CheckpointDir: dir, CheckpointEvery: 10, KeepCheckpoints: 1000, Seed: 99, LR: 3e-3, Quiet: true}
+	if modern {
+		o.Optimizer, o.MuonMomentumWarmup, o.MuonWeightDecay = OptimizerMuon, 20, 0.1
+		o.EmbedLR, o.HeadLR, o.Schedule, o.WarmdownSteps = 0.03, 2e-3, ScheduleTrapezoid, 15
+	}
+	return o
 }
 
 // TestResumeAfterKill: N steps straight == k steps, kill -9, Resume, N-k steps,
 // to the bit, with dropout on (so the RNG state must be restored too) and
-// gradient accumulation.
+// gradient accumulation; for GPT-2 with AdamW and for the modern recipe with Muon
+// (whose momentum buffers must be restored).
 func TestResumeAfterKill(t *testing.T) {
+	if v := os.Getenv("GOLEM_TRAIN_KILL_VARIANT"); v != "" {
+		resumeAfterKill(t, v == "modern")
+		return
+	}
+	for _, v := range []string{"gpt2", "modern"} {
+		t.Run(v, func(t *testing.T) { resumeAfterKill(t, v == "modern") })
+	}
+}
+
+func resumeAfterKill(t *testing.T, modern bool) {
 	const N, k = 40, 10
 	if dir := os.Getenv("GOLEM_TRAIN_KILL_CHILD"); dir != "" {
-		m, tl, vl := small(t, 0.1, 4, 32)
-		_, err := Train(m, tl, vl, killOpts(dir, 1<<30))
+		m, tl, vl := smallModel(t, modern, 0.1, 4, 32)
+		_, err := Train(m, tl, vl, killOpts(dir, 1<<30, modern))
 		t.Fatalf("child run ended: %v", err) // it is meant to be killed first
 	}
-	m, tl, vl := small(t, 0.1, 4, 32)
-	if _, err := Train(m, tl, vl, killOpts("", N)); err != nil {
+	m, tl, vl := smallModel(t, modern, 0.1, 4, 32)
+	if _, err := Train(m, tl, vl, killOpts("", N, modern)); err != nil {
 		t.Fatal(err)
 	}
 	straight := paramBytes(m)
 
 	dir := t.TempDir()
+	variant := "gpt2"
+	if modern {
+		variant = "modern"
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestResumeAfterKill$")
-	cmd.Env = append(os.Environ(), "GOLEM_TRAIN_KILL_CHILD="+dir)
+	cmd.Env = append(os.Environ(), "GOLEM_TRAIN_KILL_CHILD="+dir, "GOLEM_TRAIN_KILL_VARIANT="+variant)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -340,8 +414,8 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatalf("child was not killed by SIGKILL: %v\n%s", err, out.String())
 	}
 
-	m2, tl2, vl2 := small(t, 0.1, 4, 32) // fresh weights, loaders at the start
-	res, err := Resume(m2, tl2, vl2, ck, killOpts(dir, N))
+	m2, tl2, vl2 := smallModel(t, modern, 0.1, 4, 32) // fresh weights, loaders at the start
+	res, err := Resume(m2, tl2, vl2, ck, killOpts(dir, N, modern))
 	if err != nil {
 		t.Fatal(err)
 	}

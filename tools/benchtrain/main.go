@@ -40,10 +40,25 @@ var configs = map[string]struct {
 	"baby":  {gpt.Config{VocabSize: 65, ContextLen: 64, Layers: 4, Heads: 4, Width: 128, Bias: true}, 12, 64},
 	"small": {gpt.Config{VocabSize: 65, ContextLen: 256, Layers: 6, Heads: 6, Width: 384, Bias: true}, 16, 256},
 	"gpt2":  {gpt.GPT2Small(), 4, 1024},
+	// The modern recipe at the same shapes (gpt.Preset: RoPE, RMSNorm, QK-norm, ReLU²,
+	// untied head, soft-cap 15, no biases), trained with Muon on the matrices and AdamW
+	// on the rest.
+	"baby-modern":  {modern(4, 65, 64), 12, 64},
+	"small-modern": {modern(6, 65, 256, 384), 16, 256},
+}
+
+// modern is gpt.Preset(depth) with the vocabulary, context and (optionally) width given.
+func modern(depth, V, T int, width ...int) gpt.Config {
+	c := gpt.Preset(depth)
+	c.VocabSize, c.ContextLen = V, T
+	if len(width) > 0 {
+		c.Width = width[0]
+	}
+	return c
 }
 
 func main() {
-	name := flag.String("config", "baby", "baby, small or gpt2 (GPT-2 124M, B=4, T=1024)")
+	name := flag.String("config", "baby", "baby, small, gpt2 (GPT-2 124M, B=4, T=1024), baby-modern or small-modern")
 	seconds := flag.Float64("seconds", 5, "time the steps for at least this long")
 	minSteps := flag.Int("min-steps", 3, "time at least this many steps")
 	warmup := flag.Int("warmup", 2, "untimed steps first")
@@ -65,7 +80,7 @@ func main() {
 func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models int) error {
 	c, ok := configs[name]
 	if !ok {
-		return fmt.Errorf("unknown config %q (baby, small, gpt2)", name)
+		return fmt.Errorf("unknown config %q (baby, small, gpt2, baby-modern, small-modern)", name)
 	}
 	for i := 1; i < models; i++ {
 		if err := throwaway(c.cfg, c.B, c.T); err != nil {
@@ -108,7 +123,15 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		if norm := m.GradNorm(); norm > 1 {
 			m.ScaleGrads(1 / norm)
 		}
-		m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
+		if !c.cfg.Modern() {
+			m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
+			return nil
+		}
+		// train.Options{Optimizer: "muon"}'s update: Muon on the matrices, AdamW by kind.
+		m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, 5, mom)
+		for _, k := range []gpt.TensorKind{gpt.KindEmbedding, gpt.KindHead, gpt.KindVector} {
+			m.AdamWStepOn(m.TensorsOf(k), 1e-3, 0.8, 0.95, 1e-8, 0, step, mom, vel)
+		}
 		return nil
 	}
 	for i := 0; i < warmup; i++ {

@@ -54,9 +54,41 @@ func (b *timed) GeluBackward(dinp, inp, dout []float32) {
 	defer b.at("geluB", time.Now())
 	b.CPU.GeluBackward(dinp, inp, dout)
 }
-func (b *timed) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale float32) {
+func (b *timed) ClassifierForward(logits, losses, inp, wte []float32, targets []int32, N, C, V int, dscale, softcap float32) {
 	defer b.at("clsF", time.Now())
-	b.CPU.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale)
+	b.CPU.ClassifierForward(logits, losses, inp, wte, targets, N, C, V, dscale, softcap)
+}
+func (b *timed) RMSNormForward(out, rstd, inp, w []float32, N, C int) {
+	defer b.at("rmsF", time.Now())
+	b.CPU.RMSNormForward(out, rstd, inp, w, N, C)
+}
+func (b *timed) ResidualRMSNormForward(res, out, rstd, a, x, w []float32, N, C int, drop gpt.Dropout) {
+	defer b.at("rmsF", time.Now())
+	b.CPU.ResidualRMSNormForward(res, out, rstd, a, x, w, N, C, drop)
+}
+func (b *timed) RMSNormBackward(dinp, dw, dout, inp, w, rstd []float32, N, C int) {
+	defer b.at("rmsB", time.Now())
+	b.CPU.RMSNormBackward(dinp, dw, dout, inp, w, rstd, N, C)
+}
+func (b *timed) QKRotaryForward(qkv, rstd []float32, B, T, T0, C, NH int, norm, rotary bool) {
+	defer b.at("qkF", time.Now())
+	b.CPU.QKRotaryForward(qkv, rstd, B, T, T0, C, NH, norm, rotary)
+}
+func (b *timed) QKRotaryBackward(dqkv, qkv, rstd []float32, B, T, C, NH int, norm, rotary bool) {
+	defer b.at("qkB", time.Now())
+	b.CPU.QKRotaryBackward(dqkv, qkv, rstd, B, T, C, NH, norm, rotary)
+}
+func (b *timed) Relu2Forward(out, inp []float32) {
+	defer b.at("relu2F", time.Now())
+	b.CPU.Relu2Forward(out, inp)
+}
+func (b *timed) Relu2Backward(dinp, inp, dout []float32) {
+	defer b.at("relu2B", time.Now())
+	b.CPU.Relu2Backward(dinp, inp, dout)
+}
+func (b *timed) Muon(params, grads, buf []float32, tensors []gpt.Tensor, lr, momentum, wd float32, nesterov bool, nsSteps int) {
+	defer b.at("muon", time.Now())
+	b.CPU.Muon(params, grads, buf, tensors, lr, momentum, wd, nesterov, nsSteps)
 }
 func (b *timed) ClassifierBackward(dinp, dwte, dlogits, inp, wte []float32, N, C, V int) {
 	defer b.at("clsB", time.Now())

@@ -24,6 +24,8 @@ var kernelNames = []string{
 	"layernorm_forward", "layernorm_backward", "add_bias", "bias_backward",
 	"attn_permute", "attn_permute_backward", "attn_unpermute", "attn_softmax", "attn_softmax_backward",
 	"gelu_forward", "gelu_backward", "crossentropy_softmax", "adamw", "sum_squares", "scale", "f32_to_bf16",
+	"softcap_forward", "rmsnorm_forward", "rmsnorm_backward", "qk_rotary_forward", "qk_rotary_backward",
+	"relu2_forward", "relu2_backward",
 }
 
 // Options configure a Device.

@@ -1,4 +1,5 @@
-// golem's GPT-2 kernels for the CUDA backend (lmlib/gpt/cuda), fp32.
+// golem's GPT kernels for the CUDA backend (lmlib/gpt/cuda), fp32: GPT-2's and the
+// modern recipe's (RMSNorm, QK-norm + RoPE, ReLU², the logit soft-cap).
 // Compiled to PTX by NVRTC (`make cuda-ptx` → kernels.ptx, embedded in the Go
 // package) and JIT-compiled by the driver when the backend starts. Every kernel
 // is extern "C" so the Go side finds it by its plain name. Conventions follow
@@ -50,7 +51,8 @@ __global__ void encoder_forward(float* out, const int* tokens, const float* wte,
     int c = i % C;
     long long bt = i / C;
     int t = bt % T;
-    out[i] = wte[(long long)tokens[bt] * C + c] + wpe[(long long)t * C + c];
+    float v = wte[(long long)tokens[bt] * C + c];
+    out[i] = wpe ? v + wpe[(long long)t * C + c] : v;  // wpe is 0 with rotary embeddings
 }
 
 // dwte (V,C) += scatter dout by tokens (atomics); dwpe (T,C) += Σ_b dout.
@@ -268,7 +270,7 @@ __global__ void gelu_backward(float* dinp, const float* inp, const float* dout, 
 // Fused softmax + cross-entropy over logits (N,V), one block per row: losses[n] =
 // logsumexp − logit[target]; logits become dlogits = (softmax − onehot)·dscale. A
 // row with target −1 gets loss 0 and zero gradient.
-__global__ void crossentropy_softmax(float* logits, float* losses, const int* targets, int V, float dscale) {
+__global__ void crossentropy_softmax(float* logits, float* losses, const int* targets, int V, float dscale, float softcap) {
     __shared__ float sh[WARP];
     long long n = blockIdx.x;
     float* x = logits + n * V;
@@ -277,6 +279,10 @@ __global__ void crossentropy_softmax(float* logits, float* losses, const int* ta
         for (int j = threadIdx.x; j < V; j += blockDim.x) x[j] = 0.0f;
         if (threadIdx.x == 0) losses[n] = 0.0f;
         return;
+    }
+    if (softcap > 0.0f) {  // logits = c·tanh(logits/c); the gradient below is that of the uncapped logits
+        for (int j = threadIdx.x; j < V; j += blockDim.x) x[j] = softcap * tanhf(x[j] / softcap);
+        __syncthreads();
     }
     float mx = -INFINITY;
     for (int j = threadIdx.x; j < V; j += blockDim.x) mx = fmaxf(mx, x[j]);
@@ -289,9 +295,151 @@ __global__ void crossentropy_softmax(float* logits, float* losses, const int* ta
     if (threadIdx.x == 0) losses[n] = logf(s) - (xt - mx);
     float inv = dscale / s;
     for (int j = threadIdx.x; j < V; j += blockDim.x) {
-        float p = expf(x[j] - mx) * inv;
-        x[j] = j == tg ? p - dscale : p;
+        float z = x[j];
+        float p = expf(z - mx) * inv;
+        float g = j == tg ? p - dscale : p;
+        if (softcap > 0.0f) {
+            float t = z / softcap;
+            g *= 1.0f - t * t;
+        }
+        x[j] = g;
     }
+}
+
+// x (n) = softcap·tanh(x/softcap): the soft-cap of logits without targets.
+__global__ void softcap_forward(float* x, long long n, float softcap) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = softcap * tanhf(x[i] / softcap);
+}
+
+// One warp per row. With a != 0: res = a + x first (fused residual), then RMSNorm(res):
+// out = v·r·w, r = 1/√(mean v² + eps); otherwise RMSNorm(x).
+__global__ void rmsnorm_forward(float* res, float* out, float* rstd, const float* a, const float* x, const float* w,
+                                int N, int C, float eps) {
+    int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    if (row >= N) return;
+    const float* xr = x + (long long)row * C;
+    float* rr = res ? res + (long long)row * C : 0;
+    const float* ar = a ? a + (long long)row * C : 0;
+    float q = 0.0f;
+    for (int c = lane; c < C; c += WARP) {
+        float v = xr[c];
+        if (ar) {
+            v += ar[c];
+            rr[c] = v;
+        }
+        q += v * v;
+    }
+    float r = rsqrtf(warp_sum(q) / C + eps);
+    const float* src = ar ? rr : xr;
+    __syncwarp();
+    float* o = out + (long long)row * C;
+    for (int c = lane; c < C; c += WARP) o[c] = src[c] * r * w[c];
+    if (lane == 0) rstd[row] = r;
+}
+
+// dinp (N,C) += ∂/∂inp; dw (C) +=: n = x·r, dinp += (w·d − n·mean(w·d·n))·r. Blocks of
+// warps stride over the rows, dw partial sums in shared memory (C floats), as layernorm_backward.
+__global__ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w,
+                                 const float* rstd, int N, int C) {
+    extern __shared__ float sh[];
+    for (int c = threadIdx.x; c < C; c += blockDim.x) sh[c] = 0.0f;
+    __syncthreads();
+    int wpb = blockDim.x / WARP, lane = threadIdx.x % WARP;
+    for (int row = blockIdx.x * wpb + threadIdx.x / WARP; row < N; row += gridDim.x * wpb) {
+        const float* d = dout + (long long)row * C;
+        const float* x = inp + (long long)row * C;
+        float r = rstd[row];
+        float dnx = 0.0f;
+        for (int c = lane; c < C; c += WARP) dnx += w[c] * d[c] * x[c] * r;
+        dnx = warp_sum(dnx) / C;
+        float* di = dinp + (long long)row * C;
+        for (int c = lane; c < C; c += WARP) {
+            float n = x[c] * r;
+            atomicAdd(&sh[c], n * d[c]);
+            di[c] += (w[c] * d[c] - n * dnx) * r;
+        }
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < C; c += blockDim.x) atomicAdd(&dw[c], sh[c]);
+}
+
+// QK-norm and RoPE in place on the query and key parts of qkv (N,3C): one thread per
+// (row, part, head). norm: x = x·s, s = 1/√(mean x² + eps), kept in rstd[(row·2+part)·NH+h];
+// rotary: pair (i, i+hs/2) turned by the angle of position row mod T (cs, sn: hs/2 per
+// position, the CPU engine's float64-computed tables).
+__global__ void qk_rotary_forward(float* qkv, float* rstd, const float* cs, const float* sn, int N, int T, int C,
+                                  int NH, int norm, int rotary, float eps) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)N * 2 * NH) return;
+    int h = i % NH, part = (i / NH) % 2;
+    long long row = i / (2 * NH);
+    int hs = C / NH, d = hs / 2;
+    float* x = qkv + row * 3 * C + part * C + h * hs;
+    if (norm) {
+        float q = 0.0f;
+        for (int j = 0; j < hs; j++) q += x[j] * x[j];
+        float f = rsqrtf(q / hs + eps);
+        for (int j = 0; j < hs; j++) x[j] *= f;
+        rstd[i] = f;
+    }
+    if (rotary) {
+        const float* c = cs + (long long)(row % T) * d;
+        const float* s = sn + (long long)(row % T) * d;
+        for (int j = 0; j < d; j++) {
+            float x1 = x[j], x2 = x[j + d];
+            x[j] = x1 * c[j] - x2 * s[j];
+            x[j + d] = x2 * c[j] + x1 * s[j];
+        }
+    }
+}
+
+// Backward of qk_rotary_forward, in place on the query and key parts of dqkv; qkv holds
+// the forward's output z: u = Rᵀg, y = Rᵀz, dx = f·(u − y·(g·z)/hs) (R is orthogonal).
+__global__ void qk_rotary_backward(float* dqkv, const float* qkv, const float* rstd, const float* cs, const float* sn,
+                                   int N, int T, int C, int NH, int norm, int rotary) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)N * 2 * NH) return;
+    int h = i % NH, part = (i / NH) % 2;
+    long long row = i / (2 * NH);
+    int hs = C / NH, d = hs / 2;
+    float* g = dqkv + row * 3 * C + part * C + h * hs;
+    const float* z = qkv + row * 3 * C + part * C + h * hs;
+    float f = 1.0f, k = 0.0f;
+    if (norm) {
+        float dot = 0.0f;
+        for (int j = 0; j < hs; j++) dot += g[j] * z[j];
+        f = rstd[i];
+        k = dot / hs;
+    }
+    if (rotary) {
+        const float* c = cs + (long long)(row % T) * d;
+        const float* s = sn + (long long)(row % T) * d;
+        for (int j = 0; j < d; j++) {
+            float g1 = g[j], g2 = g[j + d], z1 = z[j], z2 = z[j + d];
+            float u1 = g1 * c[j] + g2 * s[j], u2 = g2 * c[j] - g1 * s[j];
+            float y1 = z1 * c[j] + z2 * s[j], y2 = z2 * c[j] - z1 * s[j];
+            g[j] = f * (u1 - y1 * k);
+            g[j + d] = f * (u2 - y2 * k);
+        }
+    } else {
+        for (int j = 0; j < hs; j++) g[j] = f * (g[j] - z[j] * k);
+    }
+}
+
+// ReLU²: out = max(x,0)²; backward dinp = 2·max(x,0)·dout (dinp may alias dout).
+__global__ void relu2_forward(float* out, const float* inp, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float x = fmaxf(inp[i], 0.0f);
+    out[i] = x * x;
+}
+
+__global__ void relu2_backward(float* dinp, const float* inp, const float* dout, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    dinp[i] = 2.0f * fmaxf(inp[i], 0.0f) * dout[i];
 }
 
 // One AdamW step (PyTorch's formula): decay[i] != 0 marks decayed parameters.

@@ -31,6 +31,7 @@ type Model struct {
 	dq, dk, dv              buffer
 	datt                    buffer // (B,NH,T,T) scratch
 	norm                    buffer // one double
+	ropeCos, ropeSin        buffer // rotary tables (ContextLen, hs/2) with Config.Rotary
 	B, T                    int
 	lossHost                []float32
 	haveTarget, forwardOK   bool
@@ -39,7 +40,9 @@ type Model struct {
 
 // New copies host's parameters to dev and returns the device model. host keeps
 // its own buffers; it is not touched again unless passed to SyncToHost/LoadFrom.
-// Dropout is not implemented on the GPU: a Config with Dropout > 0 is refused.
+// Dropout is not implemented on the GPU: a Config with Dropout > 0 is refused. The
+// modern recipe's switches run here (their kernels are in kernels.cu); Muon does not
+// (the device model has AdamWStep only).
 func New(dev *Device, host *gpt.Model) (*Model, error) {
 	if host == nil {
 		return nil, errors.New("cuda: New needs a gpt.Model (its parameters are copied to the GPU)")
@@ -82,6 +85,22 @@ func New(dev *Device, host *gpt.Model) (*Model, error) {
 		m.closeLocked()
 		return nil, fmt.Errorf("cuda: copy %d parameters to the GPU: %w", P, err)
 	}
+	if c := host.Config; c.Rotary { // the CPU engine's rotary tables, so both turn by the same float32 angles
+		cs, sn := gpt.RopeTables(c.ContextLen, c.Width/c.Heads)
+		for _, t := range []struct {
+			buf  *buffer
+			data []float32
+		}{{&m.ropeCos, cs}, {&m.ropeSin, sn}} {
+			if *t.buf, err = dev.alloc(len(t.data), "rotary tables"); err != nil {
+				m.closeLocked()
+				return nil, err
+			}
+			if err := toDevice(t.buf.ptr, t.data); err != nil {
+				m.closeLocked()
+				return nil, fmt.Errorf("cuda: copy the rotary tables: %w", err)
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -102,7 +121,7 @@ func (m *Model) Close() {
 
 func (m *Model) closeLocked() {
 	m.freeActs()
-	for _, b := range []*buffer{&m.params, &m.grads, &m.mom, &m.vel, &m.decay, &m.norm} {
+	for _, b := range []*buffer{&m.params, &m.grads, &m.mom, &m.vel, &m.decay, &m.norm, &m.ropeCos, &m.ropeSin} {
 		m.dev.free(b)
 	}
 }
@@ -209,9 +228,14 @@ func (m *Model) Logits() ([]float32, error) {
 			return nil, err
 		}
 		defer m.dev.free(&tmp)
-		lnf, wte := m.net.ClassifierInputs()
-		if err := m.dev.gemm(false, true, N, c.VocabSize, c.Width, 1, m.ops.ptr(lnf), c.Width, m.ops.ptr(wte), c.Width, 0, tmp.ptr, c.VocabSize); err != nil {
+		lnf, head := m.net.ClassifierInputs()
+		if err := m.dev.gemm(false, true, N, c.VocabSize, c.Width, 1, m.ops.ptr(lnf), c.Width, m.ops.ptr(head), c.Width, 0, tmp.ptr, c.VocabSize); err != nil {
 			return nil, err
+		}
+		if c.SoftCap > 0 {
+			if err := m.dev.launch("softcap_forward", ceilDiv(N*c.VocabSize, 256), 256, 0, pArg(tmp.ptr), iArg(N*c.VocabSize), fArg(c.SoftCap)); err != nil {
+				return nil, err
+			}
 		}
 		return out, toHost(out, tmp.ptr)
 	}

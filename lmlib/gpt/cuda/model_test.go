@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -82,8 +83,19 @@ func TestDropoutRefused(t *testing.T) {
 	}
 }
 
+// TestParityTiny: the GPU's loss and gradients against the CPU engine's, for GPT-2 and
+// for every switch of the modern recipe (RoPE, RMSNorm, QK-norm, ReLU², untied head,
+// soft-cap), with biases too.
 func TestParityTiny(t *testing.T) {
-	host, m := openTiny(t, tinyConfig())
+	modern := gpt.Preset(1)
+	modern.VocabSize, modern.ContextLen, modern.Width, modern.Heads, modern.Bias = 53, 16, 32, 2, true
+	for _, cfg := range []gpt.Config{tinyConfig(), modern} {
+		t.Run(fmt.Sprintf("modern=%v", cfg.Rotary), func(t *testing.T) { parityTiny(t, cfg) })
+	}
+}
+
+func parityTiny(t *testing.T, cfg gpt.Config) {
+	host, m := openTiny(t, cfg)
 	B, T := 2, 16
 	tokens, targets := make([]int32, B*T), make([]int32, B*T)
 	for i := range tokens {
@@ -110,7 +122,7 @@ func TestParityTiny(t *testing.T) {
 	if err := m.Backward(); err != nil {
 		t.Fatal(err)
 	}
-	back, _ := gpt.New(tinyConfig(), 9)
+	back, _ := gpt.New(cfg, 9)
 	if err := m.SyncToHost(back); err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func (o *devOps) EncoderBackward(dwte, dwpe, dout, tokens gpt.Buf, B, T, C int) 
 	}
 	d := o.m.dev
 	o.do(d.launch("encoder_backward_wte", ceilDiv(B*T*C, 256), 256, 0, pArg(o.ptr(dwte)), pArg(o.ptr(dout)), pArg(o.ptr(tokens)), iArg(B*T), iArg(C)))
-	if o.ok() {
+	if o.ok() && dwpe.Arena != gpt.ArenaNone { // none with rotary embeddings
 		o.do(d.launch("encoder_backward_wpe", ceilDiv(T*C, 256), 256, 0, pArg(o.ptr(dwpe)), pArg(o.ptr(dout)), iArg(B), iArg(T), iArg(C)))
 	}
 }
@@ -201,6 +201,80 @@ func (o *devOps) attentionBackward(dqkv, dout, qkv, att cu.DevicePtr, B, T, NH, 
 	return errors.Join(errs...)
 }
 
+// RMSNormForward implements gpt.Ops.
+func (o *devOps) RMSNormForward(out, rstd, inp, w gpt.Buf, N, C int) {
+	if !o.ok() {
+		return
+	}
+	o.rmsnorm(0, o.ptr(out), o.ptr(rstd), 0, o.ptr(inp), o.ptr(w), N, C)
+}
+
+// ResidualRMSNormForward implements gpt.Ops (one fused kernel).
+func (o *devOps) ResidualRMSNormForward(res, out, rstd, a, x, w gpt.Buf, N, C int, drop gpt.Dropout) {
+	if !o.okNoDropout(drop) {
+		return
+	}
+	o.rmsnorm(o.ptr(res), o.ptr(out), o.ptr(rstd), o.ptr(a), o.ptr(x), o.ptr(w), N, C)
+}
+
+// rmsnorm: with a != 0, res = a + x and out = RMSNorm(res); otherwise out = RMSNorm(x).
+func (o *devOps) rmsnorm(res, out, rstd, a, x, w cu.DevicePtr, N, C int) {
+	o.do(o.m.dev.launch("rmsnorm_forward", ceilDiv(N, 8), 256, 0, pArg(res), pArg(out), pArg(rstd), pArg(a), pArg(x), pArg(w), iArg(N), iArg(C), fArg(gpt.NormEps)))
+}
+
+// RMSNormBackward implements gpt.Ops.
+func (o *devOps) RMSNormBackward(dinp, dw, dout, inp, w, rstd gpt.Buf, N, C int) {
+	if !o.ok() {
+		return
+	}
+	d := o.m.dev
+	grid := min(ceilDiv(N, 8), 2*max(d.SMs, 1))
+	o.do(d.launch("rmsnorm_backward", grid, 256, C*4, pArg(o.ptr(dinp)), pArg(o.ptr(dw)), pArg(o.ptr(dout)), pArg(o.ptr(inp)), pArg(o.ptr(w)), pArg(o.ptr(rstd)), iArg(N), iArg(C)))
+}
+
+// QKRotaryForward implements gpt.Ops: one thread per (row, query or key, head).
+func (o *devOps) QKRotaryForward(qkv, rstd gpt.Buf, B, T, C, NH int, norm, rotary bool) {
+	if !o.ok() {
+		return
+	}
+	n := B * T * 2 * NH
+	o.do(o.m.dev.launch("qk_rotary_forward", ceilDiv(n, 128), 128, 0, pArg(o.ptr(qkv)), pArg(o.ptr(rstd)), pArg(o.m.ropeCos.ptr), pArg(o.m.ropeSin.ptr),
+		iArg(B*T), iArg(T), iArg(C), iArg(NH), iArg(b01(norm)), iArg(b01(rotary)), fArg(gpt.NormEps)))
+}
+
+// QKRotaryBackward implements gpt.Ops.
+func (o *devOps) QKRotaryBackward(dqkv, qkv, rstd gpt.Buf, B, T, C, NH int, norm, rotary bool) {
+	if !o.ok() {
+		return
+	}
+	n := B * T * 2 * NH
+	o.do(o.m.dev.launch("qk_rotary_backward", ceilDiv(n, 128), 128, 0, pArg(o.ptr(dqkv)), pArg(o.ptr(qkv)), pArg(o.ptr(rstd)), pArg(o.m.ropeCos.ptr), pArg(o.m.ropeSin.ptr),
+		iArg(B*T), iArg(T), iArg(C), iArg(NH), iArg(b01(norm)), iArg(b01(rotary))))
+}
+
+func b01(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Relu2Forward implements gpt.Ops.
+func (o *devOps) Relu2Forward(out, inp gpt.Buf) {
+	if !o.ok() {
+		return
+	}
+	o.do(o.m.dev.launch("relu2_forward", ceilDiv(out.Len, 256), 256, 0, pArg(o.ptr(out)), pArg(o.ptr(inp)), iArg(out.Len)))
+}
+
+// Relu2Backward implements gpt.Ops (dinp may alias dout).
+func (o *devOps) Relu2Backward(dinp, inp, dout gpt.Buf) {
+	if !o.ok() {
+		return
+	}
+	o.do(o.m.dev.launch("relu2_backward", ceilDiv(dinp.Len, 256), 256, 0, pArg(o.ptr(dinp)), pArg(o.ptr(inp)), pArg(o.ptr(dout)), iArg(dinp.Len)))
+}
+
 // GeluForward implements gpt.Ops.
 func (o *devOps) GeluForward(out, inp gpt.Buf) {
 	if !o.ok() {
@@ -222,14 +296,18 @@ func (o *devOps) DropoutApply(out, inp gpt.Buf, drop gpt.Dropout) { o.do(errNoDr
 
 // ClassifierForward implements gpt.Ops: logits = inp @ wteᵀ; with targets the fused
 // softmax/cross-entropy turns them into dlogits·dscale and writes the per-row losses.
-func (o *devOps) ClassifierForward(logits, losses, inp, wte, targets gpt.Buf, N, C, V int, dscale float32) {
+func (o *devOps) ClassifierForward(logits, losses, inp, wte, targets gpt.Buf, N, C, V int, dscale, softcap float32) {
 	if !o.ok() {
 		return
 	}
 	d := o.m.dev
 	o.do(d.gemm(false, true, N, V, C, 1, o.ptr(inp), C, o.ptr(wte), C, 0, o.ptr(logits), V))
-	if o.ok() && targets.Arena != gpt.ArenaNone {
-		o.do(d.launch("crossentropy_softmax", N, min(1024, ceilDiv(V, 32)*32), 0, pArg(o.ptr(logits)), pArg(o.ptr(losses)), pArg(o.ptr(targets)), iArg(V), fArg(dscale)))
+	switch {
+	case !o.ok():
+	case targets.Arena != gpt.ArenaNone:
+		o.do(d.launch("crossentropy_softmax", N, min(1024, ceilDiv(V, 32)*32), 0, pArg(o.ptr(logits)), pArg(o.ptr(losses)), pArg(o.ptr(targets)), iArg(V), fArg(dscale), fArg(softcap)))
+	case softcap > 0:
+		o.do(d.launch("softcap_forward", ceilDiv(N*V, 256), 256, 0, pArg(o.ptr(logits)), iArg(N*V), fArg(softcap)))
 	}
 }
 

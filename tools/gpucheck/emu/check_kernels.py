@@ -175,7 +175,7 @@ targets[2] = -1
 lg = logits.copy()
 losses = np.zeros(N, np.float32)
 dscale = 1 / 13
-run("crossentropy_softmax", N, 128, P(lg), P(losses), P(targets), I(VV), F(dscale))
+run("crossentropy_softmax", N, 128, P(lg), P(losses), P(targets), I(VV), F(dscale), F(0.0))
 mx = logits.max(1, keepdims=True)
 p = np.exp(logits - mx)
 p /= p.sum(1, keepdims=True)
@@ -186,6 +186,106 @@ grad[np.arange(N), targets] -= dscale
 grad[2] = 0
 check("crossentropy_softmax losses", losses, want_loss, 1e-5)
 check("crossentropy_softmax dlogits", lg, grad, 1e-5)
+
+# the same with the soft-cap (modern recipe): the loss of cap·tanh(logits/cap), the
+# gradient of the uncapped logits
+cap = 4.0
+capped = (cap * np.tanh(logits.astype(np.float64) / cap))
+lg = logits.copy()
+run("crossentropy_softmax", N, 128, P(lg), P(losses), P(targets), I(VV), F(dscale), F(cap))
+mx = capped.max(1, keepdims=True)
+p = np.exp(capped - mx)
+p /= p.sum(1, keepdims=True)
+want_loss = -np.log(p[np.arange(N), targets])
+want_loss[2] = 0
+grad = p * dscale
+grad[np.arange(N), targets] -= dscale
+grad *= 1 - (capped / cap) ** 2
+grad[2] = 0
+check("crossentropy_softmax softcap losses", losses, want_loss, 1e-5)
+check("crossentropy_softmax softcap dlogits", lg, grad, 1e-5)
+xs = logits.copy()
+run("softcap_forward", cdiv(xs.size, 64), 64, P(xs), L(xs.size), F(cap))
+check("softcap_forward", xs, capped, 1e-6)
+
+# RMSNorm forward (plain and fused residual) and backward
+for fused in (0, 1):
+    a_, x_, w_ = f32(N, C), f32(N, C), f32(C)
+    res, out, rs = np.zeros((N, C), np.float32), np.zeros((N, C), np.float32), np.zeros(N, np.float32)
+    run("rmsnorm_forward", cdiv(N, 2), 64, P(res) if fused else None, P(out), P(rs), P(a_) if fused else None, P(x_),
+        P(w_), I(N), I(C), F(1e-6))
+    v = (a_ + x_ if fused else x_).astype(np.float64)
+    r = 1 / np.sqrt((v * v).mean(1, keepdims=True) + 1e-6)
+    check(f"rmsnorm_forward fused={fused}", out, v * r * w_)
+    check(f"rmsnorm_forward fused={fused} rstd", rs, r[:, 0])
+    if fused:
+        check("rmsnorm_forward fused=1 res", res, v)
+x_, w_, d_ = f32(N, C), f32(C), f32(N, C)
+r = 1 / np.sqrt((x_.astype(np.float64) ** 2).mean(1, keepdims=True) + 1e-6)
+nrm = x_ * r
+dinp, dw = f32(N, C), f32(C)
+want_dinp = dinp + (w_ * d_ - nrm * (w_ * d_ * nrm).mean(1, keepdims=True)) * r
+want_dw = dw + (nrm * d_).sum(0)
+run("rmsnorm_backward", 2, 64, P(dinp), P(dw), P(d_), P(x_), P(w_), P(r[:, 0].astype(np.float32)), I(N), I(C), shared=4 * C)
+check("rmsnorm_backward dinp", dinp, want_dinp, 1e-5)
+check("rmsnorm_backward dw", dw, want_dw, 1e-5)
+
+# QK-norm and RoPE, forward and backward (float64 references; tables as the CPU engine's)
+def rope_tabs(T_, hs_):
+    inv = 10000.0 ** (-np.arange(0, hs_, 2) / hs_)
+    ang = np.arange(T_)[:, None] * inv[None, :]
+    return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+
+
+cs, sn = rope_tabs(T, hs)
+for norm_, rot_ in ((1, 0), (0, 1), (1, 1)):
+    qkv = f32(N, 3 * C)
+    got, rs = qkv.copy(), np.zeros(N * 2 * NH, np.float32)
+    run("qk_rotary_forward", cdiv(N * 2 * NH, 32), 32, P(got), P(rs), P(cs), P(sn), I(N), I(T), I(C), I(NH), I(norm_),
+        I(rot_), F(1e-6))
+    x = qkv.astype(np.float64).reshape(N, 3, NH, hs)[:, :2]  # (N, part, head, hs)
+    f = 1 / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-6) if norm_ else np.ones(x.shape[:-1] + (1,))
+    y = x * f
+    pos = np.arange(N) % T
+    c_, s_ = cs[pos][:, None, None, :].astype(np.float64), sn[pos][:, None, None, :].astype(np.float64)
+    d2 = hs // 2
+    if rot_:
+        z = np.concatenate([y[..., :d2] * c_ - y[..., d2:] * s_, y[..., d2:] * c_ + y[..., :d2] * s_], -1)
+    else:
+        z = y
+    want = qkv.astype(np.float64).reshape(N, 3, NH, hs).copy()
+    want[:, :2] = z
+    check(f"qk_rotary_forward norm={norm_} rotary={rot_}", got, want.reshape(N, 3 * C), 1e-5)
+    if norm_:
+        check(f"qk_rotary_forward norm={norm_} rotary={rot_} rstd", rs, f[..., 0].reshape(-1), 1e-5)
+    # backward: the gradient of Σ g·z with respect to x, by the chain rule in float64
+    g = f32(N, 3 * C)
+    gg_ = g.astype(np.float64).reshape(N, 3, NH, hs)[:, :2]
+    if rot_:
+        u = np.concatenate([gg_[..., :d2] * c_ + gg_[..., d2:] * s_, gg_[..., d2:] * c_ - gg_[..., :d2] * s_], -1)
+    else:
+        u = gg_
+    dx = f * (u - y * (u * y).sum(-1, keepdims=True) / hs) if norm_ else u
+    want_g = g.astype(np.float64).reshape(N, 3, NH, hs).copy()
+    want_g[:, :2] = dx
+    run("qk_rotary_backward", cdiv(N * 2 * NH, 32), 32, P(g), P(got), P(rs), P(cs), P(sn), I(N), I(T), I(C), I(NH),
+        I(norm_), I(rot_))
+    check(f"qk_rotary_backward norm={norm_} rotary={rot_}", g, want_g.reshape(N, 3 * C), 1e-5)
+
+# ReLU²
+xr = f32(1000)
+orl = np.zeros(1000, np.float32)
+run("relu2_forward", cdiv(1000, 64), 64, P(orl), P(xr), L(1000))
+check("relu2_forward", orl, np.maximum(xr, 0) ** 2)
+dr = f32(1000)
+want = 2 * np.maximum(xr, 0) * dr
+run("relu2_backward", cdiv(1000, 64), 64, P(dr), P(xr), P(dr), L(1000))
+check("relu2_backward (in place)", dr, want)
+
+# encoder without position embeddings (rotary)
+out = np.zeros((N, C), np.float32)
+run("encoder_forward", cdiv(N * C, 64), 64, P(out), P(tokens), P(wte), None, I(B), I(T), I(C))
+check("encoder_forward wpe=0", out, wte[tokens])
 
 # AdamW
 nP = 1000
