@@ -663,13 +663,12 @@ func (ty *typer) genericSig(fun ast.Expr, sc *tscope) (*ast.FuncType, string) {
 		if !ok {
 			return nil, ""
 		}
-		name := "_golem_" + path + "_" + f.Sel.Name
-		if ft := shimSignature(name); ft != nil && ft.TypeParams != nil {
-			return ft, pk.Name + "." + f.Sel.Name
+		if fd := shimFor(path, f.Sel.Name); fd != nil && fd.Type.TypeParams != nil {
+			return fd.Type, pk.Name + "." + f.Sel.Name
 		}
 	case *ast.Ident:
-		if ft := shimSignature(f.Name); ft != nil && ft.TypeParams != nil {
-			return ft, f.Name
+		if fd := preludeFuncs()[f.Name]; fd != nil && fd.Type.TypeParams != nil {
+			return fd.Type, f.Name
 		}
 		if where := sc.where(f.Name); where != nil {
 			if ft := ty.generics[f.Name]; ft != nil && where == ty.top {

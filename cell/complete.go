@@ -133,11 +133,7 @@ func staticNames(qual, code string) []string {
 			out = append(out, n)
 		}
 	}
-	funcs, _ := shimTable()
-	for n := range funcs[path] {
-		out = append(out, n)
-	}
-	return out
+	return append(out, shimMembers(path)...)
 }
 
 // scopeNames lists identifiers usable at the top of a cell.
@@ -206,7 +202,7 @@ func (s *Session) members(qual, code string) []string {
 					}
 				}
 			}
-			out = append(out, s.shimMembers(path)...)
+			out = append(out, shimMembers(path)...)
 			return out
 		}
 	}

@@ -2,7 +2,6 @@ package cell
 
 import (
 	"fmt"
-	"go/parser"
 	"io"
 	"os"
 	"reflect"
@@ -17,10 +16,6 @@ import (
 	"github.com/golem-lm/golem/cell/symbols"
 	"github.com/golem-lm/golem/display"
 )
-
-// rtPath is the import path of the small compiled runtime every cell sees under the
-// name _golemrt (goroutine panic reports). It exists only inside the interpreter.
-const rtPath = "github.com/golem-lm/golem/cell/golemrt"
 
 // exitSignal is the panic value of os.Exit and log.Fatal in a cell: the session
 // turns it into an *Error named "Exit" instead of ending the process.
@@ -93,103 +88,6 @@ func (rt *runtimeHooks) takeResult() (display.Bundle, error) {
 	return b, err
 }
 
-// preludeImports are the packages every cell sees without importing them.
-var preludeImports = map[string]string{
-	"display": "github.com/golem-lm/golem/display", "_golemrt": rtPath, "sort": "sort", "strings": "strings",
-}
-
-// prelude is evaluated in every new interpreter: the implicit imports and the
-// helpers the rewritten cells call. Names starting with _golem are hidden from
-// completion.
-const prelude = `import (
-	"github.com/golem-lm/golem/display"
-	_golemrt "` + rtPath + `"
-)
-
-
-
-func _golemOne(any) {}
-
-type _golemRenderer interface{ DisplayBundle() display.Bundle }
-type _golemHTMLer interface{ HTML() string }
-type _golemMarkdowner interface{ Markdown() string }
-type _golemSVGer interface{ SVG() string }
-type _golemStringer interface{ String() string }
-
-// _golemShow returns the display bundle of a cell's result; text is its %v form
-// computed by the caller from a typed variable (yaegi hands compiled code a
-// wrapper, not the value, for an interpreted value with methods held in an
-// interface). The odd shape works around yaegi v0.16.1: a comma-ok
-// assertion that binds the value panics, and a type switch with several interface
-// cases picks the wrong one; a blank comma-ok test followed by a one-case type
-// switch is right.
-func _golemShow(v any, text string) display.Bundle {
-	if v == nil { // a nil interface (err after a call that succeeded): Go's %v
-		if text == "" {
-			text = "<nil>"
-		}
-		return display.Bundle{"text/plain": text}
-	}
-	b := _golemRich0(v)
-	if b == nil {
-		b = _golemrt.Rich(v) // compiled types: lmlib results, display.Bundle, tables
-	}
-	if b == nil {
-		b = display.Bundle{}
-	}
-	if _, ok := b["text/plain"]; ok {
-		return b
-	}
-	if _, ok := v.(error); ok {
-		switch r := v.(type) {
-		case error:
-			b["text/plain"] = r.Error()
-			return b
-		}
-	}
-	if _, ok := v.(_golemStringer); ok {
-		switch r := v.(type) {
-		case _golemStringer:
-			b["text/plain"] = r.String()
-			return b
-		}
-	}
-	if text == "" {
-		text = _golemrt.Format(v)
-	}
-	b["text/plain"] = text
-	return b
-}
-
-func _golemRich0(v any) display.Bundle {
-	if _, ok := v.(_golemRenderer); ok {
-		switch r := v.(type) {
-		case _golemRenderer:
-			return r.DisplayBundle()
-		}
-	}
-	if _, ok := v.(_golemHTMLer); ok {
-		switch r := v.(type) {
-		case _golemHTMLer:
-			return display.Bundle{"text/html": r.HTML()}
-		}
-	}
-	if _, ok := v.(_golemMarkdowner); ok {
-		switch r := v.(type) {
-		case _golemMarkdowner:
-			return display.Bundle{"text/markdown": r.Markdown()}
-		}
-	}
-	if _, ok := v.(_golemSVGer); ok {
-		switch r := v.(type) {
-		case _golemSVGer:
-			return display.Bundle{"image/svg+xml": r.SVG()}
-		}
-	}
-	return nil
-}
-`
-
 // NewInterpreter returns a yaegi interpreter set up with golem's dialect: the
 // standard library, golem's own packages (cell/symbols: display, lmlib, functions), the modern-Go
 // shims (min, max, clear, the generic slices/maps/cmp/iter functions) and
@@ -206,6 +104,25 @@ func NewInterpreter(opts interp.Options) (*interp.Interpreter, error) {
 		fmt.Fprintf(stderr, "panic in goroutine started at %s: %v\n", where, v)
 	}}
 	return newInterpreter(opts, rt, nil, nil, nil, interp.DefaultSourceName)
+}
+
+// runtimeExports are the compiled functions that rewritten cells call as
+// _golemrt.F (declared in cell/prelude/golemrt): some are bound to rt, the session
+// (or function host) the interpreter belongs to.
+func runtimeExports(rt *runtimeHooks) map[string]reflect.Value {
+	return map[string]reflect.Value{
+		"Cell":       reflect.ValueOf(rt.cell),
+		"GoPanic":    reflect.ValueOf(rt.goPanic),
+		"MakeSize":   reflect.ValueOf(makeSize),
+		"Clear":      reflect.ValueOf(clearValue),
+		"Format":     reflect.ValueOf(formatValue),
+		"Rich":       reflect.ValueOf(richValue),
+		"Result":     reflect.ValueOf(rt.setResult),
+		"Results":    reflect.ValueOf(rt.setResults),
+		"Types":      reflect.ValueOf(rt.setTypes),
+		"Zero":       reflect.ValueOf(zeroValues),
+		"ClosedChan": reflect.ValueOf(closedChan),
+	}
 }
 
 // newInterpreter builds an interpreter; stdin/stdout/stderr, when not nil, replace
@@ -227,21 +144,7 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	if err := in.Use(symbols.Symbols); err != nil {
 		return nil, fmt.Errorf("load golem symbols: %w", err)
 	}
-	if err := in.Use(interp.Exports{rtPath + "/golemrt": {
-		"GoPanic": reflect.ValueOf(rt.goPanic),
-		"Cell":    reflect.ValueOf(rt.cell),
-		// make([]T, n) sizes (modern.go makeSizes, memory.go)
-		"MakeSize": reflect.ValueOf(makeSize),
-		"Clear":    reflect.ValueOf(clearValue),
-		"Format":   reflect.ValueOf(formatValue),
-		"Result":   reflect.ValueOf(rt.setResult),
-		"Results":  reflect.ValueOf(rt.setResults),
-		"Rich":     reflect.ValueOf(richValue),
-		"Types":    reflect.ValueOf(rt.setTypes),
-		// definitions of several variables from one value (tuple.go)
-		"Zero":       reflect.ValueOf(zeroValues),
-		"ClosedChan": reflect.ValueOf(closedChan),
-	}}); err != nil {
+	if err := in.Use(interp.Exports{rtPath + "/golemrt": runtimeExports(rt)}); err != nil {
 		return nil, fmt.Errorf("load golem runtime: %w", err)
 	}
 	osSyms := map[string]reflect.Value{
@@ -278,26 +181,8 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 			fmtSyms["Scanf"] = reflect.ValueOf(func(f string, a ...any) (int, error) { return fmt.Fscanf(stdin, f, a...) })
 		}
 	}
-	for _, src := range shimSources {
-		if _, err := in.Compile(src.code); err != nil {
-			return nil, fmt.Errorf("compile shim %s: %w", src.name, err)
-		}
-	}
-	for _, src := range []string{prelude, shimPrelude} {
-		// yaegi keys imports by the file name of positions, so the directive keeps
-		// it; the prelude's lines start at preludeLine so that tracebacks can tell
-		// them from the user's (see frameName).
-		f, err := parser.ParseFile(in.FileSet(), fileName, fmt.Sprintf("package main\n//line %s:%d:1\n", fileName, preludeLine)+src, 0)
-		if err != nil {
-			return nil, fmt.Errorf("parse prelude: %w", err)
-		}
-		prog, err := in.CompileAST(f)
-		if err != nil {
-			return nil, fmt.Errorf("compile prelude: %w", err)
-		}
-		if _, err := in.Execute(prog); err != nil {
-			return nil, fmt.Errorf("run prelude: %w", err)
-		}
+	if err := compilePrelude(in, fileName); err != nil {
+		return nil, err
 	}
 	return in, nil
 }

@@ -302,16 +302,15 @@ func (m *modernizer) callClass(e *ast.CallExpr) class {
 			return clInt
 		case fn.Name == "make" || fn.Name == "append" || fn.Name == "new" || fn.Name == "string":
 			return clOther
-		case fn.Name == "min" || fn.Name == "max" || fn.Name == "_golemMin" || fn.Name == "_golemMax":
+		case fn.Name == "min" || fn.Name == "max" || fn.Name == minFunc || fn.Name == maxFunc:
 			for _, a := range e.Args {
 				if c := m.classify(a); c != clUnknown {
 					return c
 				}
 			}
-		case strings.HasPrefix(fn.Name, "_golem_"):
-			parts := strings.SplitN(strings.TrimPrefix(fn.Name, "_golem_"), "_", 2)
-			if len(parts) == 2 {
-				return shimResultClass(parts[0], parts[1])
+		case strings.HasPrefix(fn.Name, shimPrefix):
+			if path, name, ok := shimOf(fn.Name); ok {
+				return shimResultClass(path, name)
 			}
 		}
 		if c, ok := m.results[fn.Name]; ok {
@@ -348,24 +347,15 @@ func (m *modernizer) callClass(e *ast.CallExpr) class {
 
 // shimResultClass is the class of a shim function's result.
 func shimResultClass(pkg, name string) class {
-	funcs, iters := shimTable()
-	if !funcs[pkg][name] {
+	fd := shimFor(pkg, name)
+	if fd == nil {
 		return clUnknown
 	}
-	if iters[pkg+"."+name] {
-		if shimSeq2[pkg+"."+name] {
-			return clSeq2
-		}
-		return clSeq1
-	}
-	switch pkg + "." + name {
-	case "slices.Index", "slices.IndexFunc", "cmp.Compare":
-		return clInt
+	if c := resultClass(fd.Type); c != clUnknown {
+		return c
 	}
 	return clOther
 }
-
-var shimSeq2 = map[string]bool{"slices.All": true, "slices.Backward": true, "maps.All": true}
 
 // userMain is what a notebook's own `func main` is called inside the interpreter.
 const userMain = "_golemUserMain"
@@ -647,9 +637,9 @@ func (m *modernizer) call(c *ast.CallExpr) {
 			m.makeSizes(c)
 		case "min", "max":
 			if fn.Name == "min" {
-				fn.Name = "_golemMin"
+				fn.Name = minFunc
 			} else {
-				fn.Name = "_golemMax"
+				fn.Name = maxFunc
 			}
 			// an untyped constant first argument would fix T too early: lead with a typed one
 			allConst, float := true, false
@@ -680,9 +670,8 @@ func (m *modernizer) call(c *ast.CallExpr) {
 		if !ok {
 			return
 		}
-		funcs, _ := shimTable()
-		if funcs[path][fn.Sel.Name] {
-			c.Fun = &ast.Ident{NamePos: fn.Pos(), Name: "_golem_" + path + "_" + fn.Sel.Name}
+		if shimFor(path, fn.Sel.Name) != nil {
+			c.Fun = &ast.Ident{NamePos: fn.Pos(), Name: shimName(path, fn.Sel.Name)}
 		}
 	}
 }
@@ -831,11 +820,10 @@ func (m *modernizer) directRange(r *ast.RangeStmt) bool {
 		}
 		name = fn.Sel.Name
 	case *ast.Ident:
-		parts := strings.SplitN(strings.TrimPrefix(fn.Name, "_golem_"), "_", 2)
-		if len(parts) != 2 || !strings.HasPrefix(fn.Name, "_golem_") {
+		var ok bool
+		if pkg, name, ok = shimOf(fn.Name); !ok {
 			return false
 		}
-		pkg, name = parts[0], parts[1]
 	default:
 		return false
 	}
@@ -871,7 +859,7 @@ func (m *modernizer) directRange(r *ast.RangeStmt) bool {
 		if r.Value != nil || len(call.Args) != 1 {
 			return false
 		}
-		r.X = &ast.CallExpr{Fun: ident(call.Pos(), "_golemLines"), Lparen: call.Lparen, Args: call.Args, Rparen: call.Rparen}
+		r.X = &ast.CallExpr{Fun: ident(call.Pos(), linesFunc), Lparen: call.Lparen, Args: call.Args, Rparen: call.Rparen}
 		valueOnly()
 	default:
 		return false
@@ -891,9 +879,9 @@ func (m *modernizer) directRange(r *ast.RangeStmt) bool {
 func (m *modernizer) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast.Stmt, inFunc bool) ast.Stmt {
 	pos := r.For
 	next, stop, ok := ident(pos, m.tmp("Next")), ident(pos, m.tmp("Stop")), ident(pos, m.tmp("OK"))
-	pull := "_golemPull"
+	pull := pullFunc
 	if c == clSeq2 {
-		pull = "_golemPull2"
+		pull = pull2Func
 	}
 	vars := []ast.Expr{}
 	var assign ast.Stmt

@@ -181,7 +181,7 @@ func dropPreludeImports(f *ast.File) {
 		if im.Name != nil {
 			name = im.Name.Name
 		}
-		if err != nil || preludeImports[name] != path {
+		if err != nil || preludeImports()[name] != path {
 			kept = append(kept, im)
 		}
 	}
@@ -242,7 +242,7 @@ func (s *Session) genericCall(e ast.Expr) bool {
 			fun = f.X
 		}
 		if id, ok := fun.(*ast.Ident); ok {
-			if id.Name == "_golemMin" || id.Name == "_golemMax" || shimGeneric()[id.Name] || s.st.generics[id.Name] {
+			if genericPrelude(id.Name) || s.st.generics[id.Name] {
 				found = true
 			}
 		}

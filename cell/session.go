@@ -157,7 +157,7 @@ func (s *Session) reset() error {
 		return err
 	}
 	s.in, s.rt, s.st = in, rt, newCellState()
-	for name, path := range preludeImports {
+	for name, path := range preludeImports() {
 		s.st.imports[name] = path
 	}
 	return nil

@@ -432,7 +432,7 @@ func commaOkSpec(vs *ast.ValueSpec) bool {
 // file f (min/max, the shims, f's own generic functions), whose results yaegi
 // cannot bind to package variables whichever way they are written.
 func genericCallIn(f *ast.File) func(ast.Expr) bool {
-	generic := map[string]bool{"_golemMin": true, "_golemMax": true}
+	generic := map[string]bool{}
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Type.TypeParams != nil {
 			generic[fd.Name.Name] = true
@@ -451,7 +451,7 @@ func genericCallIn(f *ast.File) func(ast.Expr) bool {
 			fun = x.X
 		}
 		id, ok := fun.(*ast.Ident)
-		return ok && (generic[id.Name] || shimGeneric()[id.Name])
+		return ok && (generic[id.Name] || genericPrelude(id.Name))
 	}
 }
 

@@ -441,7 +441,7 @@ func (s *Session) known(u freeUse, globals map[string]bool) bool {
 	if _, ok := s.st.imports[n]; ok {
 		return true
 	}
-	if _, ok := preludeImports[n]; ok {
+	if _, ok := preludeImports()[n]; ok {
 		return true
 	}
 	if _, ok := stdPackageByName()[n]; ok && u.qualifier {

@@ -1,6 +1,12 @@
 # cell: the Go dialect of notebook cells and deployed functions (package cell) and
 # cell/symbols, the yaegi tables of golem's packages a cell can import.
-.PHONY: symbols bench-session
+.PHONY: symbols bench-session lint-prelude
+LINT_DEPS += lint-prelude
+
+# The prelude (cell/prelude) is Go the interpreter compiles, kept out of builds by a
+# build tag: vet it with the tag (gofmt sees it with every other file).
+lint-prelude:
+	$(GO) vet -tags golemprelude ./cell/prelude/...
 
 # Regenerate the yaegi export tables of golem's packages (cell/symbols/symbols.go lists them).
 symbols:

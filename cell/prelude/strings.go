@@ -1,0 +1,81 @@
+//go:build golemprelude
+
+package prelude
+
+import "strings"
+
+// The iterator functions of package strings (Go 1.24), which yaegi v0.16.1's
+// tables do not have: a call strings.F(…) is rewritten to _golem_strings_F(…)
+// (shims.go in package cell); a range over strings.Lines(s) becomes a range over
+// the slice _golemLines(s) (rangefunc.go).
+
+// _golemLines is strings.Lines as a slice (for range loops over strings.Lines).
+func _golemLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line = s[:i+1]
+		}
+		s = s[len(line):]
+		out = append(out, line)
+	}
+	return out
+}
+
+func _golem_strings_Lines(s string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for len(s) > 0 {
+			i := strings.IndexByte(s, '\n')
+			line := s
+			if i >= 0 {
+				line = s[:i+1]
+			}
+			s = s[len(line):]
+			if !yield(line) {
+				return
+			}
+		}
+	}
+}
+
+func _golem_strings_SplitSeq(s, sep string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, part := range strings.Split(s, sep) {
+			if !yield(part) {
+				return
+			}
+		}
+	}
+}
+
+func _golem_strings_SplitAfterSeq(s, sep string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, part := range strings.SplitAfter(s, sep) {
+			if !yield(part) {
+				return
+			}
+		}
+	}
+}
+
+func _golem_strings_FieldsSeq(s string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, part := range strings.Fields(s) {
+			if !yield(part) {
+				return
+			}
+		}
+	}
+}
+
+func _golem_strings_FieldsFuncSeq(s string, f func(rune) bool) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, part := range strings.FieldsFunc(s, f) {
+			if !yield(part) {
+				return
+			}
+		}
+	}
+}
