@@ -118,7 +118,7 @@ func (s *Session) deploy(ctx context.Context, run *cellRun, m *magic) (display.B
 		src = blank
 		chunks, _ = splitCell(src)
 	}
-	imports, decls, stmts, err := s.parseCell(src, chunks, m.line+1)
+	imports, decls, stmts, err := parseCell(s.in.FileSet(), src, chunks, m.line+1)
 	if err != nil {
 		return nil, err
 	}

@@ -295,19 +295,6 @@ func formatValue(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-// clearValue is the builtin clear for cells: it deletes every entry of a map or
-// sets every element of a slice to its zero value.
-func clearValue(x any) {
-	v := reflect.ValueOf(x)
-	switch v.Kind() {
-	case reflect.Map, reflect.Slice:
-		v.Clear()
-	case reflect.Invalid:
-	default:
-		panic(fmt.Sprintf("invalid argument: clear(%v) needs a map or a slice, not %s", x, v.Type()))
-	}
-}
-
 // symbols is in.Symbols(path) without its panics (it fails on source packages
 // that declare generic types, such as the iter shim).
 func (s *Session) symbols(path string) (out interp.Exports) {

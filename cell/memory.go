@@ -1,13 +1,51 @@
 package cell
 
+// make larger than the memory.
+//
+// Go has no error for an allocation that is too large: make([]T, n) of more
+// memory than the machine has ends the process ("fatal error: out of memory"), or
+// the OOM killer ends it once the memory is used — in the kernel, every variable
+// of the notebook with it. The make sizes pass rewrites
+//
+//	make([]T, n)  ->  make([]T, _golemrt.MakeSize(int64(n), (*T)(nil)))
+//
+// (the capacity too), and makeSize panics with the sizes when n elements of T do
+// not fit in the memory available: the cell fails, the kernel lives on. Not inside
+// generic functions, where T may be a type parameter.
+
 import (
 	"fmt"
+	"go/ast"
 	"math/bits"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 )
+
+// makeSizes checks the sizes of the make calls of slices.
+func makeSizes(u *unit) error {
+	u.eachCall(func(c *ast.CallExpr, w walkContext) {
+		if w.generic || len(c.Args) < 2 || u.made[c] || !u.builtinCall(c, "make") {
+			return
+		}
+		at, ok := c.Args[0].(*ast.ArrayType)
+		if !ok || at.Len != nil {
+			return
+		}
+		u.made[c] = true
+		for i := 1; i < len(c.Args) && i < 3; i++ {
+			a := c.Args[i]
+			pos := a.Pos()
+			elemPtr := &ast.CallExpr{Fun: &ast.ParenExpr{Lparen: pos, X: &ast.StarExpr{Star: pos, X: at.Elt}, Rparen: pos},
+				Lparen: pos, Args: []ast.Expr{ident(pos, "nil")}, Rparen: pos}
+			c.Args[i] = &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, rtName), Sel: ident(pos, "MakeSize")}, Lparen: pos,
+				Args:   []ast.Expr{&ast.CallExpr{Fun: ident(pos, "int64"), Lparen: pos, Args: []ast.Expr{a}, Rparen: a.End()}, elemPtr},
+				Rparen: a.End()}
+		}
+	})
+	return nil
+}
 
 // makeCheckFrom is the smallest make (in bytes) whose size is checked against
 // the memory available: smaller ones cost nothing more than before.

@@ -1,28 +1,29 @@
 package cell
 
-import (
-	"fmt"
-	"go/ast"
-	"go/token"
-)
-
-// Redefining a variable.
+// Redefinition: a notebook runs a changed cell again.
 //
-// yaegi makes a new variable for every top-level definition of a name, even one
-// the session already has: functions compiled earlier keep reading the old
-// variable (`x := 1`, `func G() int { return x }`, `x := 2`: G() was 1). A
+// Types. yaegi v0.16.1 silently keeps the old type when a type is declared again:
+// re-running a changed `type T struct{…}` would change nothing. The redeclared
+// types pass compiles a redeclared type T as T_v2 (T_v3, …) and declares T an
+// alias of it: the new fields and methods are T's; values made earlier keep the
+// old type.
+//
+// Variables. yaegi makes a new variable for every top-level definition of a name,
+// even one the session already has: functions compiled earlier keep reading the
+// old variable (`x := 1`, `func G() int { return x }`, `x := 2`: G() was 1). A
 // notebook user expects the value to change, as re-running a cell in Python does.
-//
 // So a definition at the top level of a cell (`x := v`, `a, b := v1, v2`,
 // `var x = v`, `var x T = v`, a package-level `var` of a cell's declarations)
 // whose names are all variables the session already has — of an earlier cell, or
 // defined by an earlier statement of the same cell — with the same types becomes
-// an assignment to them. The definitions of several variables from one value are
-// by then definitions from one value per variable (tuple.go), so `m, err :=
-// gpt.New(…)` assigns m and err when both keep their types. When only some names
-// keep their type, those are assigned and the others defined, provided each value
-// is a plain operand (as tuple.go's temporaries are); otherwise the statement is
-// left alone.
+// an assignment to them (assignRedefinitions, which runs on every list of
+// statements the session compiles at the top level: run.go runStmts; the
+// redefined variables pass takes such package-level specs out of the cell's
+// declarations). The definitions of several variables from one value are by then
+// definitions from one value per variable (tuple.go), so `m, err := gpt.New(…)`
+// assigns m and err when both keep their types. When only some names keep their
+// type, those are assigned and the others defined, provided each value is a plain
+// operand (as tuple.go's temporaries are); otherwise the statement is left alone.
 //
 // Types are compared by yaegi itself: the session compiles (never runs) a function
 // literal holding the statements of the cell before the definition, then
@@ -31,6 +32,88 @@ import (
 // functions compiled against the old one keep the old variable (and its type)
 // until their cell runs again. A redeclared struct type is a new type (T_v2), so a
 // value of it is a new variable too.
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+)
+
+// redeclaredTypes compiles each type the session has already as a new type T_vN,
+// with T its alias (session).
+func redeclaredTypes(u *unit) error {
+	if u.sess == nil || u.decls == nil {
+		return nil
+	}
+	st := u.sess.s.st
+	rename := map[string]string{}
+	for _, d := range u.decls.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.TYPE {
+			continue
+		}
+		for _, sp := range gd.Specs {
+			ts := sp.(*ast.TypeSpec)
+			if ts.TypeParams != nil || ts.Assign.IsValid() {
+				continue
+			}
+			name := ts.Name.Name
+			v := st.typeVer[name]
+			st.typeVer[name] = v + 1
+			if v > 0 {
+				rename[name] = fmt.Sprintf("%s_v%d", name, v+1)
+			}
+		}
+	}
+	if len(rename) == 0 {
+		return nil
+	}
+	st.rtypes = nil // struct types changed: probe again when needed
+	f := u.decls
+	renameTypes(f, rename)
+	for old, nw := range rename {
+		f.Decls = append(f.Decls, &ast.GenDecl{Tok: token.TYPE, Specs: []ast.Spec{&ast.TypeSpec{
+			Name: ident(f.Package, old), Assign: f.Package, Type: ident(f.Package, nw)}}})
+	}
+	return nil
+}
+
+// renameTypes renames references to types in f (not field names, selectors or keys).
+func renameTypes(f *ast.File, rename map[string]string) {
+	skip := map[*ast.Ident]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			skip[n.Sel] = true
+		case *ast.StructType:
+			for _, fl := range n.Fields.List {
+				for _, id := range fl.Names {
+					skip[id] = true
+				}
+			}
+		case *ast.KeyValueExpr:
+			if id, ok := n.Key.(*ast.Ident); ok {
+				skip[id] = true
+			}
+		case *ast.Ident:
+			if nw, ok := rename[n.Name]; ok && !skip[n] {
+				n.Name = nw
+			}
+		}
+		return true
+	})
+}
+
+// redefinedVars takes from the cell's declarations the var specs of variables the
+// session has with the same types, as assignments run before the declarations
+// (session).
+func redefinedVars(u *unit) error {
+	if u.sess == nil || u.decls == nil {
+		return nil
+	}
+	u.early = append(u.sess.s.assignRedefinedVars(u.sess.run, u.decls), u.early...)
+	return nil
+}
 
 // assignRedefinitions rewrites the definitions in list (statements yaegi compiles
 // at the top level of a cell, the file of the cell at pos) whose names are all

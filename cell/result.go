@@ -115,7 +115,7 @@ var resultMismatch = regexp.MustCompile(`assignment mismatch: \d+ variables? but
 
 // runTrailing runs the trailing expression es and returns its display bundle.
 // When es has no value it runs as a plain statement and shows nothing.
-func (s *Session) runTrailing(ctx context.Context, run *cellRun, es *ast.ExprStmt, m *modernizer) (display.Bundle, error) {
+func (s *Session) runTrailing(ctx context.Context, run *cellRun, es *ast.ExprStmt) (display.Bundle, error) {
 	call, isCall := ast.Unparen(es.X).(*ast.CallExpr)
 	n := 1
 	if isCall {
@@ -148,7 +148,7 @@ func (s *Session) runTrailing(ctx context.Context, run *cellRun, es *ast.ExprStm
 	// No value (or an error that the plain statement reports better).
 	prog, err = s.compile(&ast.BlockStmt{Lbrace: es.Pos(), List: []ast.Stmt{es}, Rbrace: es.End()})
 	if err != nil {
-		return nil, explainRange(err, m)
+		return nil, err
 	}
 	_, err = s.run(ctx, run, prog)
 	return nil, err

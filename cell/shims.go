@@ -76,3 +76,18 @@ const (
 	linesFunc = "_golemLines" // strings.Lines as a slice, for a range over it
 	rtName    = "_golemrt"    // the name of the compiled runtime in cells (cell/prelude/golemrt)
 )
+
+// shims rewrites the calls of shimmed package functions: slices.Sort(xs) becomes
+// _golem_slices_Sort(xs).
+func shims(u *unit) error {
+	u.eachCall(func(c *ast.CallExpr, _ walkContext) {
+		fn, ok := c.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return
+		}
+		if path, ok := u.packageOf(fn.X); ok && shimFor(path, fn.Sel.Name) != nil {
+			c.Fun = &ast.Ident{NamePos: fn.Pos(), Name: shimName(path, fn.Sel.Name)}
+		}
+	})
+	return nil
+}

@@ -1,5 +1,17 @@
 package cell
 
+// Mixed cells.
+//
+// One yaegi v0.16.1 Eval cannot mix declarations and statements: a cell
+// `type P struct{A int}; p := P{3}` fails ("expected declaration"), and imports
+// must come first. A notebook cell mixes them freely. splitCell cuts the cell at
+// top-level tokens (not a parse, so that a cell with a syntax error still gets the
+// parser's error at the right line) into imports, declarations and statements;
+// parseCell (session.go) parses each kind from a copy of the cell with the other
+// chunks blanked out, so that positions stay the cell's. The imports run first,
+// then the declarations as one file (functions may refer to each other and to
+// types in any order), then the statements in order (run.go).
+
 import (
 	"go/scanner"
 	"go/token"

@@ -1,5 +1,19 @@
 package cell
 
+// Stale func literals, and the stack watch.
+//
+// yaegi v0.16.1 stops a running cell by changing the interpreter's run id; a func
+// literal keeps the run id of the frame it was made in, so every func literal made
+// before a stop returns zero values afterwards, without running its body and
+// without an error. Named functions are unaffected (their frames take the run id
+// when they are called). Go cannot tell such a dead function from a live one, so
+// after a stop the session replaces the interpreted functions held by the user's
+// variables with functions that panic and say what happened: a wrong value never
+// comes back silently from them.
+//
+// A runaway recursion (see stackAlarm below) is stopped that way too, before Go
+// ends the process with a stack overflow.
+
 import (
 	"fmt"
 	"reflect"
@@ -10,15 +24,6 @@ import (
 	"sync"
 	"time"
 )
-
-// yaegi v0.16.1 stops a running cell by changing the interpreter's run id; a func
-// literal keeps the run id of the frame it was made in, so every func literal made
-// before a stop returns zero values afterwards, without running its body and
-// without an error. Named functions are unaffected (their frames take the run id
-// when they are called). Go cannot tell such a dead function from a live one, so
-// after a stop the session replaces the interpreted functions held by the user's
-// variables with functions that panic and say what happened: a wrong value never
-// comes back silently from them.
 
 // disableStaleFuncs replaces every interpreted function value reachable from the
 // user's variables (directly, or through pointers, struct fields, slices, arrays,

@@ -1,12 +1,5 @@
 package cell
 
-import (
-	"fmt"
-	"go/ast"
-	"go/token"
-	"reflect"
-)
-
 // Variables defined from one value with several results at package level.
 //
 // yaegi v0.16.1 defines the variables of `a, b := f()`, `v, ok := m[k]`,
@@ -41,6 +34,13 @@ import (
 // for the value) goes through a temporary first unless it is side-effect free.
 // Package-level `var a, b = f()` in a cell's declarations (or a whole program, or
 // source for the function host) becomes `var t1, t2 = f(); var a, b = t1, t2`.
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"reflect"
+)
 
 // tupleDefine reports whether st defines several variables from one value (an
 // assignment `a, b := v` or a var declaration with one such spec), and returns the
@@ -97,7 +97,7 @@ func splitVarDecls(list []ast.Stmt) []ast.Stmt {
 
 // globalTuples rewrites the definitions of several variables from one value in a
 // list of statements that yaegi compiles at the top level of a cell (see above).
-func (m *modernizer) globalTuples(list []ast.Stmt) []ast.Stmt {
+func (u *unit) globalTuples(list []ast.Stmt) []ast.Stmt {
 	var out []ast.Stmt
 	for _, st := range splitVarDecls(list) {
 		names, value, typ, ok := tupleDefine(st)
@@ -105,7 +105,7 @@ func (m *modernizer) globalTuples(list []ast.Stmt) []ast.Stmt {
 			out = append(out, st)
 			continue
 		}
-		if r := m.globalTuple(st.Pos(), names, value, typ); r != nil {
+		if r := u.globalTuple(st.Pos(), names, value, typ); r != nil {
 			out = append(out, r...)
 			continue
 		}
@@ -116,14 +116,14 @@ func (m *modernizer) globalTuples(list []ast.Stmt) []ast.Stmt {
 
 // globalTuple returns the statements that define names from value (nil: it
 // cannot, and leaves the statement alone).
-func (m *modernizer) globalTuple(pos token.Pos, names []*ast.Ident, value, typ ast.Expr) []ast.Stmt {
+func (u *unit) globalTuple(pos token.Pos, names []*ast.Ident, value, typ ast.Expr) []ast.Stmt {
 	var out []ast.Stmt
 	var temps []string
 	temp := func(e ast.Expr) ast.Expr { // a side-effect free stand-in for e, evaluated once
 		if sideEffectFree(e) {
 			return e
 		}
-		name := m.tmp("R")
+		name := u.tmp("R")
 		out = append(out, define(pos, []string{name}, []ast.Expr{e}))
 		temps = append(temps, name)
 		return ident(pos, name)
@@ -167,7 +167,7 @@ func (m *modernizer) globalTuple(pos token.Pos, names []*ast.Ident, value, typ a
 		var tl []string
 		var tv []ast.Expr
 		for range names {
-			t := m.tmp("R")
+			t := u.tmp("R")
 			tl, tv, temps = append(tl, t), append(tv, ident(pos, t)), append(temps, t)
 		}
 		out = append(out, define(pos, tl, []ast.Expr{value}))
@@ -201,7 +201,7 @@ func (m *modernizer) globalTuple(pos token.Pos, names []*ast.Ident, value, typ a
 			// type without taking a value from the real one
 			// (through a variable: yaegi keeps the received value itself as the
 			// variable of `v, ok := <-z, false`, which then cannot be assigned; it holds a zero value, so it is not reset)
-			z, zv := m.tmp("R"), m.tmp("R")
+			z, zv := u.tmp("R"), u.tmp("R")
 			temps = append(temps, z)
 			out = append(out, define(pos, []string{z}, []ast.Expr{cloneSimple(ch, pos)}),
 				rtCall(pos, "ClosedChan", &ast.UnaryExpr{OpPos: pos, Op: token.AND, X: ident(pos, z)}),
@@ -239,7 +239,7 @@ func define(pos token.Pos, names []string, values []ast.Expr) *ast.AssignStmt {
 
 // rtCall returns the statement `_golemrt.name(args…)`.
 func rtCall(pos token.Pos, name string, args ...ast.Expr) ast.Stmt {
-	return &ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, name)},
+	return &ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, rtName), Sel: ident(pos, name)},
 		Lparen: pos, Args: args, Rparen: pos}}
 }
 
@@ -292,16 +292,24 @@ func cloneSimple(e ast.Expr, pos token.Pos) ast.Expr {
 //	var t1, t2 = f()
 //	var a, b [T] = t1, t2
 //
-// skipping values for which skip is true (generic calls, which the session binds
-// itself). It returns the temporaries, which the caller may reset once the
-// declarations have run.
+// skipping calls of generic functions, whose results yaegi cannot bind to package
+// variables whichever way they are written (a cell's were taken out before, to run
+// like statements: genericdefine.go). It returns the temporaries, which the
+// session resets once the declarations have run.
 //
 // yaegi initializes package variables in source order, postponing one until the
 // package variables its value names are initialized; it does not see a dependency
 // on t1, which is not a global of its kind. When f's arguments name variables of
 // the file, the second spec names them too, in a function literal assigned to a
 // third variable, so that it is postponed as long as the first.
-func (m *modernizer) packageTuples(f *ast.File, skip func(ast.Expr) bool) (temps []string) {
+func packageTuples(u *unit) error {
+	if u.decls != nil {
+		u.temps = append(u.temps, u.packageTuples(u.decls)...)
+	}
+	return nil
+}
+
+func (u *unit) packageTuples(f *ast.File) (temps []string) {
 	fileVars := map[string]bool{}
 	for _, d := range f.Decls {
 		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.VAR {
@@ -320,7 +328,7 @@ func (m *modernizer) packageTuples(f *ast.File, skip func(ast.Expr) bool) (temps
 		var specs []ast.Spec
 		for _, sp := range gd.Specs {
 			vs := sp.(*ast.ValueSpec)
-			if len(vs.Names) < 2 || len(vs.Values) != 1 || (skip != nil && skip(vs.Values[0])) {
+			if len(vs.Names) < 2 || len(vs.Values) != 1 || u.genericFunc(callee(vs.Values[0])) {
 				specs = append(specs, sp)
 				continue
 			}
@@ -334,7 +342,7 @@ func (m *modernizer) packageTuples(f *ast.File, skip func(ast.Expr) bool) (temps
 			var tnames []*ast.Ident
 			var values []ast.Expr
 			for range vs.Names {
-				t := m.tmp("R")
+				t := u.tmp("R")
 				temps = append(temps, t)
 				tnames, values = append(tnames, ident(pos, t)), append(values, ident(pos, t))
 			}
@@ -346,7 +354,7 @@ func (m *modernizer) packageTuples(f *ast.File, skip func(ast.Expr) bool) (temps
 					}
 					typ = nil
 				}
-				dep := m.tmp("R")
+				dep := u.tmp("R")
 				temps = append(temps, dep)
 				blanks := make([]ast.Expr, len(deps))
 				refs := make([]ast.Expr, len(deps))
@@ -428,38 +436,19 @@ func commaOkSpec(vs *ast.ValueSpec) bool {
 	return false
 }
 
-// genericCallIn returns a test for calls of generic functions in the rewritten
-// file f (min/max, the shims, f's own generic functions), whose results yaegi
-// cannot bind to package variables whichever way they are written.
-func genericCallIn(f *ast.File) func(ast.Expr) bool {
-	generic := map[string]bool{}
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Type.TypeParams != nil {
-			generic[fd.Name.Name] = true
-		}
+// callee is the function e calls (nil: e is not a call).
+func callee(e ast.Expr) ast.Expr {
+	if c, ok := ast.Unparen(e).(*ast.CallExpr); ok {
+		return c.Fun
 	}
-	return func(e ast.Expr) bool {
-		c, ok := ast.Unparen(e).(*ast.CallExpr)
-		if !ok {
-			return false
-		}
-		fun := c.Fun
-		switch x := fun.(type) {
-		case *ast.IndexExpr:
-			fun = x.X
-		case *ast.IndexListExpr:
-			fun = x.X
-		}
-		id, ok := fun.(*ast.Ident)
-		return ok && (generic[id.Name] || genericPrelude(id.Name))
-	}
+	return nil
 }
 
 // lateVarUse explains a failed compile of a cell's declarations that use a
 // variable of a var spec the session runs after them (late: its value uses a name
 // the cell declares; see takeGenericVars), which yaegi reports as "undefined" or
 // "incomplete type". It returns nil when no declaration uses one.
-func lateVarUse(m *modernizer, decls *ast.File, late []ast.Stmt) error {
+func lateVarUse(u *unit, decls *ast.File, late []ast.Stmt) error {
 	spec := map[string]ast.Stmt{}
 	for _, st := range late {
 		if ds, ok := st.(*ast.DeclStmt); ok {
@@ -501,6 +490,6 @@ func lateVarUse(m *modernizer, decls *ast.File, late []ast.Stmt) error {
 	}
 	msg := fmt.Sprintf("%s: %s is defined by the var at %s, which golem runs after the cell's other declarations "+
 		"(its value uses a name they declare), so they cannot use %s; move that var, and what its value uses, to an earlier cell",
-		m.where(use.Pos()), use.Name, m.where(spec[use.Name].Pos()), use.Name)
+		u.where(use.Pos()), use.Name, u.where(spec[use.Name].Pos()), use.Name)
 	return &Error{Name: "CompileError", Value: msg, Traceback: []string{msg}}
 }

@@ -37,23 +37,23 @@ type freeUse struct {
 	qualifier bool // used as X in X.Sel (a package name, when it is one)
 }
 
-// resolver walks a cell and collects the identifiers it uses that neither the
+// nameResolver walks a cell and collects the identifiers it uses that neither the
 // cell's scopes nor its top level declare.
-type resolver struct {
+type nameResolver struct {
 	top    map[string]bool   // names the cell declares at its top level
 	scopes []map[string]bool // innermost last
 	uses   []freeUse
 }
 
-func (r *resolver) push() { r.scopes = append(r.scopes, map[string]bool{}) }
-func (r *resolver) pop()  { r.scopes = r.scopes[:len(r.scopes)-1] }
-func (r *resolver) declare(id *ast.Ident) {
+func (r *nameResolver) push() { r.scopes = append(r.scopes, map[string]bool{}) }
+func (r *nameResolver) pop()  { r.scopes = r.scopes[:len(r.scopes)-1] }
+func (r *nameResolver) declare(id *ast.Ident) {
 	if id != nil && len(r.scopes) > 0 {
 		r.scopes[len(r.scopes)-1][id.Name] = true
 	}
 }
 
-func (r *resolver) declared(name string) bool {
+func (r *nameResolver) declared(name string) bool {
 	if name == "_" || r.top[name] {
 		return true
 	}
@@ -65,7 +65,7 @@ func (r *resolver) declared(name string) bool {
 	return false
 }
 
-func (r *resolver) use(id *ast.Ident, qualifier bool) {
+func (r *nameResolver) use(id *ast.Ident, qualifier bool) {
 	if !r.declared(id.Name) {
 		r.uses = append(r.uses, freeUse{id.Name, id.Pos(), qualifier})
 	}
@@ -139,7 +139,7 @@ func unquote(s string) (string, error) {
 // freeIdents lists the identifiers a cell uses that it does not declare, in
 // the order they appear.
 func freeIdents(imports, decls *ast.File, body *ast.BlockStmt) []freeUse {
-	r := &resolver{top: map[string]bool{}}
+	r := &nameResolver{top: map[string]bool{}}
 	for _, id := range topNames(imports, decls, body) {
 		r.top[id.Name] = true
 	}
@@ -155,7 +155,7 @@ func freeIdents(imports, decls *ast.File, body *ast.BlockStmt) []freeUse {
 	return r.uses
 }
 
-func (r *resolver) decl(d ast.Decl) {
+func (r *nameResolver) decl(d ast.Decl) {
 	switch d := d.(type) {
 	case *ast.FuncDecl:
 		r.push()
@@ -214,7 +214,7 @@ func (r *resolver) decl(d ast.Decl) {
 
 // fields visits the types of a field list and, with bind, declares its names
 // (parameters, results, receivers, type parameters).
-func (r *resolver) fields(fl *ast.FieldList, bind bool) {
+func (r *nameResolver) fields(fl *ast.FieldList, bind bool) {
 	if fl == nil {
 		return
 	}
@@ -230,7 +230,7 @@ func (r *resolver) fields(fl *ast.FieldList, bind bool) {
 	}
 }
 
-func (r *resolver) funcType(ft *ast.FuncType, bind bool) {
+func (r *nameResolver) funcType(ft *ast.FuncType, bind bool) {
 	if ft.TypeParams != nil {
 		r.fields(ft.TypeParams, bind)
 	}
@@ -238,7 +238,7 @@ func (r *resolver) funcType(ft *ast.FuncType, bind bool) {
 	r.fields(ft.Results, bind)
 }
 
-func (r *resolver) block(list []ast.Stmt) {
+func (r *nameResolver) block(list []ast.Stmt) {
 	r.push()
 	for _, s := range list {
 		r.stmt(s)
@@ -246,7 +246,7 @@ func (r *resolver) block(list []ast.Stmt) {
 	r.pop()
 }
 
-func (r *resolver) stmt(s ast.Stmt) {
+func (r *nameResolver) stmt(s ast.Stmt) {
 	switch s := s.(type) {
 	case nil:
 	case *ast.BlockStmt:
@@ -354,7 +354,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 	}
 }
 
-func (r *resolver) expr(e ast.Expr) {
+func (r *nameResolver) expr(e ast.Expr) {
 	switch e := e.(type) {
 	case nil:
 	case *ast.Ident:
@@ -465,6 +465,17 @@ func (s *Session) undefinedMessage(u freeUse) string {
 	return msg
 }
 
+// hiddenNames fails a cell that uses a name only a failed cell defined (session).
+func hiddenNames(u *unit) error {
+	if u.sess == nil || len(u.sess.s.st.hidden) == 0 {
+		return nil
+	}
+	if e := u.sess.s.undefinedError(u.imports, u.decls, u.body, true); e != nil {
+		return e
+	}
+	return nil
+}
+
 // undefinedError returns a CompileError listing the names the cell uses that
 // are not defined, with their cell positions, or nil when there are none.
 func (s *Session) undefinedError(imports, decls *ast.File, body *ast.BlockStmt, onlyHidden bool) *Error {
@@ -492,7 +503,7 @@ func (s *Session) undefinedError(imports, decls *ast.File, body *ast.BlockStmt, 
 	if len(lines) == 0 {
 		return nil
 	}
-	return &Error{Name: "CompileError", Value: lines[0], Traceback: lines}
+	return &Error{Name: "CompileError", Value: lines[0], Traceback: lines, explained: true}
 }
 
 // yaegiJargon matches yaegi's messages for an undefined name (and the other
@@ -504,7 +515,7 @@ var yaegiJargon = regexp.MustCompile(`undefined: |definition loop|CFG post-order
 // defined; other compile errors are kept, followed by those lines.
 func (s *Session) explainCompileError(err error, imports, decls *ast.File, body *ast.BlockStmt) error {
 	var e *Error
-	if !errors.As(err, &e) || e.Name != "CompileError" && e.Name != "RuntimeError" {
+	if !errors.As(err, &e) || e.explained || e.Name != "CompileError" && e.Name != "RuntimeError" {
 		return err
 	}
 	if e.Name == "RuntimeError" && !strings.Contains(e.Value, "definition loop") {

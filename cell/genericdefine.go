@@ -1,17 +1,91 @@
 package cell
 
+// Definitions from generic calls.
+//
+// yaegi v0.16.1 cannot bind the result of a generic function to a new global:
+// `y := slices.Max(xs)` at the top level of a cell panics ("nil reflect type"),
+// and so does a package-level var set from a generic call. In a function it
+// works. So the session cuts a cell's statements at each definition whose value
+// calls a generic function (a shim, min or max, or the user's: splitGenericDefines)
+// and evaluates the value in a function, reads the value's dynamic type and
+// defines the variable with that type written in Go (typeExpr: the user's struct
+// types by probing yaegi's reflect types for them); when the type cannot be
+// written, the variable is an any and a note goes to stderr. The definitions from
+// generic calls pass takes such package-level var specs out of the cell's
+// declarations, with the comma-ok ones (var v, ok = m[k], tuple.go), to run like
+// statements: before the other declarations when their values use none of the
+// cell's names (functions may then refer to them), else just after.
+
 import (
-	"context"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
+	"go/types"
 	"reflect"
 	"sort"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
+
+// genericVars takes the package-level var specs that run like statements out of
+// the cell's declarations.
+func genericVars(u *unit) error {
+	if u.file || u.decls == nil {
+		return nil
+	}
+	early, late := u.takeGenericVars(u.decls)
+	u.early = append(u.early, early...)
+	u.late = append(u.late, late...)
+	return nil
+}
+
+// genericCall reports whether e calls a generic function anywhere (not in
+// function literals): a generic function of the prelude (min, max, the shims), or
+// one the cell or an earlier cell declares.
+func (u *unit) genericCall(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		if c, ok := n.(*ast.CallExpr); ok && u.genericFunc(c.Fun) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func (u *unit) anyGenericCall(list []ast.Expr) bool {
+	for _, e := range list {
+		if u.genericCall(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// genericFunc reports whether fun names a generic function (explicitly
+// instantiated or not).
+func (u *unit) genericFunc(fun ast.Expr) bool {
+	switch f := fun.(type) {
+	case *ast.IndexExpr:
+		fun = f.X
+	case *ast.IndexListExpr:
+		fun = f.X
+	}
+	id, ok := fun.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	if genericPrelude(id.Name) || u.res.generics[id.Name] != nil {
+		return true
+	}
+	ft := u.res.userSig(id.Name)
+	return ft != nil && ft.TypeParams != nil
+}
 
 // stmtPart is a run of top-level statements, or one definition whose value comes
 // from a generic function.
@@ -33,12 +107,12 @@ type genericDefine struct {
 // comes from a generic call. yaegi v0.16.1 panics ("nil reflect type") when such a
 // value is bound to a new global; the session evaluates the value inside a
 // function, reads its dynamic type and defines the variable with that type.
-func (s *Session) splitGenericDefines(body *ast.BlockStmt, asFunc map[*ast.BlockStmt]bool) []stmtPart {
+func (u *unit) splitGenericDefines(list []ast.Stmt) []stmtPart {
 	var parts []stmtPart
 	var cur []ast.Stmt
-	for _, st := range body.List {
+	for _, st := range list {
 		var d *genericDefine
-		if blk, ok := st.(*ast.BlockStmt); ok && asFunc[blk] {
+		if blk, ok := st.(*ast.BlockStmt); ok && u.asFunc[blk] {
 			if len(cur) > 0 {
 				parts = append(parts, stmtPart{stmts: cur})
 				cur = nil
@@ -48,7 +122,7 @@ func (s *Session) splitGenericDefines(body *ast.BlockStmt, asFunc map[*ast.Block
 		}
 		switch st := st.(type) {
 		case *ast.AssignStmt:
-			if st.Tok == token.DEFINE && s.anyGeneric(st.Rhs) {
+			if st.Tok == token.DEFINE && u.anyGenericCall(st.Rhs) {
 				d = &genericDefine{rhs: st.Rhs, pos: st.Pos()}
 				for _, l := range st.Lhs {
 					if id, ok := l.(*ast.Ident); ok {
@@ -61,7 +135,7 @@ func (s *Session) splitGenericDefines(body *ast.BlockStmt, asFunc map[*ast.Block
 			}
 		case *ast.DeclStmt:
 			if gd, ok := st.Decl.(*ast.GenDecl); ok && gd.Tok == token.VAR && len(gd.Specs) == 1 {
-				if vs := gd.Specs[0].(*ast.ValueSpec); vs.Type == nil && s.anyGeneric(vs.Values) {
+				if vs := gd.Specs[0].(*ast.ValueSpec); vs.Type == nil && u.anyGenericCall(vs.Values) {
 					d = &genericDefine{names: vs.Names, rhs: vs.Values, pos: st.Pos()}
 				}
 			}
@@ -82,18 +156,10 @@ func (s *Session) splitGenericDefines(body *ast.BlockStmt, asFunc map[*ast.Block
 	return parts
 }
 
-func (s *Session) anyGeneric(list []ast.Expr) bool {
-	for _, e := range list {
-		if s.genericCall(e) {
-			return true
-		}
-	}
-	return false
-}
-
 // runGenericDefine evaluates the values in a function literal (where yaegi handles
 // generics), then binds each name with the dynamic type of its value.
-func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *genericDefine) error {
+func (x *cellExec) runGenericDefine(u *unit, d *genericDefine) error {
+	s := x.s
 	pos := d.pos
 	var tmps, ret []ast.Expr
 	for i, n := range d.names {
@@ -118,11 +184,11 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 		&ast.AssignStmt{Lhs: tmps, TokPos: pos, Tok: token.DEFINE, Rhs: d.rhs},
 		&ast.AssignStmt{Lhs: []ast.Expr{ident(pos, "_golemVals")}, TokPos: pos, Tok: token.ASSIGN,
 			Rhs: []ast.Expr{&ast.CompositeLit{Type: &ast.ArrayType{Lbrack: pos, Elt: ident(pos, "any")}, Lbrace: pos, Elts: ret, Rbrace: pos}}},
-		&ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, "_golemrt"), Sel: ident(pos, "Types")},
+		&ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(pos, rtName), Sel: ident(pos, "Types")},
 			Lparen: pos, Args: typesOf(), Rparen: pos}},
 	}}
 	s.rt.takeTypes()
-	if err := s.runAsFunc(ctx, run, body); err != nil {
+	if err := s.runAsFunc(x.ctx, x.run, body); err != nil {
 		return err
 	}
 	types := s.rt.takeTypes()
@@ -155,114 +221,28 @@ func (s *Session) runGenericDefine(ctx context.Context, run *cellRun, d *generic
 		return err
 	}
 	body = f.Decls[0].(*ast.FuncDecl).Body
-	body.List = s.assignRedefinitions(run, body.Lbrace, body.List) // redefine.go
-	_, err = s.compileRun(ctx, run, body)
-	return err
+	return x.runStmts(u, body.List, body.Lbrace, body.Rbrace)
 }
 
 // typeExpr writes t as Go source usable in a cell ("" when it cannot): the
 // user's struct types by name (yaegi's reflect types for them are unnamed),
 // compiled named types as pkg.Name.
 func (s *Session) typeExpr(t reflect.Type) string {
-	if t.Kind() == reflect.Struct && t.Name() == "" {
-		if s.st.rtypes == nil {
-			s.probeTypes()
-		}
-		if n, ok := s.st.rtypes[t]; ok {
-			return n
-		}
+	w := typeWriter{usable: s.freeName, importName: s.pkgRef, userStruct: s.userStruct}
+	e, ok := w.typeAST(t)
+	if !ok {
+		return ""
 	}
-	if t.Name() != "" {
-		if t.PkgPath() == "" {
-			return t.Name()
-		}
-		if r, _ := utf8.DecodeRuneInString(t.Name()); !unicode.IsUpper(r) || strings.ContainsAny(t.Name(), "[]") {
-			return "" // unexported, or an instance of a generic type
-		}
-		name, ok := s.pkgRef(t.PkgPath(), s.freeName)
-		if !ok {
-			return ""
-		}
-		return name + "." + t.Name()
+	return types.ExprString(e)
+}
+
+// userStruct is the name of the user's struct type whose reflect type yaegi
+// built as t ("": none).
+func (s *Session) userStruct(t reflect.Type) string {
+	if s.st.rtypes == nil {
+		s.probeTypes()
 	}
-	sub := func(e reflect.Type) (string, bool) {
-		x := s.typeExpr(e)
-		return x, x != ""
-	}
-	switch t.Kind() {
-	case reflect.Slice:
-		if e, ok := sub(t.Elem()); ok {
-			return "[]" + e
-		}
-	case reflect.Array:
-		if e, ok := sub(t.Elem()); ok {
-			return fmt.Sprintf("[%d]%s", t.Len(), e)
-		}
-	case reflect.Pointer:
-		if e, ok := sub(t.Elem()); ok {
-			return "*" + e
-		}
-	case reflect.Map:
-		k, ok1 := sub(t.Key())
-		e, ok2 := sub(t.Elem())
-		if ok1 && ok2 {
-			return "map[" + k + "]" + e
-		}
-	case reflect.Chan:
-		if e, ok := sub(t.Elem()); ok {
-			switch t.ChanDir() {
-			case reflect.RecvDir:
-				return "<-chan " + e
-			case reflect.SendDir:
-				return "chan<- " + e
-			}
-			return "chan " + e
-		}
-	case reflect.Func:
-		var in, out []string
-		for i := 0; i < t.NumIn(); i++ {
-			x, ok := sub(t.In(i))
-			if !ok {
-				return ""
-			}
-			if t.IsVariadic() && i == t.NumIn()-1 {
-				x = "..." + strings.TrimPrefix(x, "[]")
-			}
-			in = append(in, x)
-		}
-		for i := 0; i < t.NumOut(); i++ {
-			x, ok := sub(t.Out(i))
-			if !ok {
-				return ""
-			}
-			out = append(out, x)
-		}
-		r := "func(" + strings.Join(in, ", ") + ")"
-		switch len(out) {
-		case 0:
-		case 1:
-			r += " " + out[0]
-		default:
-			r += " (" + strings.Join(out, ", ") + ")"
-		}
-		return r
-	case reflect.Interface:
-		if t.NumMethod() == 0 {
-			return "any"
-		}
-	case reflect.Struct:
-		var fields []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			x, ok := sub(f.Type)
-			if !ok || f.PkgPath != "" {
-				return ""
-			}
-			fields = append(fields, f.Name+" "+x)
-		}
-		return "struct{" + strings.Join(fields, "; ") + "}"
-	}
-	return ""
+	return s.st.rtypes[t]
 }
 
 // probeTypes learns yaegi's reflect types of the user's struct types by building
@@ -316,25 +296,14 @@ func (s *Session) runInternal(stmts string) (err error) {
 	return err
 }
 
-// evalQuiet evaluates session-internal code, turning a yaegi panic into an error.
-func (s *Session) evalQuiet(src string) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	_, err = s.in.Eval(src)
-	return err
-}
-
 // takeGenericVars removes from a cell's declarations the `var` specs whose values
 // call generic functions, and the comma-ok ones (var v, ok = m[k], see tuple.go),
 // and returns them as statements (one spec each): early ones use no name the cell
 // declares, late ones do.
-func (s *Session) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
+func (u *unit) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 	declared := fileNames(f) // redefine.go
 	for _, vs := range takeVarSpecs(f, func(vs *ast.ValueSpec) bool {
-		return (vs.Type == nil && s.anyGeneric(vs.Values)) || commaOkSpec(vs)
+		return (vs.Type == nil && u.anyGenericCall(vs.Values)) || commaOkSpec(vs)
 	}) {
 		st := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: vs.Pos(), Tok: token.VAR, Specs: []ast.Spec{vs}}}
 		if usesAny(vs.Values, declared) {
@@ -372,17 +341,4 @@ func takeVarSpecs(f *ast.File, take func(*ast.ValueSpec) bool) []*ast.ValueSpec 
 	}
 	f.Decls = decls
 	return out
-}
-
-// runAsFunc runs statements as the body of the init function of a one-function
-// file: in a function, yaegi binds generic results; and unlike a function literal
-// called at the top level, it does not copy the whole global frame.
-func (s *Session) runAsFunc(ctx context.Context, run *cellRun, body *ast.BlockStmt) error {
-	f, err := parser.ParseFile(s.in.FileSet(), "cell", fmt.Sprintf("package main\n//line cell:%d:1\nfunc init() {\n}\n", funcBodyLine), parser.SkipObjectResolution)
-	if err != nil {
-		return err
-	}
-	f.Decls[0].(*ast.FuncDecl).Body.List = body.List
-	_, err = s.compileRun(ctx, run, f)
-	return err
 }

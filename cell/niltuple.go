@@ -1,5 +1,16 @@
 package cell
 
+// Tuple assignments with an untyped nil.
+//
+// yaegi v0.16.1 panics at run time with "reflect: New(nil)" on a tuple
+// assignment with an untyped nil on the right (`a, b = nil, 0`, also in
+// functions), and reports it at a wrong line for field targets: it copies every
+// right-hand side into a temporary of the value's type, and nil has none. The
+// untyped nil pass splits such a statement into single assignments in Go's order
+// of evaluation (splitNilTuple), and reports with Go's message the uses of an
+// untyped nil that Go rejects, where yaegi panicked or printed a bare "nil reflect
+// type" (checkNil).
+
 import (
 	"fmt"
 	"go/ast"
@@ -7,18 +18,27 @@ import (
 	"go/types"
 )
 
-// Two yaegi v0.16.1 bugs in assignments, closed here:
-//
-//   - A tuple assignment with an untyped nil on the right (`a, b = nil, 0`) panics
-//     at run time with "reflect: New(nil)": yaegi copies every right-hand side into
-//     a temporary of the value's type, and nil has none. splitNilTuple turns the
-//     statement into single assignments with Go's order of evaluation.
-//   - A definition of several variables from one value (`a, b := f()`,
-//     `v, ok := m[k]`, `var a, b = f()`) in a block at the top level of a cell
-//     defines nothing ("undefined: a"; "nil type" in an if header): yaegi leaves
-//     global definitions to its global analysis, which skips nested blocks. The
-//     session runs such a top-level statement as the body of a function (runAsFunc),
-//     where yaegi defines them (see runInFunc).
+// untypedNil splits the tuple assignments with an untyped nil and checks the
+// other uses of nil.
+func untypedNil(u *unit) error {
+	u.eachStmt(func(st ast.Stmt, _ walkContext) ast.Stmt {
+		if r := u.nilTupleInit(st); r != nil {
+			return r
+		}
+		label, inner := unlabel(st)
+		if a, ok := inner.(*ast.AssignStmt); ok && nilTuple(a) && !u.made[a] {
+			if r := u.splitNilTuple(a); r != nil {
+				return relabel(label, r)
+			}
+		}
+		return st
+	})
+	u.walk(func(n ast.Node, _ walkContext) bool {
+		u.checkNil(n)
+		return true
+	})
+	return nil
+}
 
 // isUntypedNil reports whether e is the predeclared nil.
 func isUntypedNil(e ast.Expr) bool {
@@ -46,10 +66,10 @@ func nilTuple(a *ast.AssignStmt) bool {
 
 // checkNil reports the uses of an untyped nil that Go rejects, with Go's message at
 // the nil's position (yaegi panics on several of them or reports no position).
-func (m *modernizer) checkNil(n ast.Node) {
+func (u *unit) checkNil(n ast.Node) {
 	switch n := n.(type) {
 	case *ast.AssignStmt:
-		if m.made[n] || len(n.Lhs) != len(n.Rhs) {
+		if u.made[n] || len(n.Lhs) != len(n.Rhs) {
 			return
 		}
 		for i, r := range n.Rhs {
@@ -58,12 +78,12 @@ func (m *modernizer) checkNil(n ast.Node) {
 			}
 			switch {
 			case n.Tok == token.DEFINE:
-				m.errs = append(m.errs, fmt.Sprintf("%s: use of untyped nil in assignment", m.where(r.Pos())))
+				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in assignment", u.where(r.Pos())))
 			case isBlankIdent(n.Lhs[i]):
-				m.errs = append(m.errs, fmt.Sprintf("%s: use of untyped nil in assignment to _ identifier", m.where(r.Pos())))
+				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in assignment to _ identifier", u.where(r.Pos())))
 			case nilTuple(n): // a place splitNilTuple does not rewrite (a for loop's post statement)
-				m.errs = append(m.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
-					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do here; give nil a type, e.g. error(nil)", m.where(n.Pos())))
+				u.errs = append(u.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
+					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do here; give nil a type, e.g. error(nil)", u.where(n.Pos())))
 			default:
 				continue
 			}
@@ -75,7 +95,7 @@ func (m *modernizer) checkNil(n ast.Node) {
 		}
 		for _, v := range n.Values {
 			if isUntypedNil(v) {
-				m.errs = append(m.errs, fmt.Sprintf("%s: use of untyped nil in variable declaration", m.where(v.Pos())))
+				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in variable declaration", u.where(v.Pos())))
 				return
 			}
 		}
@@ -95,7 +115,7 @@ func (m *modernizer) checkNil(n ast.Node) {
 // (x.f, s[i], *p) is evaluated when it is assigned, so it must not call a function
 // nor read what an earlier assignment of the statement changes; otherwise the
 // statement is reported and left alone (nil returned).
-func (m *modernizer) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
+func (u *unit) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
 	pos := a.Pos()
 	var temps, stores []ast.Stmt
 	assigned := map[string]bool{} // variables assigned so far
@@ -122,10 +142,10 @@ func (m *modernizer) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
 				}
 			}
 			if reason != "" {
-				m.errs = append(m.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
+				u.errs = append(u.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
 					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do when a target %s (%s); "+
-					"assign one by one, or give nil a type, e.g. error(nil)", m.where(pos), reason, types.ExprString(l)))
-				m.made[a] = true
+					"assign one by one, or give nil a type, e.g. error(nil)", u.where(pos), reason, types.ExprString(l)))
+				u.made[a] = true
 				return nil
 			}
 		}
@@ -138,7 +158,7 @@ func (m *modernizer) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
 		default:
 			vars, reads, calls := operands(r)
 			if calls || (pointer && (reads || len(vars) > 0)) || (reads && memory) || anyIn(vars, touched) {
-				t := m.tmp("T")
+				t := u.tmp("T")
 				temps = append(temps, &ast.AssignStmt{Lhs: []ast.Expr{ident(pos, t)}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{r}})
 				r = ident(r.Pos(), t)
 			}
@@ -246,7 +266,8 @@ func anyIn(names []string, set map[string]bool) bool {
 // nilTupleInit moves a tuple assignment with an untyped nil out of the init
 // statement of an if, switch or for statement into a block around it (an
 // assignment declares nothing, so the scope is the same).
-func (m *modernizer) nilTupleInit(st ast.Stmt, inner ast.Stmt) ast.Stmt {
+func (u *unit) nilTupleInit(st ast.Stmt) ast.Stmt {
+	_, inner := unlabel(st)
 	var init *ast.Stmt
 	switch s := inner.(type) {
 	case *ast.IfStmt:
@@ -264,7 +285,7 @@ func (m *modernizer) nilTupleInit(st ast.Stmt, inner ast.Stmt) ast.Stmt {
 	if !ok || !nilTuple(a) {
 		return nil
 	}
-	split := m.splitNilTuple(a)
+	split := u.splitNilTuple(a)
 	if split == nil {
 		return nil
 	}
@@ -272,80 +293,4 @@ func (m *modernizer) nilTupleInit(st ast.Stmt, inner ast.Stmt) ast.Stmt {
 	split.List = append(split.List, st)
 	split.Rbrace = st.End()
 	return split
-}
-
-// runInFunc reports whether a top-level statement of a cell must run as the body
-// of a function: a block in it (or its if/for/switch header) defines several
-// variables from one value, which yaegi v0.16.1 does not do in the global scope.
-// A top-level definition itself is fine (yaegi's global analysis sees it).
-func runInFunc(st ast.Stmt) bool {
-	for {
-		ls, ok := st.(*ast.LabeledStmt)
-		if !ok {
-			break
-		}
-		st = ls.Stmt
-	}
-	switch st.(type) {
-	case *ast.AssignStmt, *ast.DeclStmt, *ast.ExprStmt, *ast.SendStmt, *ast.IncDecStmt, *ast.GoStmt, *ast.DeferStmt:
-		return false
-	}
-	found := false
-	ast.Inspect(st, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			return false // a function body: yaegi defines them there
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE && len(n.Lhs) > 1 && len(n.Rhs) == 1 {
-				found = true
-			}
-		case *ast.ValueSpec:
-			if len(n.Names) > 1 && len(n.Values) == 1 {
-				found = true
-			}
-		}
-		return !found
-	})
-	return found
-}
-
-// topReturn returns the first return statement of st outside function literals.
-func topReturn(st ast.Stmt) *ast.ReturnStmt {
-	var ret *ast.ReturnStmt
-	ast.Inspect(st, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			return false
-		case *ast.ReturnStmt:
-			if ret == nil {
-				ret = n
-			}
-		}
-		return ret == nil
-	})
-	return ret
-}
-
-// topLevelFuncs marks the top-level statements of a cell that must run as the
-// body of a function (runInFunc): each becomes a block the session runs with
-// runAsFunc. A return in one is an error: in a function it would only leave that
-// statement, not the cell.
-func (m *modernizer) topLevelFuncs(body *ast.BlockStmt) {
-	for i, st := range body.List {
-		if blk, ok := st.(*ast.BlockStmt); ok && m.asFunc[blk] {
-			continue
-		}
-		if !runInFunc(st) {
-			continue
-		}
-		if ret := topReturn(st); ret != nil {
-			m.errs = append(m.errs, fmt.Sprintf("%s: return at the top level of a cell: golem runs this statement as the body of a function "+
-				"(yaegi v0.16.1 cannot define several variables from one value in a top-level block), where return would only leave the statement; "+
-				"use if/else, or put the code in a func", m.where(ret.Pos())))
-			continue
-		}
-		blk := &ast.BlockStmt{Lbrace: st.Pos(), List: []ast.Stmt{st}, Rbrace: st.End()}
-		m.asFunc[blk] = true
-		body.List[i] = blk
-	}
 }
