@@ -149,14 +149,7 @@ func takenApart(p ast.Expr, tparams map[string]bool) bool {
 	if _, ok := p.(*ast.Ident); ok {
 		return false
 	}
-	found := false
-	ast.Inspect(p, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && tparams[id.Name] {
-			found = true
-		}
-		return !found
-	})
-	return found
+	return usesAny([]ast.Expr{p}, tparams)
 }
 
 // genericSig returns the signature of the generic function fun calls when fun is

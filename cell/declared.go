@@ -15,11 +15,7 @@ import (
 )
 
 // remember records what the cell declares (session).
-func remember(u *unit) error {
-	x := u.sess
-	if x == nil {
-		return nil
-	}
+func remember(u *unit, x *cellExec) error {
 	s := x.s
 	// variables defined from a compiled package's value, before and after this
 	// cell (redefine.go sameOrigin)

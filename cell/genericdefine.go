@@ -315,30 +315,12 @@ func (u *unit) takeGenericVars(f *ast.File) (early, late []ast.Stmt) {
 	return early, late
 }
 
-// takeVarSpecs removes from f's declarations the `var` specs take accepts (dropping
-// a declaration left empty) and returns them in order.
+// takeVarSpecs removes from f's declarations the var specs take accepts and
+// returns them in order.
 func takeVarSpecs(f *ast.File, take func(*ast.ValueSpec) bool) []*ast.ValueSpec {
 	var out []*ast.ValueSpec
-	decls := f.Decls[:0]
-	for _, d := range f.Decls {
-		gd, ok := d.(*ast.GenDecl)
-		if !ok || gd.Tok != token.VAR {
-			decls = append(decls, d)
-			continue
-		}
-		specs := gd.Specs[:0]
-		for _, sp := range gd.Specs {
-			if vs := sp.(*ast.ValueSpec); take(vs) {
-				out = append(out, vs)
-				continue
-			}
-			specs = append(specs, sp)
-		}
-		gd.Specs = specs
-		if len(specs) > 0 {
-			decls = append(decls, gd)
-		}
+	for _, sp := range removeSpecs(f, token.VAR, func(sp ast.Spec) bool { return take(sp.(*ast.ValueSpec)) }) {
+		out = append(out, sp.(*ast.ValueSpec))
 	}
-	f.Decls = decls
 	return out
 }

@@ -27,11 +27,7 @@ import (
 )
 
 // runImports runs the cell's imports (session).
-func runImports(u *unit) error {
-	x := u.sess
-	if x == nil {
-		return nil
-	}
+func runImports(u *unit, x *cellExec) error {
 	s := x.s
 	if u.imports != nil && s.dropKnownImports(u.imports) {
 		if _, err := s.compileRun(x.ctx, x.run, u.imports); err != nil {
@@ -163,30 +159,12 @@ func (s *Session) missingImports(imports, decls *ast.File, body *ast.BlockStmt) 
 // (yaegi rejects a second import of a compiled package, but re-running a cell is
 // the notebook habit). It reports whether any import is left.
 func (s *Session) dropKnownImports(f *ast.File) bool {
-	left := 0
-	decls := f.Decls[:0]
-	defer func() { f.Decls = decls }()
-	for _, d := range f.Decls {
-		gd, ok := d.(*ast.GenDecl)
-		if !ok || gd.Tok != token.IMPORT {
-			decls = append(decls, d)
-			continue
-		}
-		specs := gd.Specs[:0]
-		for _, sp := range gd.Specs {
-			im := sp.(*ast.ImportSpec)
-			if name, path, ok := s.importName(im); ok && s.st.imports[name] == path {
-				continue
-			}
-			specs = append(specs, sp)
-		}
-		gd.Specs = specs
-		left += len(specs)
-		if len(specs) > 0 {
-			decls = append(decls, gd)
-		}
-	}
-	return left > 0
+	n := len(f.Imports)
+	n -= len(removeSpecs(f, token.IMPORT, func(sp ast.Spec) bool {
+		name, path, ok := s.importName(sp.(*ast.ImportSpec))
+		return ok && s.st.imports[name] == path
+	}))
+	return n > 0
 }
 
 // recordImports remembers the package names a cell imported (for completion).
@@ -206,41 +184,54 @@ func (s *Session) recordImports(f *ast.File) {
 // made already under the same name and file name (yaegi: "strings/cell
 // redeclared in this block").
 func dropPreludeImports(f *ast.File) {
-	kept := f.Imports[:0]
-	for _, im := range f.Imports {
+	dropped := map[*ast.ImportSpec]bool{}
+	for _, sp := range removeSpecs(f, token.IMPORT, func(sp ast.Spec) bool {
+		im := sp.(*ast.ImportSpec)
 		path, err := strconv.Unquote(im.Path.Value)
 		name := pathpkg.Base(path)
 		if im.Name != nil {
 			name = im.Name.Name
 		}
-		if err != nil || preludeImports()[name] != path {
+		return err == nil && preludeImports()[name] == path
+	}) {
+		dropped[sp.(*ast.ImportSpec)] = true
+	}
+	kept := f.Imports[:0]
+	for _, im := range f.Imports {
+		if !dropped[im] {
 			kept = append(kept, im)
 		}
 	}
-	if len(kept) == len(f.Imports) {
-		return
-	}
 	f.Imports = kept
-	keep := map[*ast.ImportSpec]bool{}
-	for _, im := range kept {
-		keep[im] = true
-	}
+}
+
+// removeSpecs removes from f's declarations of kind tok (import, var, …) the
+// specs that drop accepts, and the declarations it leaves empty; it returns the
+// specs removed, in order.
+func removeSpecs(f *ast.File, tok token.Token, drop func(ast.Spec) bool) []ast.Spec {
+	var out []ast.Spec
 	decls := f.Decls[:0]
 	for _, d := range f.Decls {
-		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
-			specs := gd.Specs[:0]
-			for _, sp := range gd.Specs {
-				if keep[sp.(*ast.ImportSpec)] {
-					specs = append(specs, sp)
-				}
-			}
-			if gd.Specs = specs; len(specs) == 0 {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != tok {
+			decls = append(decls, d)
+			continue
+		}
+		specs := gd.Specs[:0]
+		for _, sp := range gd.Specs {
+			if drop(sp) {
+				out = append(out, sp)
 				continue
 			}
+			specs = append(specs, sp)
 		}
-		decls = append(decls, d)
+		gd.Specs = specs
+		if len(specs) > 0 {
+			decls = append(decls, gd)
+		}
 	}
 	f.Decls = decls
+	return out
 }
 
 // pkgRef returns a name under which cells refer to the compiled package at

@@ -53,6 +53,8 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"cmp.Compare", "import \"cmp\"\ncmp.Compare(2, 1)", "1", ""},
 	{"cmp.Or", "import \"cmp\"\ncmp.Or(\"\", \"default\")", `"default"`, ""},
 	{"iter.Pull", "import (\n\t\"iter\"\n\t\"slices\"\n)\nfunc firstTwo(seq iter.Seq[int]) (int, int) {\n\tnext, stop := iter.Pull(seq)\n\tdefer stop()\n\ta, _ := next()\n\tb, _ := next()\n\treturn a, b\n}\nx, y := firstTwo(slices.Values([]int{7, 8, 9}))\nx + y", "15", ""},
+	{"strings iterators collected", "import (\n\t\"slices\"\n\t\"strings\"\n)\nslices.Collect(strings.FieldsSeq(\" a  b \"))", "[a b]", ""},
+	{"iter.Pull2", "import (\n\t\"iter\"\n\t\"maps\"\n)\nnext, stop := iter.Pull2(maps.All(map[string]int{\"x\": 1}))\nk, v, ok := next()\nstop()\n[]any{k, v, ok}", "[x 1 true]", ""},
 	{"generic user func two type params", "func Map[T, U any](xs []T, f func(T) U) []U {\n\tout := make([]U, 0, len(xs))\n\tfor _, x := range xs {\n\t\tout = append(out, f(x))\n\t}\n\treturn out\n}\nys := Map([]int{1, 2}, func(x int) string { return string(rune('a' + x)) })\nys", "[b c]",
 		"yaegi infers U from T (cannot use type func(int) string as type func(int) int)"},
 	{"generic user func one type param", "func Filter[T any](xs []T, keep func(T) bool) []T {\n\tvar out []T\n\tfor _, x := range xs {\n\t\tif keep(x) {\n\t\t\tout = append(out, x)\n\t\t}\n\t}\n\treturn out\n}\nevens := Filter([]int{1, 2, 3, 4}, func(x int) bool { return x%2 == 0 })\nevens", "[2 4]", ""},

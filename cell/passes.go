@@ -15,17 +15,17 @@ type pass struct {
 	run  func(u *unit) error
 }
 
-// passes are the steps of a cell, in order; runGo walks them. The passes marked
-// (session) use the notebook's session and do nothing for a whole file (Rewrite,
-// a whole-program cell), which walks the same table. Each gap of yaegi a pass
-// closes is described at the top of its file.
+// passes are the steps of a cell, in order; runGo walks them. The passes made
+// with session use the notebook's session, and do nothing for a whole file
+// (Rewrite, a whole-program cell, which walk the same table) or in a test without
+// yaegi. Each gap of yaegi a pass closes is described at the top of its file.
 var passes = []pass{
-	{"hidden names", hiddenNames},                   // undefined.go (session): a failed cell defined nothing
-	{"imports", runImports},                         // imports.go (session): known imports dropped, the rest run, std packages auto-imported
+	{"hidden names", session(hiddenNames)},          // undefined.go: a failed cell defined nothing
+	{"imports", session(runImports)},                // imports.go: known imports dropped, the rest run, std packages auto-imported
 	{"resolve", resolve},                            // types.go: the types of the cell's names
 	{"compiled arguments", compiledArgs},            // compiledargs.go: generic calls on values of compiled types
 	{"switches", switches},                          // switch.go: a switch on an interface value, case lists without tag
-	{"remember", remember},                          // declared.go (session): what the cell declares, for later cells
+	{"remember", session(remember)},                 // declared.go: what the cell declares, for later cells
 	{"user main", userMain},                         // usermain.go: a notebook's own func main
 	{"untyped nil", untypedNil},                     // niltuple.go: tuple assignments with an untyped nil
 	{"range over int", rangeOverInt},                // rangeint.go
@@ -37,11 +37,21 @@ var passes = []pass{
 	{"shims", shims},                                // shims.go: generic functions of slices, maps, cmp, iter, strings
 	{"make sizes", makeSizes},                       // memory.go: make larger than the memory fails the cell
 	{"top-level blocks", topLevelBlocks},            // topblock.go: tuple definitions in blocks at the top level
-	{"redeclared types", redeclaredTypes},           // redefine.go (session): a redeclared type is a new type
+	{"redeclared types", session(redeclaredTypes)},  // redefine.go: a redeclared type is a new type
 	{"definitions from generic calls", genericVars}, // genericdefine.go: package vars bound like statements
-	{"redefined variables", redefinedVars},          // redefine.go (session): a redefined variable is assigned
+	{"redefined variables", session(redefinedVars)}, // redefine.go: a redefined variable is assigned
 	{"package tuples", packageTuples},               // tuple.go: var a, b = f() at package level
-	{"run", runUnit},                                // run.go (session): compile and run, statements in parts
+	{"run", session(runUnit)},                       // run.go: compile and run, statements in parts
+}
+
+// session makes a pass of a step that needs the session running the cell.
+func session(step func(u *unit, x *cellExec) error) func(*unit) error {
+	return func(u *unit) error {
+		if u.sess == nil {
+			return nil
+		}
+		return step(u, u.sess)
+	}
 }
 
 // unit is Go source on its way to yaegi: the Go of one cell (its imports,
@@ -177,6 +187,20 @@ func (u *unit) eachStmt(f func(st ast.Stmt, c walkContext) ast.Stmt) {
 			n.Body = list(n.Body, c)
 		}
 		return true
+	})
+}
+
+// eachRange calls f for every range loop of the unit, with its label; the loop
+// (its label included) is replaced by what f returns, unless that is nil.
+func (u *unit) eachRange(f func(r *ast.RangeStmt, label *ast.LabeledStmt, c walkContext) ast.Stmt) {
+	u.eachStmt(func(st ast.Stmt, c walkContext) ast.Stmt {
+		label, inner := unlabel(st)
+		if r, ok := inner.(*ast.RangeStmt); ok {
+			if out := f(r, label, c); out != nil {
+				return out
+			}
+		}
+		return st
 	})
 }
 

@@ -33,21 +33,17 @@ import (
 
 // rangeOverFunc rewrites the range loops over functions.
 func rangeOverFunc(u *unit) error {
-	u.eachStmt(func(st ast.Stmt, c walkContext) ast.Stmt {
-		label, inner := unlabel(st)
-		r, ok := inner.(*ast.RangeStmt)
-		if !ok || u.directRange(r) {
-			return st
+	u.eachRange(func(r *ast.RangeStmt, label *ast.LabeledStmt, c walkContext) ast.Stmt {
+		if u.directRange(r) {
+			return nil
 		}
 		switch cl := u.rangeClass(r); cl {
 		case clSeq1, clSeq2:
-			if out := u.rangeFunc(r, cl, func(s ast.Stmt) ast.Stmt { return relabel(label, s) }, c.inFunc); out != nil {
-				return out
-			}
+			return u.rangeFunc(r, cl, func(s ast.Stmt) ast.Stmt { return relabel(label, s) }, c.inFunc)
 		case clUnknown:
 			u.unknown = append(u.unknown, fmt.Sprintf("%s: range over %s", u.where(r.For), exprString(r.X)))
 		}
-		return st
+		return nil
 	})
 	return nil
 }

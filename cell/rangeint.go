@@ -17,15 +17,13 @@ import (
 
 // rangeOverInt rewrites the range loops over integers.
 func rangeOverInt(u *unit) error {
-	u.eachStmt(func(st ast.Stmt, _ walkContext) ast.Stmt {
-		label, inner := unlabel(st)
-		r, ok := inner.(*ast.RangeStmt)
-		if !ok || u.rangeClass(r) != clInt {
-			return st
+	u.eachRange(func(r *ast.RangeStmt, label *ast.LabeledStmt, _ walkContext) ast.Stmt {
+		if u.rangeClass(r) != clInt {
+			return nil
 		}
 		if r.Value != nil {
 			u.fail(r.Value.Pos(), "range over an integer permits only one iteration variable")
-			return st
+			return nil
 		}
 		pos := r.For
 		n := ident(pos, u.tmp("N"))

@@ -41,11 +41,11 @@ import (
 
 // redeclaredTypes compiles each type the session has already as a new type T_vN,
 // with T its alias (session).
-func redeclaredTypes(u *unit) error {
-	if u.sess == nil || u.decls == nil {
+func redeclaredTypes(u *unit, x *cellExec) error {
+	if u.decls == nil {
 		return nil
 	}
-	st := u.sess.s.st
+	st := x.s.st
 	rename := map[string]string{}
 	for _, d := range u.decls.Decls {
 		gd, ok := d.(*ast.GenDecl)
@@ -107,11 +107,11 @@ func renameTypes(f *ast.File, rename map[string]string) {
 // redefinedVars takes from the cell's declarations the var specs of variables the
 // session has with the same types, as assignments run before the declarations
 // (session).
-func redefinedVars(u *unit) error {
-	if u.sess == nil || u.decls == nil {
+func redefinedVars(u *unit, x *cellExec) error {
+	if u.decls == nil {
 		return nil
 	}
-	u.early = append(u.sess.s.assignRedefinedVars(u.sess.run, u.decls), u.early...)
+	u.early = append(x.s.assignRedefinedVars(x.run, u.decls), u.early...)
 	return nil
 }
 
@@ -241,18 +241,8 @@ func splittable(names []*ast.Ident, values []ast.Expr) bool {
 		if !sideEffectFree(v) {
 			return false
 		}
-		uses := false
-		ast.Inspect(v, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok && lhs[id.Name] {
-				uses = true
-			}
-			return !uses
-		})
-		if uses {
-			return false
-		}
 	}
-	return true
+	return !usesAny(values, lhs)
 }
 
 // assignment returns `names = values`.

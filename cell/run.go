@@ -28,11 +28,7 @@ type cellExec struct {
 }
 
 // runUnit runs the unit (session).
-func runUnit(u *unit) error {
-	x := u.sess
-	if x == nil {
-		return nil
-	}
+func runUnit(u *unit, x *cellExec) error {
 	for _, st := range u.early {
 		if err := x.runStatements(u, []ast.Stmt{st}, st.Pos(), st.End(), false); err != nil {
 			return err

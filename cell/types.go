@@ -137,17 +137,15 @@ func (sc *scope) define(name string, t *ctype) {
 
 // typeResolver is the type resolver of one unit.
 type typeResolver struct {
-	env      env
-	where    func(token.Pos) string // a position as cell:L:C (messages)
-	top      *scope
-	generics map[string]*ast.FuncType // generic functions declared in this source
-	funcs    map[string]*ast.FuncType // functions declared in this source
-	methods  map[string]*ast.FuncType // methods declared in this source, by name
-	types    map[string]*ast.TypeSpec // types declared in this source
-	// earlier cells' declarations, parsed when first needed
-	sigs      map[string]*ast.FuncType
-	userTypes map[string]*ast.TypeSpec
-	building  map[string]bool // types being typed (recursive types)
+	env          env
+	where        func(token.Pos) string // a position as cell:L:C (messages)
+	top          *scope
+	generics     map[string]*ast.FuncType // generic functions declared in this source
+	funcs        map[string]*ast.FuncType // functions declared in this source
+	methods      map[string]*ast.FuncType // methods declared in this source, by name
+	types        map[string]*ast.TypeSpec // types declared in this source
+	earlierDecls map[string]ast.Decl      // earlier cells' declarations, parsed when first needed
+	building     map[string]bool          // types being typed (recursive types)
 
 	// what the walk learned about nodes
 	ranges     map[*ast.RangeStmt]class
@@ -161,7 +159,7 @@ type typeResolver struct {
 func newTypeResolver(e env, where func(token.Pos) string) *typeResolver {
 	return &typeResolver{env: e, where: where, top: newScope(nil),
 		generics: map[string]*ast.FuncType{}, funcs: map[string]*ast.FuncType{}, methods: map[string]*ast.FuncType{},
-		types: map[string]*ast.TypeSpec{}, sigs: map[string]*ast.FuncType{}, userTypes: map[string]*ast.TypeSpec{},
+		types: map[string]*ast.TypeSpec{}, earlierDecls: map[string]ast.Decl{},
 		building: map[string]bool{}, ranges: map[*ast.RangeStmt]class{}, ifaceTags: map[*ast.SwitchStmt]bool{},
 		local: map[*ast.Ident]bool{}, calls: map[string]string{}}
 }
@@ -839,20 +837,10 @@ func (r *typeResolver) methodSig(name string) *ast.FuncType {
 // userSig returns the signature of a function (".M": a method) an earlier cell
 // declared (nil: none).
 func (r *typeResolver) userSig(name string) *ast.FuncType {
-	if ft, ok := r.sigs[name]; ok {
-		return ft
+	if fd, ok := r.earlierDecl(name).(*ast.FuncDecl); ok {
+		return fd.Type
 	}
-	var ft *ast.FuncType
-	if src, ok := r.env.earlier(name); ok && strings.HasPrefix(src, "func") {
-		file, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+src, parser.SkipObjectResolution)
-		if err == nil && len(file.Decls) == 1 {
-			if fd, ok := file.Decls[0].(*ast.FuncDecl); ok {
-				ft = fd.Type
-			}
-		}
-	}
-	r.sigs[name] = ft
-	return ft
+	return nil
 }
 
 // userType returns the declaration of the user's type name at sc (nil: none):
@@ -867,20 +855,28 @@ func (r *typeResolver) userType(name string, sc *scope) *ast.TypeSpec {
 	if _, global := r.env.global(name); global {
 		return nil
 	}
-	if ts, ok := r.userTypes[name]; ok {
+	if gd, ok := r.earlierDecl(name).(*ast.GenDecl); ok && len(gd.Specs) == 1 {
+		ts, _ := gd.Specs[0].(*ast.TypeSpec)
 		return ts
 	}
-	var ts *ast.TypeSpec
-	if src, ok := r.env.earlier(name); ok && strings.HasPrefix(src, "type") {
+	return nil
+}
+
+// earlierDecl parses the declaration of a function or type an earlier cell
+// declared (env.earlier), once (nil: none).
+func (r *typeResolver) earlierDecl(name string) ast.Decl {
+	if d, ok := r.earlierDecls[name]; ok {
+		return d
+	}
+	var d ast.Decl
+	if src, ok := r.env.earlier(name); ok && src != "" {
 		file, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+src, parser.SkipObjectResolution)
 		if err == nil && len(file.Decls) == 1 {
-			if gd, ok := file.Decls[0].(*ast.GenDecl); ok && len(gd.Specs) == 1 {
-				ts, _ = gd.Specs[0].(*ast.TypeSpec)
-			}
+			d = file.Decls[0]
 		}
 	}
-	r.userTypes[name] = ts
-	return ts
+	r.earlierDecls[name] = d
+	return d
 }
 
 // isLocal reports whether name is declared by this source at sc.

@@ -466,11 +466,11 @@ func (s *Session) undefinedMessage(u freeUse) string {
 }
 
 // hiddenNames fails a cell that uses a name only a failed cell defined (session).
-func hiddenNames(u *unit) error {
-	if u.sess == nil || len(u.sess.s.st.hidden) == 0 {
+func hiddenNames(u *unit, x *cellExec) error {
+	if len(x.s.st.hidden) == 0 {
 		return nil
 	}
-	if e := u.sess.s.undefinedError(u.imports, u.decls, u.body, true); e != nil {
+	if e := x.s.undefinedError(u.imports, u.decls, u.body, true); e != nil {
 		return e
 	}
 	return nil

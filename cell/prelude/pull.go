@@ -52,49 +52,20 @@ func _golemPull[V any](seq func(yield func(V) bool)) (func() (V, bool), func()) 
 	return next, stop
 }
 
+// _golemPull2 is _golemPull for iterators over pairs: the pairs go through
+// _golemPull as one value each.
 func _golemPull2[K, V any](seq func(yield func(K, V) bool)) (func() (K, V, bool), func()) {
-	type item struct {
-		k     K
-		v     V
-		panic any
-		fail  bool
+	type pair struct {
+		k K
+		v V
 	}
-	ch := make(chan item)
-	done := make(chan struct{})
-	go func() {
-		defer close(ch)
-		defer func() {
-			if r := recover(); r != nil {
-				select {
-				case ch <- item{panic: r, fail: true}:
-				case <-done:
-				}
-			}
-		}()
-		seq(func(k K, v V) bool {
-			select {
-			case ch <- item{k: k, v: v}:
-				return true
-			case <-done:
-				return false
-			}
-		})
-	}()
-	next := func() (K, V, bool) {
-		it, ok := <-ch
-		if it.fail {
-			panic(it.panic)
-		}
-		return it.k, it.v, ok
-	}
-	stop := func() {
-		select {
-		case <-done:
-		default:
-			close(done)
-		}
-	}
-	return next, stop
+	next, stop := _golemPull(func(yield func(pair) bool) {
+		seq(func(k K, v V) bool { return yield(pair{k, v}) })
+	})
+	return func() (K, V, bool) {
+		p, ok := next()
+		return p.k, p.v, ok
+	}, stop
 }
 
 func _golem_iter_Pull[V any](seq func(yield func(V) bool)) (func() (V, bool), func()) {
