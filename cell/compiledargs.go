@@ -61,7 +61,7 @@ func (r *typeResolver) genericCall(c *ast.CallExpr, sc *scope) {
 	if ft == nil {
 		return
 	}
-	r.calls[r.where(c.Pos())] = name
+	put(&r.calls, r.where(c.Pos()), name)
 	tparams := map[string]bool{}
 	for _, f := range ft.TypeParams.List {
 		for _, n := range f.Names {

@@ -93,7 +93,7 @@ func (u *unit) goStmt(g *ast.GoStmt) ast.Stmt {
 		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}},
 		Body: &ast.BlockStmt{Lbrace: pos, Rbrace: pos, List: []ast.Stmt{deferred, &ast.ExprStmt{X: inner}}},
 	}}}
-	u.made[newGo] = true
+	put(&u.made, ast.Node(newGo), true)
 	list := []ast.Stmt{&ast.AssignStmt{Lhs: pre, TokPos: pos, Tok: token.DEFINE, Rhs: preVals}, newGo}
 	return &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: g.End()}
 }

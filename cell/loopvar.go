@@ -145,7 +145,7 @@ func (u *unit) perIterationFor(f *ast.ForStmt, label *ast.LabeledStmt) {
 	}
 	f.Body.List = fix(f.Body.List, 0)
 	f.Body.List = append(append([]ast.Stmt{copyIn}, f.Body.List...), copyBack())
-	u.made[f] = true
+	put(&u.made, ast.Node(f), true)
 }
 
 // perIterationVars gives a range loop that yaegi runs natively Go 1.22's

@@ -33,7 +33,7 @@ func makeSizes(u *unit) error {
 		if !ok || at.Len != nil {
 			return
 		}
-		u.made[c] = true
+		put(&u.made, ast.Node(c), true)
 		for i := 1; i < len(c.Args) && i < 3; i++ {
 			a := c.Args[i]
 			pos := a.Pos()

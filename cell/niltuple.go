@@ -145,7 +145,7 @@ func (u *unit) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
 				u.errs = append(u.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
 					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do when a target %s (%s); "+
 					"assign one by one, or give nil a type, e.g. error(nil)", u.where(pos), reason, types.ExprString(l)))
-				u.made[a] = true
+				put(&u.made, ast.Node(a), true)
 				return nil
 			}
 		}

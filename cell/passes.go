@@ -81,8 +81,7 @@ type unit struct {
 }
 
 func newUnit(e env, fset *token.FileSet, imports, decls *ast.File, body *ast.BlockStmt) *unit {
-	return &unit{env: e, fset: fset, imports: imports, decls: decls, body: body,
-		made: map[ast.Node]bool{}, asFunc: map[*ast.BlockStmt]bool{}}
+	return &unit{env: e, fset: fset, imports: imports, decls: decls, body: body} // the maps are made when first written
 }
 
 // rewrite walks the passes over u; it stops at the first error, or after a pass
@@ -129,37 +128,38 @@ type walkContext struct {
 // (a false result skips the node's children), with the node's context. A node's
 // children are read after visit: visit may replace them.
 func (u *unit) walk(visit func(n ast.Node, c walkContext) bool) {
-	var under func(root ast.Node, c walkContext)
-	under = func(root ast.Node, c walkContext) {
-		ast.Inspect(root, func(n ast.Node) bool {
-			if n == nil {
-				return false
-			}
-			if fl, ok := n.(*ast.FuncLit); ok {
-				if !visit(n, c) {
-					return false
-				}
-				under(fl.Body, walkContext{inFunc: true, generic: c.generic})
-				return false
-			}
-			return visit(n, c)
-		})
-	}
 	if u.decls != nil {
 		for _, d := range u.decls.Decls {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				if d.Body != nil {
-					under(d.Body, walkContext{inFunc: true, generic: isGenericFunc(d)})
+					ast.Walk(&walker{visit, walkContext{inFunc: true, generic: isGenericFunc(d)}}, d.Body)
 				}
 			case *ast.GenDecl:
-				under(d, walkContext{})
+				ast.Walk(&walker{visit, walkContext{}}, d)
 			}
 		}
 	}
 	if u.body != nil {
-		under(u.body, walkContext{})
+		ast.Walk(&walker{visit, walkContext{}}, u.body)
 	}
+}
+
+// walker is the ast.Visitor of unit.walk: function literals change the context.
+type walker struct {
+	visit func(n ast.Node, c walkContext) bool
+	c     walkContext
+}
+
+func (w *walker) Visit(n ast.Node) ast.Visitor {
+	if n == nil || !w.visit(n, w.c) {
+		return nil
+	}
+	if fl, ok := n.(*ast.FuncLit); ok {
+		ast.Walk(&walker{w.visit, walkContext{inFunc: true, generic: w.c.generic}}, fl.Body)
+		return nil
+	}
+	return w
 }
 
 // eachStmt replaces every statement of every statement list of the unit (blocks,
@@ -167,15 +167,13 @@ func (u *unit) walk(visit func(n ast.Node, c walkContext) bool) {
 // statements it returned when the walk reaches them. Statements the passes made
 // (u.made) are left alone.
 func (u *unit) eachStmt(f func(st ast.Stmt, c walkContext) ast.Stmt) {
-	list := func(in []ast.Stmt, c walkContext) []ast.Stmt {
-		out := in[:0:0]
-		for _, st := range in {
+	list := func(l []ast.Stmt, c walkContext) []ast.Stmt {
+		for i, st := range l {
 			if !u.made[st] {
-				st = f(st, c)
+				l[i] = f(st, c)
 			}
-			out = append(out, st)
 		}
-		return out
+		return l
 	}
 	u.walk(func(n ast.Node, c walkContext) bool {
 		switch n := n.(type) {

@@ -178,7 +178,7 @@ func (u *unit) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast
 	block := &ast.BlockStmt{Lbrace: pos, List: stmts, Rbrace: r.Body.Rbrace}
 	if !inFunc {
 		// the session runs it as the body of a function (see stmtPart.fn)
-		u.asFunc[block] = true
+		put(&u.asFunc, block, true)
 	}
 	return block
 }

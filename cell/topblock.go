@@ -41,7 +41,7 @@ func topLevelBlocks(u *unit) error {
 			continue
 		}
 		blk := &ast.BlockStmt{Lbrace: st.Pos(), List: []ast.Stmt{st}, Rbrace: st.End()}
-		u.asFunc[blk] = true
+		put(&u.asFunc, blk, true)
 		u.body.List[i] = blk
 	}
 	return nil

@@ -157,11 +157,15 @@ type typeResolver struct {
 }
 
 func newTypeResolver(e env, where func(token.Pos) string) *typeResolver {
-	return &typeResolver{env: e, where: where, top: newScope(nil),
-		generics: map[string]*ast.FuncType{}, funcs: map[string]*ast.FuncType{}, methods: map[string]*ast.FuncType{},
-		types: map[string]*ast.TypeSpec{}, earlierDecls: map[string]ast.Decl{},
-		building: map[string]bool{}, ranges: map[*ast.RangeStmt]class{}, ifaceTags: map[*ast.SwitchStmt]bool{},
-		local: map[*ast.Ident]bool{}, calls: map[string]string{}}
+	return &typeResolver{env: e, where: where, top: newScope(nil)} // the maps are made when first written
+}
+
+// put sets m[k] = v, making the map first when it is nil.
+func put[K comparable, V any](m *map[K]V, k K, v V) {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	(*m)[k] = v
 }
 
 // learn walks decls and body (either may be nil): the declarations first, then
@@ -176,20 +180,20 @@ func (r *typeResolver) learn(decls *ast.File, body *ast.BlockStmt) {
 			case *ast.FuncDecl:
 				funcs = append(funcs, d)
 				if d.Recv != nil {
-					r.methods[d.Name.Name] = d.Type
+					put(&r.methods, d.Name.Name, d.Type)
 					continue
 				}
 				r.top.define(d.Name.Name, nil)
-				r.funcs[d.Name.Name] = d.Type
+				put(&r.funcs, d.Name.Name, d.Type)
 				if d.Type.TypeParams != nil {
-					r.generics[d.Name.Name] = d.Type
+					put(&r.generics, d.Name.Name, d.Type)
 				}
 			case *ast.GenDecl:
 				for _, sp := range d.Specs {
 					switch sp := sp.(type) {
 					case *ast.TypeSpec:
 						r.top.define(sp.Name.Name, nil)
-						r.types[sp.Name.Name] = sp
+						put(&r.types, sp.Name.Name, sp)
 					case *ast.ValueSpec:
 						for _, n := range sp.Names {
 							r.top.define(n.Name, nil)
@@ -409,7 +413,7 @@ func (r *typeResolver) stmt(st ast.Stmt, sc *scope) {
 		r.stmt(s.Body, inner)
 	case *ast.RangeStmt:
 		r.expr(s.X, sc)
-		r.ranges[s] = r.classOf(s.X, sc)
+		put(&r.ranges, s, r.classOf(s.X, sc))
 		inner := newScope(sc)
 		if s.Tok == token.DEFINE {
 			k, v := rangeTypes(r.typeOf(s.X, sc))
@@ -436,7 +440,7 @@ func (r *typeResolver) stmt(st ast.Stmt, sc *scope) {
 		if s.Tag != nil {
 			r.expr(s.Tag, inner)
 			if t := r.typeOf(s.Tag, inner); t.typed() && t.t.Kind() == reflect.Interface {
-				r.ifaceTags[s] = true
+				put(&r.ifaceTags, s, true)
 			}
 		}
 		for _, c := range s.Body.List {
@@ -503,7 +507,7 @@ func (r *typeResolver) expr(e ast.Expr, sc *scope) {
 			return false
 		case *ast.Ident:
 			if _, ok := sc.lookup(n.Name); ok {
-				r.local[n] = true
+				put(&r.local, n, true)
 			}
 		case *ast.CallExpr:
 			r.genericCall(n, sc)
@@ -875,7 +879,7 @@ func (r *typeResolver) earlierDecl(name string) ast.Decl {
 			d = file.Decls[0]
 		}
 	}
-	r.earlierDecls[name] = d
+	put(&r.earlierDecls, name, d)
 	return d
 }
 
@@ -1113,7 +1117,7 @@ func (r *typeResolver) typeOfTypeExpr(e ast.Expr, sc *scope) (t reflect.Type, na
 		if ts == nil || ts.TypeParams != nil || r.building[e.Name] {
 			return nil, false, false
 		}
-		r.building[e.Name] = true
+		put(&r.building, e.Name, true)
 		defer delete(r.building, e.Name)
 		t, named, ok := r.typeOfTypeExpr(ts.Type, r.top)
 		return t, named && ts.Assign.IsValid(), ok
