@@ -12,7 +12,6 @@ package cell
 // type" (checkNil).
 
 import (
-	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -78,12 +77,12 @@ func (u *unit) checkNil(n ast.Node) {
 			}
 			switch {
 			case n.Tok == token.DEFINE:
-				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in assignment", u.where(r.Pos())))
+				u.fail(r.Pos(), "use of untyped nil in assignment")
 			case isBlankIdent(n.Lhs[i]):
-				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in assignment to _ identifier", u.where(r.Pos())))
+				u.fail(r.Pos(), "use of untyped nil in assignment to _ identifier")
 			case nilTuple(n): // a place splitNilTuple does not rewrite (a for loop's post statement)
-				u.errs = append(u.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
-					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do here; give nil a type, e.g. error(nil)", u.where(n.Pos())))
+				u.fail(n.Pos(), "tuple assignment with an untyped nil: golem splits it into single assignments "+
+					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do here; give nil a type, e.g. error(nil)")
 			default:
 				continue
 			}
@@ -95,7 +94,7 @@ func (u *unit) checkNil(n ast.Node) {
 		}
 		for _, v := range n.Values {
 			if isUntypedNil(v) {
-				u.errs = append(u.errs, fmt.Sprintf("%s: use of untyped nil in variable declaration", u.where(v.Pos())))
+				u.fail(v.Pos(), "use of untyped nil in variable declaration")
 				return
 			}
 		}
@@ -142,9 +141,9 @@ func (u *unit) splitNilTuple(a *ast.AssignStmt) *ast.BlockStmt {
 				}
 			}
 			if reason != "" {
-				u.errs = append(u.errs, fmt.Sprintf("%s: tuple assignment with an untyped nil: golem splits it into single assignments "+
+				u.fail(pos, "tuple assignment with an untyped nil: golem splits it into single assignments "+
 					"(yaegi v0.16.1 panics with \"reflect: New(nil)\"), which it cannot do when a target %s (%s); "+
-					"assign one by one, or give nil a type, e.g. error(nil)", u.where(pos), reason, types.ExprString(l)))
+					"assign one by one, or give nil a type, e.g. error(nil)", reason, types.ExprString(l))
 				put(&u.made, ast.Node(a), true)
 				return nil
 			}

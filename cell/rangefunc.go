@@ -140,7 +140,7 @@ func (u *unit) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast
 	if c == clSeq1 {
 		vars = append(vars, keyOrBlank(r.Key))
 		if r.Value != nil {
-			u.errs = append(u.errs, fmt.Sprintf("%s: range over %s permits only one iteration variable", u.where(r.Value.Pos()), exprString(r.X)))
+			u.fail(r.Value.Pos(), "range over %s permits only one iteration variable", exprString(r.X))
 			return nil
 		}
 	} else {
@@ -177,7 +177,7 @@ func (u *unit) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast
 	}
 	block := &ast.BlockStmt{Lbrace: pos, List: stmts, Rbrace: r.Body.Rbrace}
 	if !inFunc {
-		// the session runs it as the body of a function (see stmtPart.fn)
+		// the session runs it as the body of a function (run.go, topblock.go)
 		put(&u.asFunc, block, true)
 	}
 	return block

@@ -181,8 +181,8 @@ func (s *Session) globalVars(run *cellRun) func(string) bool {
 	}
 }
 
-// sameOrigin reports whether the rewriter's typing (compiled.go) saw the variable
-// name as of a compiled package's type both before and after the code being run.
+// sameOrigin reports whether the type resolver (types.go) saw the variable name as
+// of a compiled package's type both before and after the code being run.
 // A variable defined from a compiled value (p := m.Params) has a type yaegi
 // cannot take apart; one defined from []float32{…} has the same type, built by
 // yaegi. The rewriter converts generic call arguments by what it knows of the
