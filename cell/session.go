@@ -13,7 +13,11 @@
 // %env, !cmd, %%writefile, %%deploy, %reset, %help). It also answers completion,
 // inspection and is-complete requests.
 //
-// The Jupyter wire protocol lives in the kernel package; this package knows nothing
+// A cell's Go goes through one ordered table of passes (passes.go) that rewrite it
+// into what yaegi runs and then run it; each gap of yaegi a pass closes has a file
+// named after it that opens with the bug (rangeint.go, tuple.go, …), and the Go
+// the rewritten code calls is the prelude, ordinary files in cell/prelude. The
+// Jupyter wire protocol lives in the kernel package; this package knows nothing
 // about sockets. What a cell can import from golem is in cell/symbols.
 package cell
 
