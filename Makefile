@@ -17,6 +17,7 @@ FUZZ_TARGETS :=   # entries "./pkg/path:FuzzName"
 FUZZTIME     ?= 10s
 TEST_DEPS    :=   # extra prerequisites of `make test`
 DEMO_DEPS    :=   # extra prerequisites of `make demo`
+LINT_DEPS    :=   # extra prerequisites of `make lint` (vet under build tags)
 
 .DEFAULT_GOAL := build
 .PHONY: build test demo deps venv peers assets lint fuzz bench clean
@@ -51,7 +52,7 @@ build/npm/.stamp:
 	$(GO) mod download github.com/klauspost/compress@v1.18.0
 	touch $@
 
-lint:
+lint: $(LINT_DEPS)
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet $(BUILD_TAGS) ./lmlib/dist/... ./tools/benchdp

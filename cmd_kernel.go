@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/golem-lm/golem/cell"
 	"github.com/golem-lm/golem/internal/version"
 	"github.com/golem-lm/golem/kernel"
-	"github.com/golem-lm/golem/kernel/session"
 )
 
 func init() {
@@ -21,7 +21,7 @@ func init() {
 
 // kernelMaxStack is the most stack one goroutine of the kernel may use. Go's
 // default (1 GB) lets a runaway recursion take a gigabyte before the runtime ends
-// the process; the session stops one at 128 MiB (kernel/session), and this limit
+// the process; the session stops one at 128 MiB (package cell), and this limit
 // ends the rest sooner.
 const kernelMaxStack = 256 << 20
 
@@ -125,7 +125,7 @@ func watchSupervisor(ctx context.Context, stop func(), ppid int) {
 
 // newSession starts the yaegi session behind the kernel.
 func newSession(io kernel.IO) (kernel.Interpreter, error) {
-	s, err := session.New(session.Options{Stdout: io.Stdout, Stderr: io.Stderr, Stdin: io.Stdin})
+	s, err := cell.New(cell.Options{Stdout: io.Stdout, Stderr: io.Stderr, Stdin: io.Stdin})
 	if err != nil {
 		return nil, fmt.Errorf("start Go session: %w", err)
 	}
@@ -134,7 +134,7 @@ func newSession(io kernel.IO) (kernel.Interpreter, error) {
 
 // cellError maps the session's errors onto the kernel's error output.
 func cellError(err error) *kernel.CellError {
-	var se *session.Error
+	var se *cell.Error
 	if errors.As(err, &se) {
 		return &kernel.CellError{Name: se.Name, Value: se.Value, Traceback: se.Traceback}
 	}

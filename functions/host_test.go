@@ -141,7 +141,7 @@ func TestDeployAndCall(t *testing.T) {
 	if !strings.Contains(f.Signature, "context.Context") || f.Limits.TimeoutMS != 5000 || f.Dialect != "notebook" {
 		t.Fatalf("deployed function %+v", f)
 	}
-	// The notebook dialect: golem's packages are there (lmlib/symbols).
+	// The notebook dialect: golem's packages are there (cell/symbols).
 	modern := "package m\n\nimport \"github.com/golem-lm/golem/display\"\n\n" +
 		"func Handle(in []string) (any, error) {\n\treturn display.Table([]string{\"word\"}, [][]string{in})[\"text/html\"], nil\n}\n"
 	if _, err := c.Deploy("modern", modern, api.Limits{}); err != nil {

@@ -5,7 +5,7 @@
 // descriptors 1 and 2 are captured, so compiled code and C code stream too), stdin
 // input requests, rich display output, interrupts, and a persistent history.
 //
-// The cells themselves are run by an Interpreter (golem's is kernel/session, a live
+// The cells themselves are run by an Interpreter (golem's is package cell, a live
 // yaegi interpreter); this package is everything around it. Jupyter starts the kernel
 // as `golem kernel --connection-file FILE`, which calls Supervise: it runs the same
 // command again as its child, which calls Run, and starts a new child when Go ends

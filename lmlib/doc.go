@@ -13,9 +13,9 @@
 //	finetune  supervised fine-tuning on prompt/completion pairs (completion-only loss)
 //	hf        Hugging Face GPT-2 checkpoints (safetensors, config, tokenizer) in and out
 //
-// lmlib/symbols is not a stage: it holds the generated yaegi export tables of lmlib
-// (and of display and the function host's client packages), i.e. what a notebook
-// cell can import.
+// What a notebook cell can import — the generated yaegi export tables of lmlib, of
+// display and of the function host's client packages — is not a stage: it lives in
+// cell/symbols, next to the cell dialect.
 //
 // lmlib's public API has no generic functions: yaegi cannot export them.
 //

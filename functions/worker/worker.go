@@ -34,11 +34,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/golem-lm/golem/cell"
+	"github.com/golem-lm/golem/cell/symbols"
 	"github.com/golem-lm/golem/display"
 	"github.com/golem-lm/golem/functions/api"
 	"github.com/golem-lm/golem/functions/fn"
-	"github.com/golem-lm/golem/kernel/session"
-	"github.com/golem-lm/golem/lmlib/symbols"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 )
@@ -153,7 +153,7 @@ var (
 )
 
 // NewInterpreter makes the interpreter one function's source is compiled in: the
-// notebook kernel's (session.NewInterpreter: the standard library, golem's lmlib
+// notebook kernel's (cell.NewInterpreter: the standard library, golem's lmlib
 // packages, the modern-Go shims) plus package fn, so a deployed function is written
 // in the same Go as a notebook cell. Should the kernel's set-up fail, the worker
 // uses plain yaegi with the standard library and lmlib, and says so in the
@@ -163,7 +163,7 @@ func NewInterpreter() (*interp.Interpreter, error) {
 	// panic in a goroutine of the function is reported on stderr and ends the worker,
 	// as it would a compiled program.
 	opts := interp.Options{Env: os.Environ(), Stderr: goPanicExit{}}
-	i, err := session.NewInterpreter(opts)
+	i, err := cell.NewInterpreter(opts)
 	if err != nil {
 		plainOnce.Do(func() { dialect = "plain yaegi (notebook dialect unavailable: " + err.Error() + ")" })
 		i = interp.New(opts)
@@ -198,7 +198,7 @@ var (
 )
 
 // compile evaluates source and finds entry. The source first goes through the
-// notebook's rewrite (session.Rewrite: range over int and functions, min/max/clear,
+// notebook's rewrite (cell.Rewrite: range over int and functions, min/max/clear,
 // the generic slices/maps functions, recovered goroutine panics); when the rewritten
 // source does not compile, the original is compiled too, so errors carry the
 // positions of what the user wrote.
@@ -218,7 +218,7 @@ func compile(source, entry string) (*compiled, error) {
 		// there (each function has an interpreter of its own).
 		off := fset.Position(f.Name.Pos()).Offset
 		asMain := source[:off] + "main" + source[off+len(pkg):]
-		rewritten, err := session.Rewrite(asMain)
+		rewritten, err := cell.Rewrite(asMain)
 		if err == nil {
 			rewritten, err = dropPreludeImports(rewritten)
 		}
