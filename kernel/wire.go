@@ -216,9 +216,10 @@ func (g *replayGuard) fresh(sig []byte) bool {
 	if _, dup := g.seen[string(sig)]; dup {
 		return false
 	}
-	g.seen[string(sig)] = struct{}{}
-	if len(g.seen) > g.limit {
-		n := max(len(g.seen)/10, len(g.seen)-g.limit)
+	// Cull before recording sig, so the signature just received is never the one
+	// forgotten (a replay sent right after it would otherwise run).
+	if len(g.seen) >= g.limit {
+		n := max(len(g.seen)/10, len(g.seen)-g.limit+1)
 		for k := range g.seen {
 			if n == 0 {
 				break
@@ -227,5 +228,6 @@ func (g *replayGuard) fresh(sig []byte) bool {
 			n--
 		}
 	}
+	g.seen[string(sig)] = struct{}{}
 	return true
 }
