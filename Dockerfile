@@ -17,7 +17,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X github.com/golem-lm/golem/internal/version.Version=0.1.0" -o /out/golem . \
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X github.com/golem-lm/golem/internal/version.Version=0.1.0" -o /out/golem ./cmd/golem \
  && make assets \
  && mkdir -p /out/golem-root/build && cp -r build/npm /out/golem-root/build/ && cp go.mod /out/golem-root/
 

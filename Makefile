@@ -25,7 +25,7 @@ LINT_DEPS    :=   # extra prerequisites of `make lint` (vet under build tags)
 -include $(sort $(wildcard mk/*.mk))
 
 build:
-	$(GO) build $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
+	$(GO) build $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/golem
 
 deps:
 	@scripts/system-deps.sh

@@ -27,7 +27,7 @@ func TestNotebookLaunchesMPIRun(t *testing.T) {
 		t.Skip("mpirun not found (make deps installs OpenMPI)")
 	}
 	bin := filepath.Join(t.TempDir(), "golem")
-	if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", bin, "github.com/golem-lm/golem").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", bin, "github.com/golem-lm/golem/cmd/golem").CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags mpi: %v\n%s", err, out)
 	}
 	opticks, err := assets.Opticks()

@@ -40,7 +40,7 @@ func golemBinary(t *testing.T) string {
 			return
 		}
 		golemBin = filepath.Join(dir, "golem")
-		out, err := exec.Command("go", "build", "-o", golemBin, "github.com/golem-lm/golem").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", golemBin, "github.com/golem-lm/golem/cmd/golem").CombinedOutput()
 		if err != nil {
 			golemErr = fmt.Errorf("go build golem: %v\n%s", err, out)
 		}

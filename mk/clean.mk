@@ -5,7 +5,7 @@ FUZZ_TARGETS += ./lmlib/clean:FuzzExtract ./lmlib/clean:FuzzWords
 .PHONY: bench-clean clean-vectors
 bench: bench-clean
 bench-clean: venv assets peers
-	$(GO) build -o bin/golem .
+	$(GO) build -o bin/golem ./cmd/golem
 	flock /tmp/golem-bench.lock $(PY) lmlib/clean/bench/bench.py --golem bin/golem
 
 # Regenerate lmlib/clean/testdata (datatrove, spaCy, numpy outputs) after a peer upgrade.

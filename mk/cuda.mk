@@ -59,7 +59,7 @@ cuda-emu-parity: cuda-build
 cuda-build: cuda-ptx-check cuda-emu-check
 	$(CUDA_ENV) $(GO) vet -tags cuda ./lmlib/gpt/cuda ./tools/gpucheck/...
 	$(CUDA_ENV) $(GO) build -tags cuda ./...
-	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "$(LDFLAGS)" -o bin/golem-cuda .
+	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "$(LDFLAGS)" -o bin/golem-cuda ./cmd/golem
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "-s -w" -o bin/golem-gpucheck ./tools/gpucheck
 	$(CUDA_ENV) $(GO) test -c -tags cuda -ldflags "-s -w" -o bin/cuda.test ./lmlib/gpt/cuda
 	@ldd bin/golem-gpucheck | sed 's/^/  /'

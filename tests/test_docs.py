@@ -107,3 +107,23 @@ def test_doc_snippets(doc, host, tmp_path):  # noqa: F811
                                                  GOLEM_URL=host, GOLEM_API_KEY=KEY, GOLEM_ROOT=str(ROOT),
                                                  ADMIN_KEY=KEY, APP_KEY=APP_KEY))
         assert r.returncode == 0, f"{doc.name}:{line}: the ```sh run block fails:\n{code}\n---\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
+
+
+def test_tree_table_names_every_package():
+    """README's "The tree is the pipeline" names every package of the module
+    (`go list ./...`, the tools/ peer and benchmark programs aside), so the map
+    of the tree cannot fall behind it."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## The tree is the pipeline"):]
+    table = table[:table.index("\n\n", table.index("|"))]
+    named = set(re.findall(r"`([a-z0-9_/]+?)/?`", table))
+    out = subprocess.run(["go", "list", "./..."], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    mod = "github.com/golem-lm/golem/"
+    missing = []
+    for pkg in out.split():
+        rel = pkg[len(mod):] if pkg.startswith(mod) else ""
+        if not rel or rel.startswith("tools/") or rel == "lmlib/tokenizer/bench":
+            continue
+        if rel not in named:
+            missing.append(rel)
+    assert not missing, f"README's tree table does not name {missing}"

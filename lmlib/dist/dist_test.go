@@ -77,7 +77,7 @@ func mpiGolem(t *testing.T) string {
 			return
 		}
 		golemBin = filepath.Join(dir, "golem")
-		if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", golemBin, "github.com/golem-lm/golem").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", golemBin, "github.com/golem-lm/golem/cmd/golem").CombinedOutput(); err != nil {
 			golemErr = err
 			t.Logf("%s", out)
 		}

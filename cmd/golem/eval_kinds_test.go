@@ -31,7 +31,7 @@ func captureStdout(t *testing.T, f func() error) (string, error) {
 func TestEvalAllKindsAndCore(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "ck")
-	if err := runImport([]string{"hf", "--in", "lmlib/hf/testdata/tiny", "--out", ck}); err != nil {
+	if err := runImport([]string{"hf", "--in", "../../lmlib/hf/testdata/tiny", "--out", ck}); err != nil {
 		t.Fatal(err)
 	}
 	tasks := filepath.Join(dir, "tasks")

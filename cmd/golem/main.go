@@ -1,13 +1,26 @@
 // Command golem is the one binary of the golem toolkit: a Jupyter kernel for Go,
-// the lmlib pipeline stages as command-line tools, and the function host.
+// the lmlib pipeline stages as command-line tools, and the function host. Each
+// file of this package is one command (or a few that share their flags), in the
+// order of the pipeline:
 //
-//	golem install [--user | --sys-prefix | --prefix DIR]   install the Jupyter kernelspec
-//	golem kernel --connection-file FILE                     run the kernel (Jupyter starts this)
-//	golem serve                                              run the function host
-//	golem version                                            print the version
+//	install.go      golem install [--user | --sys-prefix | --prefix DIR]  the Jupyter kernelspec
+//	kernel.go       golem kernel --connection-file FILE                    the kernel (Jupyter starts it)
+//	clean.go        golem clean [--tasks N --task-index I] …               collect and clean (FineWeb chain)
+//	clean_queue.go  golem clean --queue URL                                the same stages as jobs on golem serve
+//	tasks.go        --tasks/--task-index/--merge shared by the data stages
+//	tokenize.go     golem tokenize                                         encode / decode / train a BPE
+//	shard.go        golem shard                                            llm.c token shards
+//	train.go        golem train [--depth N]  (mpirun -np N golem train)    pretrain
+//	eval.go         golem eval                                             evaluate on lm-eval style tasks
+//	generate.go     golem generate                                         sample from a checkpoint
+//	finetune.go     golem finetune                                         fine-tune on prompt/completion pairs
+//	hf.go           golem export hf | import hf                            Hugging Face checkpoints
+//	serve.go        golem serve | worker | keys                            the function host
+//	call.go         golem call | jobs | deploy                             its command-line client
+//	main.go         golem version, help, and the command table
 //
-// Each subcommand lives in a cmd_*.go file of this package and registers itself
-// with register, so a new pipeline stage adds one file and touches nothing else.
+// A command registers itself from its file's init with register, so a new
+// pipeline stage adds one file and touches nothing else.
 package main
 
 import (
@@ -29,7 +42,7 @@ type command struct {
 
 var commands = map[string]command{}
 
-// register adds a subcommand; called from init functions in cmd_*.go.
+// register adds a subcommand; called from the init function of each command's file.
 func register(c command) {
 	if _, dup := commands[c.name]; dup {
 		panic("golem: duplicate command " + c.name)

@@ -16,7 +16,7 @@ import (
 func TestEvalGenerateFinetuneExportCLI(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "ck")
-	if err := runImport([]string{"hf", "--in", "lmlib/hf/testdata/tiny", "--out", ck}); err != nil {
+	if err := runImport([]string{"hf", "--in", "../../lmlib/hf/testdata/tiny", "--out", ck}); err != nil {
 		t.Fatal(err)
 	}
 	task := filepath.Join(dir, "cloze.jsonl")
@@ -71,7 +71,7 @@ func TestEvalGenerateFinetuneExportCLI(t *testing.T) {
 func TestModernRecipeCLI(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "ck")
-	if err := runImport([]string{"hf", "--in", "lmlib/hf/testdata/tiny-apertus", "--out", ck}); err != nil {
+	if err := runImport([]string{"hf", "--in", "../../lmlib/hf/testdata/tiny-apertus", "--out", ck}); err != nil {
 		t.Fatal(err)
 	}
 	if err := runGenerate([]string{"--checkpoint", ck, "--prompt", "Tom", "--max-tokens", "5"}); err != nil {
@@ -86,7 +86,7 @@ func TestModernRecipeCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := os.ReadFile("lmlib/hf/testdata/tiny-apertus/tokenizer.json")
+	tok, err := os.ReadFile("../../lmlib/hf/testdata/tiny-apertus/tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
 	}
