@@ -47,8 +47,12 @@ def short_quickstart(dst, out_dir):
     nb = json.loads((ROOT / "notebooks" / "quickstart.ipynb").read_text())
     params = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1
-    params[0]["source"] = (f"trainSteps := {TRAIN_STEPS}\nvocabSize := 600\n"
-                           f"outDir := {json.dumps(str(out_dir))}")
+    # Only the values change, so a parameter the notebook gains stays defined.
+    src = "".join(params[0]["source"])
+    for name, value in (("trainSteps", str(TRAIN_STEPS)), ("vocabSize", "600"), ("outDir", json.dumps(str(out_dir)))):
+        src, n = re.subn(rf"^{name} := \S+", lambda _: f"{name} := {value}", src, flags=re.M)
+        assert n == 1, f"the quick-start's parameters cell has no {name}: {src}"
+    params[0]["source"] = src
     dst.write_text(json.dumps(nb, indent=1))
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
