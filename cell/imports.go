@@ -29,6 +29,9 @@ import (
 // runImports runs the cell's imports (session).
 func runImports(u *unit, x *cellExec) error {
 	s := x.s
+	if err := s.checkThirdPartyImports(u.fset, u.imports); err != nil {
+		return err
+	}
 	if u.imports != nil && s.dropKnownImports(u.imports) {
 		if _, err := s.compileRun(x.ctx, x.run, u.imports); err != nil {
 			return err

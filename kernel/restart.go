@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -194,6 +195,9 @@ func restartError(reason string) *CellError {
 // restartNotice is written to the stderr of the first cell of a restarted kernel
 // when the kernel died between cells.
 func restartNotice(reason string) string {
+	if bin, ok := strings.CutPrefix(reason, ReexecPrefix); ok {
+		return reexecNotice(bin)
+	}
 	return fmt.Sprintf("golem: the kernel died (%s) and was restarted: the variables, imports, functions and types of earlier cells are gone; "+
 		"history and the execution count are kept.\n", reason)
 }
