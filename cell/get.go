@@ -62,7 +62,7 @@ func (s *Session) getModules(ctx context.Context, m *magic) error {
 	s.reexec.Store(bin)
 	fmt.Fprintf(s.opts.Stdout, "golem: the kernel restarts after this cell into %s, which has %s compiled in.\n"+
 		"The restart loses every variable, function, type and import of earlier cells (history and the execution count are kept); "+
-		"cells queued behind this one are aborted: run them again. Keep %%get in the first cell of a notebook.\n", bin, strings.Join(sortedUnique(want), ", "))
+		"cells queued behind this one run in the new kernel. Keep %%get in the first cell of a notebook.\n", bin, strings.Join(sortedUnique(want), ", "))
 	return nil
 }
 
