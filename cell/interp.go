@@ -123,7 +123,21 @@ func runtimeExports(rt *runtimeHooks) map[string]reflect.Value {
 		"Types":      reflect.ValueOf(rt.setTypes),
 		"Zero":       reflect.ValueOf(zeroValues),
 		"ClosedChan": reflect.ValueOf(closedChan),
+		"Unwrap":     reflect.ValueOf(unwrapError),
 	}
+}
+
+// unwrapError returns the errors err wraps (nil: none).
+func unwrapError(err error) []error {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil {
+			return []error{inner}
+		}
+	case interface{ Unwrap() []error }:
+		return u.Unwrap()
+	}
+	return nil
 }
 
 // newInterpreter builds an interpreter; stdin/stdout/stderr, when not nil, replace

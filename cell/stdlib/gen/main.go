@@ -7,16 +7,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"go/ast"
-	"go/build"
-	"go/parser"
-	"go/token"
 	"log"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/golem-lm/golem/cell/stdlib"
@@ -35,15 +30,15 @@ func main() {
 	}
 	total := 0
 	for _, path := range stdlib.Packages {
-		name, names, err := ExportedNames(path)
+		name, names, err := stdlib.ExportedNames(path)
 		if err != nil {
 			log.Fatal(err)
 		}
 		have := yaegistd.Symbols[path+"/"+name]
 		var missing []string
 		for _, n := range names {
-			if _, ok := have[n]; !ok {
-				missing = append(missing, regexp.QuoteMeta(n))
+			if _, ok := have[n.Name]; !ok && !n.Generic {
+				missing = append(missing, regexp.QuoteMeta(n.Name))
 			}
 		}
 		if len(missing) == 0 {
@@ -69,51 +64,4 @@ func main() {
 		fmt.Printf("%-20s %3d names\n", path, n)
 	}
 	fmt.Printf("%d names in all\n", total)
-}
-
-// ExportedNames returns the name of the standard package path and its exported
-// package-level names (functions, types, variables, constants) in GOROOT, for
-// this GOOS/GOARCH, sorted.
-func ExportedNames(path string) (string, []string, error) {
-	p, err := build.Default.Import(path, "", 0)
-	if err != nil {
-		return "", nil, fmt.Errorf("find %s in GOROOT: %w", path, err)
-	}
-	fset := token.NewFileSet()
-	seen := map[string]bool{}
-	for _, f := range p.GoFiles {
-		af, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
-		if err != nil {
-			return "", nil, err
-		}
-		for _, d := range af.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				if d.Recv == nil && d.Name.IsExported() {
-					seen[d.Name.Name] = true
-				}
-			case *ast.GenDecl:
-				for _, s := range d.Specs {
-					switch s := s.(type) {
-					case *ast.TypeSpec:
-						if s.Name.IsExported() {
-							seen[s.Name.Name] = true
-						}
-					case *ast.ValueSpec:
-						for _, n := range s.Names {
-							if n.IsExported() {
-								seen[n.Name] = true
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return p.Name, out, nil
 }
