@@ -181,7 +181,9 @@ func required(dir, path string) bool {
 func goCmd(ctx context.Context, dir string, log io.Writer, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, Go(), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	// -mod=mod: go.mod and go.sum are updated as needed; -buildvcs=false: the
+	// notebook may sit in a repository whose state is none of the binary's business
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off")
 	var stderr bytes.Buffer
 	if log != nil {
 		cmd.Stderr = io.MultiWriter(&stderr, log)
@@ -312,7 +314,7 @@ func Build(ctx context.Context, dir string, pkgs []string, log io.Writer) (strin
 		fmt.Fprintf(log, "golem: a kernel with %s is already built: %s\n", strings.Join(pkgs, ", "), bin)
 		return bin, nil
 	}
-	mod := filepath.Join(kdir, "build")
+	mod := filepath.Join(kdir, "build-"+key) // one per key: two kernels may build at once
 	if err := os.RemoveAll(mod); err != nil {
 		return "", err
 	}
