@@ -39,3 +39,9 @@ stdlib:
 test-third-party: build venv
 	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q tests/test_third_party.py
 	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q tests/test_notebooks.py -k third_party
+
+# %get of gonum/mat in a fresh notebook directory, then a 200×200 product compiled (gonum) and
+# interpreted (a cell's loop). Uses the Go module and build caches as they are.
+.PHONY: bench-get
+bench-get: build venv
+	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) cell/bench/get_gonum.py
