@@ -50,3 +50,44 @@ func TestYaegiCannotInterpretGonum(t *testing.T) {
 	}
 	t.Logf("as documented: %v", err)
 }
+
+// TestYaegiMiscomputesUUID records the other reason: yaegi v0.16.1 interprets
+// github.com/google/uuid v1.6.0 from source without an error, and its
+// uuid.NewSHA1 then returns another UUID than Go's (silently), where the
+// compiled package — what %get builds — gives Go's answer.
+func TestYaegiMiscomputesUUID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("downloads uuid")
+	}
+	const goAnswer = "4d2ff895-69a3-57a6-9eb5-0d76224af0bc" // go run, and a %get kernel (tests/test_third_party.py)
+	out, err := exec.Command(Go(), "mod", "download", "-json", "github.com/google/uuid@v1.6.0").Output()
+	if err != nil {
+		t.Skipf("uuid v1.6.0 not available: %v", err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Skipf("go mod download: %s", out)
+	}
+	gopath := t.TempDir()
+	link := filepath.Join(gopath, "src", "github.com", "google", "uuid")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink(mod.Dir, link); err != nil {
+		t.Fatal(err)
+	}
+	in := interp.New(interp.Options{GoPath: gopath})
+	if err := in.Use(stdlib.Symbols); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Eval(`import "github.com/google/uuid"`); err != nil {
+		t.Fatalf("yaegi no longer imports uuid from source: %v", err)
+	}
+	v, err := in.Eval(`uuid.NewSHA1(uuid.NameSpaceURL, []byte("golem")).String()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.String(); got == goAnswer {
+		t.Fatal("yaegi now computes uuid.NewSHA1 right: reconsider interpreting pure-Go modules (docs/kernel.md)")
+	} else {
+		t.Logf("interpreted: %s, Go: %s", got, goAnswer)
+	}
+}
