@@ -12,8 +12,8 @@ import (
 // session goes on.
 func TestGetMagicBadInput(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // the kernel's working directory is the notebook's (restored after the test)
 	s := newTestSession(t)
-	s.opts.Dir = dir
 	s.exec(t, "keep := 3")
 	for _, c := range []struct{ cell, want string }{
 		{"%get", "%get needs a package"},
