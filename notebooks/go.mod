@@ -1,7 +1,7 @@
 // The Go modules this notebook's cells import (golem's %get pins them here).
 module notebook
 
-go 1.26.8
+go 1.26
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect

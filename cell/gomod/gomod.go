@@ -93,11 +93,17 @@ func goVersion(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the go command is needed for %%get (go env GOVERSION: %v)", err)
 	}
 	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
-	// go.mod wants "1.26" or "1.26.0", not a prerelease suffix.
-	if i := strings.IndexAny(v, "-+ "); i >= 0 {
-		v = v[:i]
+	// the language version only ("1.26", not "1.26.8" or a prerelease): a go line
+	// naming a patch release makes an older 1.26 toolchain try to download that one
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return "", fmt.Errorf("go env GOVERSION: unexpected %q", v)
 	}
-	return v, nil
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	return parts[0] + "." + minor, nil
 }
 
 // Get pins the packages named by args (import paths, each optionally @version;
