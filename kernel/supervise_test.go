@@ -47,7 +47,9 @@ func runTestChild(connFile string) int {
 	debug.SetMaxStack(4 << 20) // overflow quickly
 	err = Run(context.Background(), Config{Connection: ci, HistoryPath: os.Getenv("GOLEM_TEST_HISTORY"), Version: "test",
 		CaptureFDs: true, StderrPipe: pipe, StatePath: os.Getenv(StateEnv), RestartReason: os.Getenv(RestartEnv),
-		NewInterpreter: func(io IO) (Interpreter, error) { return &crashInterpreter{scriptInterpreter: scriptInterpreter{io}}, nil }})
+		NewInterpreter: func(io IO) (Interpreter, error) {
+			return &crashInterpreter{scriptInterpreter: scriptInterpreter{io}}, nil
+		}})
 	if err != nil {
 		return 1
 	}
