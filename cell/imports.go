@@ -64,11 +64,8 @@ func (s *Session) importName(im *ast.ImportSpec) (name, path string, ok bool) {
 	if im.Name != nil {
 		return im.Name.Name, path, true
 	}
-	name = pathpkg.Base(path)
-	for k := range s.symbols(path) {
-		if n := pathpkg.Base(k); k != path && n != "" {
-			name = n
-		}
+	if name = exportedPackageName(path); name == "" {
+		name = pathpkg.Base(path) // a package interpreted from source
 	}
 	return name, path, true
 }

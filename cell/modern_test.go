@@ -127,6 +127,10 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"slices.EqualFunc of two element types, maps.EqualFunc", "import (\n\t\"maps\"\n\t\"slices\"\n\t\"strconv\"\n)\n[]bool{slices.EqualFunc([]int{1, 2}, []string{\"1\", \"2\"}, func(a int, b string) bool { return strconv.Itoa(a) == b }), maps.EqualFunc(map[string]int{\"a\": 1}, map[string]int{\"a\": 2}, func(a, b int) bool { return a == b })}", "[true false]", ""},
 	{"slices.CompactFunc SortedStableFunc CompareFunc", "import (\n\t\"slices\"\n\t\"strings\"\n)\n[]any{slices.CompactFunc([]string{\"a\", \"A\", \"b\"}, strings.EqualFold), slices.SortedStableFunc(slices.Values([]int{3, 1, 2}), func(a, b int) int { return a - b }), slices.CompareFunc([]int{1}, []int{2}, func(a, b int) int { return a - b })}", "[[a b] [1 2 3] -1]", ""},
 	{"crypto/sha3 (Go 1.24)", "import (\n\t\"crypto/sha3\"\n\t\"fmt\"\n)\nfmt.Sprintf(\"%x\", sha3.Sum256([]byte(\"golem\")))[:16]", `"79e024e7670a5d68"`, ""},
+	{"math/rand/v2 under its package name", "import \"math/rand/v2\"\nrand.IntN(10) < 10", "true", ""},
+	{"range over a compiled iterator: bytes.Lines (Go 1.24)", "import \"bytes\"\nn := 0\nfor l := range bytes.Lines([]byte(\"a\\nbc\\n\")) {\n\tn += len(l)\n}\nn", "5", ""},
+	{"range over strings.SplitAfterSeq (Go 1.24)", "var parts []string\nfor p := range strings.SplitAfterSeq(\"a,b,c\", \",\") {\n\tparts = append(parts, p)\n}\nparts", "[a, b, c]", ""},
+	{"os.OpenRoot (Go 1.24)", "import \"os\"\nroot, err := os.OpenRoot(os.TempDir())\nroot.Name() == os.TempDir()", "true", ""},
 	{"atomic.OrInt32 (Go 1.23)", "import \"sync/atomic\"\nvar x int32 = 1\nold := atomic.OrInt32(&x, 4)\n[]int32{old, x}", "[1 5]", ""},
 }
 
