@@ -152,7 +152,11 @@ func Get(ctx context.Context, dir string, args []string, log io.Writer) ([]Packa
 			return nil, fmt.Errorf("%%get: read go list output: %w", err)
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("%%get %s: %s", p.ImportPath, p.Error.Err)
+			hint := ""
+			if strings.Contains(p.Error.Err, "no Go files") || strings.Contains(p.Error.Err, "no non-test Go files") {
+				hint = fmt.Sprintf(" (the module is pinned in go.mod; %%get the packages a cell imports, such as %s/PKG)", p.ImportPath)
+			}
+			return nil, fmt.Errorf("%%get %s: %s%s", p.ImportPath, p.Error.Err, hint)
 		}
 		if p.Name == "main" {
 			return nil, fmt.Errorf("%%get %s: a command (package main), not a package a cell can import", p.ImportPath)
