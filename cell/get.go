@@ -59,6 +59,13 @@ func (s *Session) getModules(ctx context.Context, m *magic) error {
 	if err != nil {
 		return magicErr(m, "%v", err)
 	}
+	if src, err := gomod.SourceDir(); err == nil {
+		if key, err := gomod.Key(dir, src, sortedUnique(want)); err == nil {
+			if err := gomod.WriteCurrent(dir, key, bin, sortedUnique(want)); err != nil {
+				fmt.Fprintf(s.opts.Stderr, "golem: record %s as the folder's kernel: %v\n", bin, err)
+			}
+		}
+	}
 	s.reexec.Store(bin)
 	fmt.Fprintf(s.opts.Stdout, "golem: the kernel restarts after this cell into %s, which has %s compiled in.\n"+
 		"The restart loses every variable, function, type and import of earlier cells (history and the execution count are kept); "+

@@ -166,6 +166,12 @@ def test_get_gonum_plot_uuid(kernel_in, tmp_path):
     assert result(ok(kc, "x := 7\nx"))["text/plain"] == "7"
     assert result(ok(kc, "x"))["text/plain"] == "7"  # still the same kernel
 
+    # a kernel started later in the folder (Jupyter's Restart, a rerun) starts in the
+    # binary the %get built: the packages are there without a %get
+    kc2 = kernel_in()
+    assert result(ok(kc2, UUID))["text/plain"] == '"4d2ff895-69a3-57a6-9eb5-0d76224af0bc"'
+    assert "this kernel has them compiled in" in text(ok(kc2, GET, timeout=TIMEOUT))
+
 
 def test_get_errors_keep_the_kernel(kernel_in, tmp_path):
     kc = kernel_in()

@@ -457,3 +457,54 @@ package main
 
 import _ "golemkernel/golemextra"
 `
+
+// current is what KernelDir(dir)/current records: the binary the last %get of a
+// notebook in dir restarted into, for the kernels started there later.
+type current struct {
+	Key      string   `json:"key"`
+	Binary   string   `json:"binary"`
+	Packages []string `json:"packages"`
+}
+
+// WriteCurrent records bin, built for pkgs under key, as the kernel binary of
+// the notebooks in dir.
+func WriteCurrent(dir, key, bin string, pkgs []string) error {
+	b, err := json.MarshalIndent(current{Key: key, Binary: bin, Packages: pkgs}, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(KernelDir(dir), "current")
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// CurrentBinary returns the kernel binary that a %get built for the notebooks in
+// dir when it still fits: it exists, and the packages, the notebook's go.mod and
+// go.sum, golem's go.mod and this golem binary give the key it was built for.
+// `golem kernel` starts it instead of itself, so a restarted kernel (Jupyter's
+// Restart, a papermill rerun) has the packages without a %get restart.
+func CurrentBinary(dir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(KernelDir(dir), "current"))
+	if err != nil {
+		return "", false
+	}
+	var c current
+	if json.Unmarshal(b, &c) != nil || c.Binary == "" || c.Key == "" {
+		return "", false
+	}
+	if st, err := os.Stat(c.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", false
+	}
+	src, err := SourceDir()
+	if err != nil {
+		return "", false
+	}
+	key, err := Key(dir, src, c.Packages)
+	if err != nil || key != c.Key {
+		return "", false
+	}
+	return c.Binary, true
+}

@@ -123,3 +123,38 @@ func TestSourceDir(t *testing.T) {
 		t.Fatalf("SourceDir() took %s, which is not golem's source", other)
 	}
 }
+
+// TestCurrentBinary: the binary a %get recorded for a folder is started there
+// later only while it fits: it exists and the go.mod is the one it was built for.
+func TestCurrentBinary(t *testing.T) {
+	dir, src := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module github.com/golem-lm/golem\n\ngo 1.26\n"), 0o644)
+	t.Setenv("GOLEM_SRC", src)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module notebook\n\nrequire a.b v1.0.0\n"), 0o644)
+	if _, ok := CurrentBinary(dir); ok {
+		t.Fatal("a binary without a record")
+	}
+	os.MkdirAll(KernelDir(dir), 0o755)
+	bin := filepath.Join(KernelDir(dir), "golem-test")
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	pkgs := []string{"a.b/c"}
+	key, err := Key(dir, src, pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCurrent(dir, key, bin, pkgs); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := CurrentBinary(dir); !ok || got != bin {
+		t.Fatalf("CurrentBinary = %q, %v; want %s", got, ok, bin)
+	}
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module notebook\n\nrequire a.b v1.1.0\n"), 0o644)
+	if _, ok := CurrentBinary(dir); ok {
+		t.Fatal("a binary built for another go.mod")
+	}
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module notebook\n\nrequire a.b v1.0.0\n"), 0o644)
+	os.Remove(bin)
+	if _, ok := CurrentBinary(dir); ok {
+		t.Fatal("a binary that is gone")
+	}
+}
