@@ -20,6 +20,7 @@ import (
 
 	"github.com/traefik/yaegi/stdlib"
 
+	gostd "github.com/golem-lm/golem/cell/stdlib"
 	"github.com/golem-lm/golem/cell/symbols"
 	"github.com/golem-lm/golem/display"
 )
@@ -123,7 +124,7 @@ func staticNames(qual, code string) []string {
 		return nil
 	}
 	var out []string
-	for n := range stdlibSymbols()[path+"/"+filepath.Base(path)] {
+	for n := range stdlibSymbols()[path+"/"+exportedPackageName(path)] {
 		if ast.IsExported(n) {
 			out = append(out, n)
 		}
@@ -572,4 +573,23 @@ func moduleRoot() string {
 	return wd
 }
 
-func stdlibSymbols() map[string]map[string]reflect.Value { return stdlib.Symbols }
+func stdlibSymbols() map[string]map[string]reflect.Value { return mergedStdlib() }
+
+// mergedStdlib is yaegi's standard library tables with cell/stdlib's (what the
+// installed Go added since) merged in, name by name, as the interpreter has them.
+var mergedStdlib = sync.OnceValue(func() map[string]map[string]reflect.Value {
+	out := make(map[string]map[string]reflect.Value, len(stdlib.Symbols)+len(gostd.Symbols))
+	for _, table := range []map[string]map[string]reflect.Value{stdlib.Symbols, gostd.Symbols} {
+		for k, syms := range table {
+			m := out[k]
+			if m == nil {
+				m = make(map[string]reflect.Value, len(syms))
+				out[k] = m
+			}
+			for n, v := range syms {
+				m[n] = v
+			}
+		}
+	}
+	return out
+})

@@ -100,10 +100,11 @@ func cellProgram(code string) (string, error) {
 	}
 	// imports: the cell's own, plus standard packages it uses without importing
 	// (the session imports those itself), plus fmt for printing the result
-	imported := map[string]bool{}
+	imported, importedNames := map[string]bool{}, map[string]bool{}
 	for _, im := range decls.Imports {
 		p, _ := strconv.Unquote(im.Path.Value)
 		imported[p] = true
+		importedNames[exportedPackageName(p)] = true // "rand" for math/rand/v2
 	}
 	used := map[string]bool{"fmt": true}
 	ast.Inspect(stmtFile, func(n ast.Node) bool {
@@ -124,7 +125,7 @@ func cellProgram(code string) (string, error) {
 	})
 	var extra []string
 	for name := range used {
-		if p, ok := stdPackageByName()[name]; ok && !imported[p] {
+		if p, ok := stdPackageByName()[name]; ok && !imported[p] && !importedNames[name] {
 			extra = append(extra, p)
 		}
 	}

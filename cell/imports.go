@@ -29,6 +29,9 @@ import (
 // runImports runs the cell's imports (session).
 func runImports(u *unit, x *cellExec) error {
 	s := x.s
+	if err := s.checkThirdPartyImports(u.fset, u.imports); err != nil {
+		return err
+	}
 	if u.imports != nil && s.dropKnownImports(u.imports) {
 		if _, err := s.compileRun(x.ctx, x.run, u.imports); err != nil {
 			return err
@@ -61,11 +64,8 @@ func (s *Session) importName(im *ast.ImportSpec) (name, path string, ok bool) {
 	if im.Name != nil {
 		return im.Name.Name, path, true
 	}
-	name = pathpkg.Base(path)
-	for k := range s.symbols(path) {
-		if n := pathpkg.Base(k); k != path && n != "" {
-			name = n
-		}
+	if name = exportedPackageName(path); name == "" {
+		name = pathpkg.Base(path) // a package interpreted from source
 	}
 	return name, path, true
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 
+	gostd "github.com/golem-lm/golem/cell/stdlib"
 	"github.com/golem-lm/golem/cell/symbols"
 	"github.com/golem-lm/golem/display"
 )
@@ -122,7 +123,21 @@ func runtimeExports(rt *runtimeHooks) map[string]reflect.Value {
 		"Types":      reflect.ValueOf(rt.setTypes),
 		"Zero":       reflect.ValueOf(zeroValues),
 		"ClosedChan": reflect.ValueOf(closedChan),
+		"Unwrap":     reflect.ValueOf(unwrapError),
 	}
+}
+
+// unwrapError returns the errors err wraps (nil: none).
+func unwrapError(err error) []error {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil {
+			return []error{inner}
+		}
+	case interface{ Unwrap() []error }:
+		return u.Unwrap()
+	}
+	return nil
 }
 
 // newInterpreter builds an interpreter; stdin/stdout/stderr, when not nil, replace
@@ -140,6 +155,10 @@ func newInterpreter(opts interp.Options, rt *runtimeHooks, stdin io.Reader, stdo
 	in = interp.New(opts)
 	if err := in.Use(stdlib.Symbols); err != nil {
 		return nil, fmt.Errorf("load standard library symbols: %w", err)
+	}
+	// after yaegi's tables: what the installed Go added since Go 1.22
+	if err := in.Use(gostd.Symbols); err != nil {
+		return nil, fmt.Errorf("load the standard library symbols of the installed Go: %w", err)
 	}
 	if err := in.Use(symbols.Symbols); err != nil {
 		return nil, fmt.Errorf("load golem symbols: %w", err)

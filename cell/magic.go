@@ -97,6 +97,8 @@ func (s *Session) runMagic(ctx context.Context, run *cellRun, sg segment) (displ
 		return b, err
 	case "env":
 		return nil, s.magicEnv(m)
+	case "get":
+		return nil, s.getModules(ctx, m)
 	case "!":
 		return nil, s.shell(ctx, m)
 	case "%writefile":
@@ -117,7 +119,7 @@ func (s *Session) runMagic(ctx context.Context, run *cellRun, sg segment) (displ
 	if m.name == "" {
 		name = "%"
 	}
-	return nil, magicErr(m, "unknown magic %s (known: %%time, %%%%time, %%env, !cmd, %%%%writefile, %%%%deploy, %%reset, %%help)", name)
+	return nil, magicErr(m, "unknown magic %s (known: %%time, %%%%time, %%env, !cmd, %%%%writefile, %%%%deploy, %%reset, %%get, %%help)", name)
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -255,6 +257,8 @@ Magics:
   %time STMT          run one line of Go and print its wall time
   %%time              (first line) run the whole cell and print its wall time
   %env                list the environment; %env K prints K; %env K=V sets it
+  %get PKG[@VERSION]  pin a third-party package in the notebook's go.mod and restart the
+                      kernel with it compiled in (a cell of its own, first in the notebook)
   !CMD                (column 1) run a shell command, output streamed
   %%writefile [-a] F  (first line) write (-a: append) the rest of the cell to file F
   %%deploy NAME [--timeout 30s] [--memory 512] [--entry Handle]

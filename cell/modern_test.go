@@ -117,6 +117,21 @@ var modernCases = []struct{ name, code, want, knownFail string }{
 	{"switch on an interface parameter", "func kind(v any) string {\n\tswitch v {\n\tcase nil:\n\t\treturn \"nil\"\n\tcase 2.5:\n\t\treturn \"float\"\n\tcase \"s\":\n\t\treturn \"string\"\n\t}\n\treturn \"other\"\n}\n[]any{kind(nil), kind(2.5), kind(\"s\"), kind(2)}", "[nil float string other]", ""},
 	{"switch on an interface result", "func get() any { return 3 }\nr := 0\nswitch get() {\ncase 1, 3:\n\tr = 30\n}\nr", "30", ""},
 	{"switch without tag case list", "n := 2\nr := \"\"\nswitch {\ncase n == 1, n == 2:\n\tr = \"one or two\"\n}\nr", `"one or two"`, ""},
+	// the standard library of Go 1.23-1.26: compiled names from cell/stdlib's tables,
+	// generic functions from the prelude's shims
+	{"errors.AsType of a compiled error type", "import (\n\t\"errors\"\n\t\"io/fs\"\n\t\"os\"\n)\n_, err := os.Open(\"/no-such-golem-file\")\nperr, ok := errors.AsType[*fs.PathError](err)\n[]any{perr.Path, ok}", "[/no-such-golem-file true]", ""},
+	{"errors.AsType through Join and %w in a func", "import (\n\t\"errors\"\n\t\"fmt\"\n\t\"io/fs\"\n\t\"os\"\n)\nfunc pathOf(err error) string {\n\tif perr, ok := errors.AsType[*fs.PathError](err); ok {\n\t\treturn perr.Path\n\t}\n\treturn \"none\"\n}\n_, err := os.Open(\"/no-such-golem-file\")\n[]string{pathOf(errors.Join(errors.New(\"a\"), fmt.Errorf(\"b: %w\", err))), pathOf(errors.New(\"c\"))}", "[/no-such-golem-file none]", ""},
+	{"sync.OnceValue", "import \"sync\"\nn := 0\ng := sync.OnceValue(func() int {\n\tn++\n\treturn 3\n})\n[]int{g(), g(), n}", "[3 3 1]", ""},
+	{"sync.OnceValues", "import \"sync\"\nf := sync.OnceValues(func() (int, string) { return 1, \"x\" })\na, b := f()\n[]any{a, b}", "[1 x]", ""},
+	{"slices.Compare Replace Clip Grow", "import \"slices\"\nxs := []int{1, 2, 2, 3}\n[]any{slices.Compare(xs, []int{1, 2, 3}), slices.Replace(slices.Clone(xs), 1, 3, 9), cap(slices.Clip(xs[:2])), cap(slices.Grow(xs, 10)) >= 14}", "[-1 [1 9 3] 2 true]", ""},
+	{"slices.EqualFunc of two element types, maps.EqualFunc", "import (\n\t\"maps\"\n\t\"slices\"\n\t\"strconv\"\n)\n[]bool{slices.EqualFunc([]int{1, 2}, []string{\"1\", \"2\"}, func(a int, b string) bool { return strconv.Itoa(a) == b }), maps.EqualFunc(map[string]int{\"a\": 1}, map[string]int{\"a\": 2}, func(a, b int) bool { return a == b })}", "[true false]", ""},
+	{"slices.CompactFunc SortedStableFunc CompareFunc", "import (\n\t\"slices\"\n\t\"strings\"\n)\n[]any{slices.CompactFunc([]string{\"a\", \"A\", \"b\"}, strings.EqualFold), slices.SortedStableFunc(slices.Values([]int{3, 1, 2}), func(a, b int) int { return a - b }), slices.CompareFunc([]int{1}, []int{2}, func(a, b int) int { return a - b })}", "[[a b] [1 2 3] -1]", ""},
+	{"crypto/sha3 (Go 1.24)", "import (\n\t\"crypto/sha3\"\n\t\"fmt\"\n)\nfmt.Sprintf(\"%x\", sha3.Sum256([]byte(\"golem\")))[:16]", `"79e024e7670a5d68"`, ""},
+	{"math/rand/v2 under its package name", "import \"math/rand/v2\"\nrand.IntN(10) < 10", "true", ""},
+	{"range over a compiled iterator: bytes.Lines (Go 1.24)", "import \"bytes\"\nn := 0\nfor l := range bytes.Lines([]byte(\"a\\nbc\\n\")) {\n\tn += len(l)\n}\nn", "5", ""},
+	{"range over strings.SplitAfterSeq (Go 1.24)", "var parts []string\nfor p := range strings.SplitAfterSeq(\"a,b,c\", \",\") {\n\tparts = append(parts, p)\n}\nparts", "[a, b, c]", ""},
+	{"os.OpenRoot (Go 1.24)", "import \"os\"\nroot, err := os.OpenRoot(os.TempDir())\nroot.Name() == os.TempDir()", "true", ""},
+	{"atomic.OrInt32 (Go 1.23)", "import \"sync/atomic\"\nvar x int32 = 1\nold := atomic.OrInt32(&x, 4)\n[]int32{old, x}", "[1 5]", ""},
 }
 
 func TestModernGo(t *testing.T) {

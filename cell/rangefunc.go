@@ -169,9 +169,13 @@ func (u *unit) rangeFunc(r *ast.RangeStmt, c class, wrapLabel func(ast.Stmt) ast
 	}
 	u.stopBeforeReturn(r.Body, stopCall)
 	loop := &ast.ForStmt{For: pos, Body: &ast.BlockStmt{Lbrace: r.Body.Lbrace, List: append(recv, r.Body.List...), Rbrace: r.Body.Rbrace}}
+	seq := r.X
+	if te, ok := u.res.rangeConv[r]; ok { // a compiled iterator (types.go: compiledIterator)
+		seq = &ast.CallExpr{Fun: te, Lparen: r.X.Pos(), Args: []ast.Expr{r.X}, Rparen: r.X.End()}
+	}
 	stmts := []ast.Stmt{
 		&ast.AssignStmt{Lhs: []ast.Expr{next, stop}, TokPos: pos, Tok: token.DEFINE,
-			Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, pull), Lparen: pos, Args: []ast.Expr{r.X}, Rparen: pos}}},
+			Rhs: []ast.Expr{&ast.CallExpr{Fun: ident(pos, pull), Lparen: pos, Args: []ast.Expr{seq}, Rparen: pos}}},
 		wrapLabel(loop),
 		stopCall(),
 	}

@@ -81,6 +81,7 @@ type Session struct {
 
 	closed atomic.Bool
 	cells  atomic.Int64 // cells run so far (the id of the last one)
+	reexec atomic.Value // string: the kernel binary a %get asked to restart into (get.go)
 }
 
 // cellState is what the session remembers about the user's code across cells.

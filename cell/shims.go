@@ -81,12 +81,29 @@ const (
 // _golem_slices_Sort(xs).
 func shims(u *unit) error {
 	u.eachCall(func(c *ast.CallExpr, _ walkContext) {
-		fn, ok := c.Fun.(*ast.SelectorExpr)
-		if !ok {
-			return
+		shim := func(e ast.Expr) ast.Expr {
+			fn, ok := e.(*ast.SelectorExpr)
+			if !ok {
+				return nil
+			}
+			if path, ok := u.packageOf(fn.X); ok && shimFor(path, fn.Sel.Name) != nil {
+				return &ast.Ident{NamePos: fn.Pos(), Name: shimName(path, fn.Sel.Name)}
+			}
+			return nil
 		}
-		if path, ok := u.packageOf(fn.X); ok && shimFor(path, fn.Sel.Name) != nil {
-			c.Fun = &ast.Ident{NamePos: fn.Pos(), Name: shimName(path, fn.Sel.Name)}
+		switch fn := c.Fun.(type) {
+		case *ast.IndexExpr: // explicit instantiation: errors.AsType[*MyErr](err)
+			if id := shim(fn.X); id != nil {
+				fn.X = id
+			}
+		case *ast.IndexListExpr:
+			if id := shim(fn.X); id != nil {
+				fn.X = id
+			}
+		default:
+			if id := shim(fn); id != nil {
+				c.Fun = id
+			}
 		}
 	})
 	return nil

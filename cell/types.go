@@ -149,6 +149,7 @@ type typeResolver struct {
 
 	// what the walk learned about nodes
 	ranges     map[*ast.RangeStmt]class
+	rangeConv  map[*ast.RangeStmt]ast.Expr // compiled iterators, to convert to their type written out (rangefunc.go)
 	ifaceTags  map[*ast.SwitchStmt]bool
 	local      map[*ast.Ident]bool // identifiers that name a declaration of this source
 	conversion []conversion        // generic call arguments to convert (compiledargs.go)
@@ -414,6 +415,7 @@ func (r *typeResolver) stmt(st ast.Stmt, sc *scope) {
 	case *ast.RangeStmt:
 		r.expr(s.X, sc)
 		put(&r.ranges, s, r.classOf(s.X, sc))
+		r.compiledIterator(s, sc)
 		inner := newScope(sc)
 		if s.Tok == token.DEFINE {
 			k, v := rangeTypes(r.typeOf(s.X, sc))
@@ -1259,4 +1261,24 @@ func embeddedName(e ast.Expr) string {
 		return t.Name
 	}
 	return ""
+}
+
+// compiledIterator notes a range over an iterator of a compiled package's type
+// (bytes.Lines(b), an iter.Seq[T] of a compiled package): yaegi v0.16.1 cannot
+// infer the type parameter of the pull loop from it ("undefined type for V"), so
+// the range converts it to its own type written out,
+// (func(func([]byte) bool))(bytes.Lines(b)), as generic call arguments are
+// (compiledargs.go).
+func (r *typeResolver) compiledIterator(s *ast.RangeStmt, sc *scope) {
+	if c := r.ranges[s]; c != clSeq1 && c != clSeq2 {
+		return
+	}
+	at := r.typeOf(s.X, sc)
+	if !at.opaque() {
+		return
+	}
+	w := typeWriter{pos: s.X.Pos(), usable: func(n string) bool { return r.usable(n, sc) }, importName: r.env.importName}
+	if te, ok := w.typeLit(at.t); ok {
+		put(&r.rangeConv, s, ast.Expr(&ast.ParenExpr{Lparen: s.X.Pos(), X: te, Rparen: s.X.Pos()}))
+	}
 }

@@ -356,6 +356,9 @@ func (k *kernel) serveShell() {
 	}
 	for m := range k.shellQ {
 		k.serve(sh, m)
+		if m.Header.MsgType == "execute_request" {
+			k.reexecIfAsked()
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,13 @@ type savedRequest struct {
 	ExecutionCount int    `json:"execution_count,omitempty"`
 	StoreHistory   bool   `json:"store_history,omitempty"`
 	Silent         bool   `json:"silent,omitempty"`
+	// Of a queued request only, up to maxQueuedContent: a kernel that restarts on
+	// purpose (reexec.go) runs it instead of aborting it.
+	Content json.RawMessage `json:"content,omitempty"`
 }
+
+// maxQueuedContent is the largest queued request content the state file keeps.
+const maxQueuedContent = 1 << 20
 
 func saveRequest(ch string, m *Message) savedRequest {
 	return savedRequest{Channel: ch, Identities: m.Identities, Header: m.rawHeader}
@@ -50,7 +57,7 @@ func saveRequest(ch string, m *Message) savedRequest {
 
 // message rebuilds the request (routing identities and header: enough to answer it).
 func (r *savedRequest) message() (*Message, error) {
-	m := &Message{Identities: r.Identities, rawHeader: r.Header}
+	m := &Message{Identities: r.Identities, rawHeader: r.Header, Content: r.Content}
 	if err := json.Unmarshal(r.Header, &m.Header); err != nil {
 		return nil, fmt.Errorf("saved request header: %w", err)
 	}
@@ -139,7 +146,11 @@ func (s *stateFile) ready(count, histSession int) {
 
 // received records an execute_request that waits in a queue.
 func (s *stateFile) received(ch string, m *Message) {
-	s.update(func(st *kernelState) { st.Queued = append(st.Queued, saveRequest(ch, m)) })
+	r := saveRequest(ch, m)
+	if len(m.Content) <= maxQueuedContent {
+		r.Content = m.Content
+	}
+	s.update(func(st *kernelState) { st.Queued = append(st.Queued, r) })
 }
 
 // started records the execute_request now running (and removes it from the queue).
@@ -194,6 +205,9 @@ func restartError(reason string) *CellError {
 // restartNotice is written to the stderr of the first cell of a restarted kernel
 // when the kernel died between cells.
 func restartNotice(reason string) string {
+	if bin, ok := strings.CutPrefix(reason, ReexecPrefix); ok {
+		return reexecNotice(bin)
+	}
 	return fmt.Sprintf("golem: the kernel died (%s) and was restarted: the variables, imports, functions and types of earlier cells are gone; "+
 		"history and the execution count are kept.\n", reason)
 }
@@ -247,6 +261,15 @@ func (k *kernel) answerDeadKernel(prev kernelState) {
 			continue
 		}
 		k.waitPeer(q.Channel, m.Identities)
+		if strings.HasPrefix(reason, ReexecPrefix) && len(m.Content) > 0 {
+			// the kernel did not die: it restarted on purpose (reexec.go), so the
+			// requests it received meanwhile run here
+			k.serve(k.channelNamed(q.Channel), m)
+			if m.Header.MsgType == "execute_request" {
+				k.reexecIfAsked()
+			}
+			continue
+		}
 		k.publish(m, "status", map[string]any{"execution_state": "busy"})
 		if err := k.reply(k.channelNamed(q.Channel), m, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.currentCount()}); err != nil {
 			k.log.Printf("restart: abort reply: %v", err)

@@ -116,6 +116,14 @@ func Supervise(ctx context.Context, cfg SuperviseConfig) error {
 		if end.status.Exited() && end.status.ExitStatus() == 0 {
 			return nil // shutdown_request
 		}
+		if bin, ok := reexecRequest(statePath, end); ok {
+			// a %get built a kernel binary with third-party packages: run it from now on
+			cfg.Command = append([]string{bin}, cfg.Command[1:]...)
+			reason = ReexecPrefix + bin
+			cfg.Log.Printf("restarting the kernel into %s", bin)
+			removeIPCSockets(cfg.Connection)
+			continue
+		}
 		reason = end.reason()
 		if !stateReady(statePath) {
 			return fmt.Errorf("the kernel ended before it listened on its sockets: %s", reason)
@@ -131,6 +139,25 @@ func Supervise(ctx context.Context, cfg SuperviseConfig) error {
 		cfg.Log.Printf("the kernel died (%s); starting a new one on the same connection file", reason)
 		removeIPCSockets(cfg.Connection)
 	}
+}
+
+// reexecRequest returns the binary a kernel that exited with ReexecStatus asked
+// to be replaced by (ReexecPath), and removes the request.
+func reexecRequest(statePath string, end childEnd) (string, bool) {
+	if !end.status.Exited() || end.status.ExitStatus() != ReexecStatus {
+		return "", false
+	}
+	p := ReexecPath(statePath)
+	b, err := os.ReadFile(p)
+	os.Remove(p)
+	bin := strings.TrimSpace(string(b))
+	if err != nil || bin == "" {
+		return "", false
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", false
+	}
+	return bin, true
 }
 
 // childEnd is how a kernel process ended.

@@ -47,17 +47,26 @@ func runTestChild(connFile string) int {
 	debug.SetMaxStack(4 << 20) // overflow quickly
 	err = Run(context.Background(), Config{Connection: ci, HistoryPath: os.Getenv("GOLEM_TEST_HISTORY"), Version: "test",
 		CaptureFDs: true, StderrPipe: pipe, StatePath: os.Getenv(StateEnv), RestartReason: os.Getenv(RestartEnv),
-		NewInterpreter: func(io IO) (Interpreter, error) { return &crashInterpreter{scriptInterpreter{io}}, nil }})
+		NewInterpreter: func(io IO) (Interpreter, error) {
+			return &crashInterpreter{scriptInterpreter: scriptInterpreter{io}}, nil
+		}})
 	if err != nil {
 		return 1
 	}
 	return 0
 }
 
-// crashInterpreter adds commands that end the process the ways a cell can.
-type crashInterpreter struct{ scriptInterpreter }
+// crashInterpreter adds commands that end the process the ways a cell can, and
+// those that ask to restart into another binary (reexec_test.go).
+type crashInterpreter struct {
+	scriptInterpreter
+	reexec string
+}
 
 func (c *crashInterpreter) Execute(ctx context.Context, code string) (display.Bundle, error) {
+	if b, ok := c.reexecCommand(code); ok {
+		return b, nil
+	}
 	switch code {
 	case "overflow":
 		return display.Bundle{"text/plain": strconv.Itoa(recurse(0))}, nil

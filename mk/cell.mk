@@ -1,5 +1,6 @@
 # cell: the Go dialect of notebook cells and deployed functions (package cell) and
-# cell/symbols, the yaegi tables of golem's packages a cell can import.
+# cell/symbols, the yaegi tables of golem's packages a cell can import; cell/stdlib, the
+# standard library of the installed Go; cell/gomod, third-party modules (%get).
 .PHONY: symbols bench-session lint-prelude
 LINT_DEPS += lint-prelude
 
@@ -26,3 +27,21 @@ FUZZ_TARGETS += ./cell:FuzzCellTools
 .PHONY: symbols-check
 symbols-check:
 	GOLEM_SYMBOLS_FULL=1 $(GO) test -run TestSymbolsRegenerated -timeout 20m ./cell/symbols/
+
+# Regenerate cell/stdlib: the standard library names of the installed Go that yaegi
+# v0.16.1's Go 1.22 tables lack (run after a Go upgrade; TestStdlibReachable says when).
+.PHONY: stdlib
+stdlib:
+	cd cell/stdlib && $(GO) generate .
+
+# %get (cell/gomod): the third-party packages in a real kernel, and the example notebook.
+.PHONY: test-third-party
+test-third-party: build venv
+	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q tests/test_third_party.py
+	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q tests/test_notebooks.py -k third_party
+
+# %get of gonum/mat in a fresh notebook directory, then a 200×200 product compiled (gonum) and
+# interpreted (a cell's loop). Uses the Go module and build caches as they are.
+.PHONY: bench-get
+bench-get: build venv
+	GOLEM_BIN=$(CURDIR)/$(BIN) $(PY) cell/bench/get_gonum.py

@@ -151,3 +151,18 @@ def test_quickstart_defaults(tmp_path):
     steps = [float(x) for x in re.findall(r"step \d+/1000  loss ([\d.]+)", t)]
     assert steps and steps[-1] < 5.0, steps
     assert re.search(r"sample: Light is\S* \S+ \S+", t)
+
+
+def test_third_party(tmp_path):
+    """%get of gonum, gonum/plot and google/uuid pinned in notebooks/go.mod; the
+    kernel restarts into a binary with them and the later cells use them."""
+    gomod = (NB / "go.mod").read_text()
+    nb = execute("third_party", tmp_path)
+    assert (NB / "go.mod").read_text() == gomod, "a rerun keeps the pinned versions"
+    t = texts(nb)
+    # a first run restarts into the binary it builds; a rerun starts in it (.golem/kernel/current)
+    assert "the kernel restarts after this cell into" in t or "this kernel has them compiled in" in t, t
+    assert "x = ⎡0.2222⎤" in t and re.search(r"residual (\d\.\de-1\d|0\.0e\+00)", t), t
+    assert "mean height 1.718 m, std 0.130 m" in t and "correlation with weight 0.995" in t, t
+    assert "2296b070-ad0f-5d54-ad8e-d2173b82490c version VERSION_5" in t, t
+    assert rich(nb, "image/png") and any("damped oscillation" in s for s in rich(nb, "image/svg+xml"))

@@ -87,3 +87,18 @@ func _golem_maps_Equal[K, V comparable](m1, m2 map[K]V) bool {
 	}
 	return true
 }
+
+// _golem_maps_EqualFunc takes maps of one value type: with two (V1, V2, as
+// maps.EqualFunc has), yaegi v0.16.1 infers the second as the first.
+func _golem_maps_EqualFunc[K comparable, V any](m1 map[K]V, m2 map[K]V, eq func(V, V) bool) bool {
+	if len(m1) != len(m2) {
+		return false
+	}
+	for k, v1 := range m1 {
+		v2, ok := m2[k]
+		if !ok || !eq(v1, v2) {
+			return false
+		}
+	}
+	return true
+}

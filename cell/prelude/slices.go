@@ -282,3 +282,102 @@ func _golem_slices_Chunk[E any](s []E, n int) func(yield func([]E) bool) {
 		}
 	}
 }
+
+func _golem_slices_Clip[E any](s []E) []E { return s[:len(s):len(s)] }
+
+func _golem_slices_Grow[E any](s []E, n int) []E {
+	if n < 0 {
+		panic("cannot be negative")
+	}
+	if cap(s)-len(s) < n {
+		out := make([]E, len(s), len(s)+n)
+		copy(out, s)
+		return out
+	}
+	return s
+}
+
+func _golem_slices_Compare[E _golemOrdered](s1, s2 []E) int {
+	for i, v1 := range s1 {
+		if i >= len(s2) {
+			return +1
+		}
+		if c := _golem_cmp_Compare(v1, s2[i]); c != 0 {
+			return c
+		}
+	}
+	if len(s1) < len(s2) {
+		return -1
+	}
+	return 0
+}
+
+func _golem_slices_CompareFunc[E1, E2 any](s1 []E1, s2 []E2, cmp func(E1, E2) int) int {
+	for i, v1 := range s1 {
+		if i >= len(s2) {
+			return +1
+		}
+		if c := cmp(v1, s2[i]); c != 0 {
+			return c
+		}
+	}
+	if len(s1) < len(s2) {
+		return -1
+	}
+	return 0
+}
+
+func _golem_slices_EqualFunc[E1, E2 any](s1 []E1, s2 []E2, eq func(E1, E2) bool) bool {
+	if len(s1) != len(s2) {
+		return false
+	}
+	for i, v1 := range s1 {
+		if !eq(v1, s2[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func _golem_slices_CompactFunc[E any](s []E, eq func(E, E) bool) []E {
+	if len(s) < 2 {
+		return s
+	}
+	i := 1
+	for k := 1; k < len(s); k++ {
+		if !eq(s[k], s[k-1]) {
+			s[i] = s[k]
+			i++
+		}
+	}
+	var zero E
+	for k := i; k < len(s); k++ {
+		s[k] = zero
+	}
+	return s[:i]
+}
+
+func _golem_slices_Replace[E any](s []E, i, j int, v ...E) []E {
+	if i < 0 || j > len(s) || i > j {
+		panic("slices.Replace: index out of range")
+	}
+	out := make([]E, 0, len(s)-(j-i)+len(v))
+	out = append(out, s[:i]...)
+	out = append(out, v...)
+	out = append(out, s[j:]...)
+	n := copy(s, out)
+	if n == len(out) {
+		var zero E
+		for k := n; k < len(s); k++ {
+			s[k] = zero
+		}
+		return s[:n]
+	}
+	return out
+}
+
+func _golem_slices_SortedStableFunc[E any](seq func(yield func(E) bool), cmp func(E, E) int) []E {
+	s := _golem_slices_Collect(seq)
+	_golem_slices_SortStableFunc(s, cmp)
+	return s
+}

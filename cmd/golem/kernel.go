@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golem-lm/golem/cell"
+	"github.com/golem-lm/golem/cell/gomod"
 	"github.com/golem-lm/golem/internal/version"
 	"github.com/golem-lm/golem/kernel"
 )
@@ -58,6 +59,14 @@ func runKernel(args []string) error {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find the golem binary to run the kernel: %w", err)
+		}
+		// a %get in this folder built a kernel with third-party packages: start it
+		// (cell/gomod checks that it still fits the go.mod and this binary)
+		if wd, err := os.Getwd(); err == nil {
+			if bin, ok := gomod.CurrentBinary(wd); ok {
+				fmt.Fprintf(os.Stderr, "golem kernel: starting %s, built by %%get for the notebooks of %s\n", bin, wd)
+				exe = bin
+			}
 		}
 		go watchParent(ctx, cancel)
 		return kernel.Supervise(ctx, kernel.SuperviseConfig{

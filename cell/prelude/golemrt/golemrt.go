@@ -48,3 +48,7 @@ func Zero(ptrs ...any) { panic(declared) }
 
 // ClosedChan replaces the channel *p with a closed channel of its type (tuple.go).
 func ClosedChan(p any) { panic(declared) }
+
+// Unwrap returns the errors err wraps: Unwrap() error or Unwrap() []error
+// (errors.AsType's shim walks the tree with it).
+func Unwrap(err error) []error { panic(declared) }
