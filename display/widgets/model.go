@@ -340,37 +340,45 @@ func (m *Model) handle(data map[string]any) error {
 // accept converts a front end's state update, refusing it whole when one attribute
 // cannot be set or its value does not fit.
 func (m *Model) accept(state map[string]any) (map[string]any, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]any{}
 	keys := make([]string, 0, len(state))
 	for k := range state {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// The conversions may read the model (a slider's min and max): no lock while they run.
+	m.mu.Lock()
+	name := m.describe()
+	coerce := make(map[string]func(any) (any, error), len(keys))
+	known := map[string]bool{}
+	have := map[string]string{}
 	for _, k := range keys {
 		c, ok := m.coerce[k]
-		if !ok {
-			return nil, fmt.Errorf("%s: the front end may not set %q", m.describe(), k)
+		coerce[k], known[k], have[k] = c, ok, jsonKind(jsonValue(m.state[k]))
+	}
+	m.mu.Unlock()
+	out := map[string]any{}
+	for _, k := range keys {
+		if !known[k] {
+			return nil, fmt.Errorf("%s: the front end may not set %q", name, k)
 		}
-		if c == nil { // sameKind
-			have, got := jsonKind(jsonValue(m.state[k])), jsonKind(state[k])
-			if have != got && have != "null" && got != "null" {
-				return nil, fmt.Errorf("%s: bad %s from the front end: a %s, want a %s", m.describe(), k, got, have)
+		if coerce[k] == nil { // sameKind
+			got := jsonKind(state[k])
+			if have[k] != got && have[k] != "null" && got != "null" {
+				return nil, fmt.Errorf("%s: bad %s from the front end: a %s, want a %s", name, k, got, have[k])
 			}
 			out[k] = state[k]
 			continue
 		}
-		v, err := c(state[k])
+		v, err := coerce[k](state[k])
 		if err != nil {
-			return nil, fmt.Errorf("%s: bad %s from the front end: %w", m.describe(), k, err)
+			return nil, fmt.Errorf("%s: bad %s from the front end: %w", name, k, err)
 		}
 		out[k] = v
 	}
 	return out, nil
 }
 
-// describe is String without the lock (accept holds it).
+// describe names the model for errors; m.mu is held.
 func (m *Model) describe() string {
 	return strings.TrimSuffix(fmt.Sprint(m.state["_model_name"]), "Model") + " " + m.comm.ID()
 }
