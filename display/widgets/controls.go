@@ -447,15 +447,16 @@ func (o *Output) String() string { return o.m.String() }
 // Capture runs f with the output it publishes (fmt.Print, display.*) going to this
 // widget: the widget's msg_id is the id of the request running now (a cell, or the
 // comm_msg whose callback runs), which tells the front end to put what comes under
-// that id here, and is reset when f returns (or panics).
+// that id here, and is put back when f returns (or panics), so Captures nest.
 func (o *Output) Capture(f func()) {
 	parent := display.OutputParentID()
 	if parent == "" {
 		f()
 		return
 	}
+	prev, _ := o.m.Get("msg_id").(string)
 	o.m.Set("msg_id", parent)
-	defer o.m.Set("msg_id", "")
+	defer o.m.Set("msg_id", prev)
 	f()
 }
 

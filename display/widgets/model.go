@@ -220,9 +220,9 @@ func (m *Model) State() map[string]any {
 	return jsonState(m.state)
 }
 
-// Set changes attributes from Go (name, value, name, value, …): the front end gets
-// an update and the attributes' observers (OnChange) are called for the values that
-// changed. A name that is not a string, or an odd count, panics.
+// Set changes attributes from Go (name, value, name, value, …): for the values that
+// changed, the front end gets an update and the attributes' observers (OnChange) are
+// called. A name that is not a string, or an odd count, panics.
 func (m *Model) Set(nameValues ...any) {
 	if len(nameValues)%2 != 0 {
 		panic("widgets: Model.Set takes name, value pairs")
@@ -250,7 +250,16 @@ func (m *Model) apply(changes map[string]any, method string) {
 		m.state[k] = v
 	}
 	m.mu.Unlock()
-	m.comm.Send(map[string]any{"method": method, "state": jsonState(changes), "buffer_paths": []any{}}, nil)
+	send := changes
+	if method == "update" { // from Go: what changed (echo_update echoes all the front end sent)
+		send = map[string]any{}
+		for _, k := range changed {
+			send[k] = changes[k]
+		}
+	}
+	if len(send) > 0 {
+		m.comm.Send(map[string]any{"method": method, "state": jsonState(send), "buffer_paths": []any{}}, nil)
+	}
 	sort.Strings(changed)
 	for _, k := range changed {
 		m.mu.Lock()

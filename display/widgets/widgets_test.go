@@ -309,9 +309,16 @@ func TestOutputCaptureSetsMsgIDAroundF(t *testing.T) {
 		t.Fatalf("output model state %v", st)
 	}
 	r.parent = "comm-msg-42"
-	var during []sent
-	o.Capture(func() { during = r.take() })
+	var during, nested []sent
+	o.Capture(func() {
+		during = r.take()
+		o.Clear() // a Capture inside a Capture
+		nested = r.take()
+	})
 	after := r.take()
+	if len(nested) != 0 {
+		t.Errorf("an inner Capture changed msg_id: %+v (it must stay comm-msg-42 until the outer one ends)", nested)
+	}
 	if len(during) != 1 || during[0].data["state"].(map[string]any)["msg_id"] != "comm-msg-42" {
 		t.Errorf("before f: %+v, want an update msg_id=comm-msg-42", during)
 	}
