@@ -90,10 +90,9 @@ cells = [
          '\t\tfmt.Println(lastSample)\n'
          '\t})\n'
          '}'),
-    code('// Named parameters (_ float64, not float64): yaegi mis-binds a func literal\'s unnamed parameters.\n'
-         'temperature.OnChange(func(_ float64) { regenerate() })\n'
-         'topK.OnChange(func(_ int) { regenerate() })\n'
-         'prompt.OnChange(func(_ string) { regenerate() })\n'
+    code('temperature.OnChange(func(float64) { regenerate() })\n'
+         'topK.OnChange(func(int) { regenerate() })\n'
+         'prompt.OnChange(func(string) { regenerate() })\n'
          'again.OnClick(func() {\n'
          '\tseed++\n'
          '\tregenerate()\n'

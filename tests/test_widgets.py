@@ -206,7 +206,7 @@ def test_callback_runs_after_the_running_cell(widget_kernel):
     kc, _ = widget_kernel
     slider, _ = ids(widget_kernel)
     run(kc, 'var inCell bool\nvar sawCell []bool')
-    reply, _ = run(kc, 'topK.OnChange(func(_ int) { sawCell = append(sawCell, inCell) })')
+    reply, _ = run(kc, 'topK.OnChange(func(int) { sawCell = append(sawCell, inCell) })')
     assert reply["status"] == "ok", reply
     run(kc, 'import "time"')
     cell = kc.execute('inCell = true\ntime.Sleep(300 * time.Millisecond)\ninCell = false')
