@@ -12,10 +12,12 @@ import (
 // TestCommMessages drives the comm handlers over real sockets with a comm target of
 // the test's: comm_open accepted, comm_msg delivered with the comm_msg as the parent
 // of the handler's output, comm_info listing it, comm_close; an unknown target closed
-// again, and an unknown comm, a malformed message and a panicking handler each
-// reported on stderr with the kernel going on.
+// again, an interrupt cancelling a handler's display.Context(), and an unknown comm,
+// a malformed message and a panicking handler each reported on stderr with the
+// kernel going on.
 func TestCommMessages(t *testing.T) {
 	var opened *display.Comm
+	waiting := make(chan struct{})
 	display.RegisterCommTarget("golem.test", func(c *display.Comm, data map[string]any) error {
 		if data["refuse"] == true {
 			return errors.New("refused")
@@ -23,6 +25,11 @@ func TestCommMessages(t *testing.T) {
 		opened = c
 		c.OnMsg(func(data map[string]any) error {
 			switch data["do"] {
+			case "wait": // a long call in a callback: the interrupt cancels display.Context()
+				close(waiting)
+				<-display.Context().Done()
+				c.Send(map[string]any{"stopped": display.Context().Err().Error()}, nil)
+				return nil
 			case "panic":
 				panic("handler panic")
 			case "fail":
@@ -83,6 +90,18 @@ func TestCommMessages(t *testing.T) {
 		if got := stderr(c.outputs(id)); !strings.Contains(got, bad.want) {
 			t.Errorf("%v: stderr %q, want %q", bad.body, got, bad.want)
 		}
+	}
+	waitID := c.send(c.shell, "comm_msg", map[string]any{"comm_id": "c1", "data": map[string]any{"do": "wait"}})
+	<-waiting
+	c.send(c.control, "interrupt_request", map[string]any{})
+	var stopped bool
+	for _, m := range c.outputs(waitID) {
+		if m.Header.MsgType == "comm_msg" && content(m)["data"].(map[string]any)["stopped"] == "context canceled" {
+			stopped = true
+		}
+	}
+	if !stopped {
+		t.Error("interrupt_request did not cancel display.Context() of a running comm handler")
 	}
 	refuseID := c.send(c.shell, "comm_open", map[string]any{"comm_id": "c2", "target_name": "golem.test", "data": map[string]any{"refuse": true}})
 	if got := types(c.outputs(refuseID)); !strings.Contains(strings.Join(got, ","), "comm_close") {
