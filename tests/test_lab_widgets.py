@@ -2,7 +2,8 @@
 (jupyterlab_widgets, from ipywidgets in requirements.txt) renders the Go kernel's
 IntSlider, Button and Output; the arrow keys on the focused slider handle move it,
 the Go callback runs in the kernel and its output appears in the Output widget; the
-button's click does the same; a value set from Go moves the slider on the page.
+button's click does the same; a value set from Go moves the slider on the page; after
+a reload the widgets come back from the running kernel.
 Reuses test_lab.py's JupyterLab and chromium. Screenshots go to build/lab/.
 """
 
@@ -37,7 +38,7 @@ def widget_lab(tmp_path_factory):
                      "source": WIDGETS_CELL}]}
     (root / "widgets.ipynb").write_text(json.dumps(nb))
     for url, token in serve_lab(base, root):
-        yield {"url": url, "token": token, "log": base / "lab.log"}
+        yield {"url": url, "token": token, "log": base / "lab.log", "root": root}
 
 
 def wait_widgets(d, lab, cond, what):
@@ -95,3 +96,15 @@ def test_slider_moves_and_go_callback_output_shows(widget_lab, browser):
     assert "callback: top-k = 7" in w["output"], w
     d.save_screenshot(str(SHOTS / "widgets-03-set-from-go.png"))
     assert "Idle" in kernel_status(d)
+
+    # Save, reload the page: the widget manager asks the running kernel for every model's
+    # state (the jupyter.widget.control comm's request_states) and draws the slider at 7.
+    ActionChains(d).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+    wait(lambda: "widget-view+json" in json.dumps(
+        json.loads((widget_lab["root"] / "widgets.ipynb").read_text())["cells"][0]["outputs"]),
+        "the notebook saved with its widget view", timeout=SHORT)
+    d.refresh()
+    wait(lambda: len(cells(d)) >= 1, "the notebook after the reload", timeout=120)
+    w = wait_widgets(d, widget_lab, lambda w: w["readout"].strip() == "7", "the slider restored from the kernel at 7")
+    assert "callback: top-k = 7" in w["output"], w
+    d.save_screenshot(str(SHOTS / "widgets-04-reloaded.png"))
