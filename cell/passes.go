@@ -32,6 +32,7 @@ var passes = []pass{
 	{"range over functions", rangeOverFunc},         // rangefunc.go
 	{"loop variables", loopVars},                    // loopvar.go: one variable per iteration
 	{"goroutines", goroutines},                      // goroutine.go: a goroutine's panic does not end the process
+	{"unnamed parameters", unnamedParams},           // unnamedparams.go: compiled code calling a func(int)
 	{"min and max", minMax},                         // minmax.go
 	{"clear", clearBuiltin},                         // clear.go
 	{"shims", shims},                                // shims.go: generic functions of slices, maps, cmp, iter, strings

@@ -1,6 +1,8 @@
 // Package display shows rich output in a notebook cell: HTML, Markdown, SVG, images,
 // JSON, Vega-Lite charts and plain text, plus handles that update an output in place
-// (progress bars, live loss charts) and ClearOutput.
+// (progress bars, live loss charts) and ClearOutput. Comm (comm.go) carries Jupyter
+// comms between the kernel and the front end; package display/widgets builds
+// ipywidgets on it.
 //
 // It is imported implicitly in every golem kernel cell and is used by lmlib for live
 // progress and, through Context and Call, to stop long calls when the user interrupts

@@ -26,8 +26,8 @@ func dispatchTable() map[string]handler {
 		"history_request":     historyRequest,
 		"comm_info_request":   commInfo,
 		"comm_open":           commOpen,
-		"comm_msg":            ignore,
-		"comm_close":          ignore,
+		"comm_msg":            commMsg,
+		"comm_close":          commClose,
 		"interrupt_request":   interruptRequest,
 		"shutdown_request":    shutdown,
 		"usage_request":       usage,
@@ -368,26 +368,6 @@ func historyRequest(k *kernel, ch channel, m *Message) error {
 	}
 	return k.reply(ch, m, "history_reply", map[string]any{"status": "ok", "history": historyRows(entries, q.Output)})
 }
-
-func commInfo(k *kernel, ch channel, m *Message) error {
-	return k.reply(ch, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
-}
-
-// commOpen closes every comm at once: golem registers no comm targets.
-func commOpen(k *kernel, ch channel, m *Message) error {
-	var req struct {
-		CommID     string `json:"comm_id"`
-		TargetName string `json:"target_name"`
-	}
-	if err := decode(m, &req); err != nil {
-		return err
-	}
-	k.log.Printf("comm_open for unknown target %q: closing comm %s", req.TargetName, req.CommID)
-	k.publish(m, "comm_close", map[string]any{"comm_id": req.CommID, "data": map[string]any{}})
-	return nil
-}
-
-func ignore(*kernel, channel, *Message) error { return nil }
 
 func interruptRequest(k *kernel, ch channel, m *Message) error {
 	k.interrupt()

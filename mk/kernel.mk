@@ -7,7 +7,7 @@ TEST_DEPS += golem-papermill
 FUZZ_TARGETS += ./kernel:FuzzDecode ./kernel:FuzzGlob
 DEMO_DEPS += kernelspec-venv demo-notebook
 
-.PHONY: golem-papermill kernelspec-venv demo-notebook bench-kernel
+.PHONY: golem-papermill kernelspec-venv demo-notebook bench-kernel bench-widgets
 
 # The papermill translator for Go, installed into the project venv.
 golem-papermill: $(GOLEM_PAPERMILL_STAMP)
@@ -28,3 +28,6 @@ demo-notebook: kernelspec-venv golem-papermill
 bench: bench-kernel
 bench-kernel: build venv golem-papermill
 	flock /tmp/golem-bench.lock $(PY) kernel/bench/bench_kernel.py --golem $(CURDIR)/$(BIN)
+# widget callbacks: golem's display/widgets against ipykernel with ipywidgets (BENCHMARKS.md, kernel)
+bench-widgets: build venv
+	cd kernel/bench && flock /tmp/golem-bench.lock $(CURDIR)/$(PY) bench_widgets.py --golem $(CURDIR)/$(BIN)

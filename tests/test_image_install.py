@@ -60,6 +60,7 @@ def test_lab(tmp_path):
     venv = tmp_path / "opt/venv"
     freeze = subprocess.run([str(venv / "bin/python"), "-m", "pip", "freeze"], capture_output=True, text=True).stdout
     assert "jupyterlab==4.6.6" in freeze and "papermill==2.7.0" in freeze and "golem-papermill" in freeze
+    assert "jupyterlab_widgets==3.0.17" in freeze, "the lab image draws golem's widgets"
     start = (tmp_path / "usr/local/bin/start-notebook.sh").read_text()
     assert '--ip=0.0.0.0 --port=8888' in start and "/opt/venv/bin/jupyter-lab" in start
 

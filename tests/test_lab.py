@@ -57,16 +57,14 @@ def short_quickstart(dst, out_dir):
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    base = tmp_path_factory.mktemp("lab")
-    root, cfg = base / "root", base / "config"
+def serve_lab(base, root):
+    """Runs JupyterLab (the venv's, no news toast) on root until the generator is
+    closed; yields its URL and token."""
+    cfg = base / "config"
     (cfg / "labconfig").mkdir(parents=True)
-    root.mkdir()
     # no "receive Jupyter news?" toast over the notebook
     (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    sources = short_quickstart(root / "quickstart.ipynb", base / "out")
     port, token = free_port(), "golem-lab-test"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(cfg), JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
                JUPYTERLAB_SETTINGS_DIR=str(base / "settings"))
@@ -87,12 +85,24 @@ def lab(tmp_path_factory):
                 proc.kill()
                 pytest.fail("jupyter lab did not start:\n" + (base / "lab.log").read_text()[-3000:])
             time.sleep(0.3)
-    yield {"url": url, "token": token, "out": base / "out", "sources": sources}
-    proc.terminate()
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    sources = short_quickstart(root / "quickstart.ipynb", base / "out")
+    for url, token in serve_lab(base, root):
+        yield {"url": url, "token": token, "out": base / "out", "sources": sources}
 
 
 @pytest.fixture(scope="module")

@@ -166,3 +166,26 @@ def test_third_party(tmp_path):
     assert "mean height 1.718 m, std 0.130 m" in t and "correlation with weight 0.995" in t, t
     assert "2296b070-ad0f-5d54-ad8e-d2173b82490c version VERSION_5" in t, t
     assert rich(nb, "image/png") and any("damped oscillation" in s for s in rich(nb, "image/svg+xml"))
+
+
+def test_generate_widgets(tmp_path):
+    """The widgets notebook under papermill: the widgets display (the widget view and
+    its text/plain fallback), the Go callbacks run when Go moves the sliders, and
+    nbclient keeps the widget state in the notebook."""
+    nb = execute("generate_widgets", tmp_path, "-p", "pretrainSteps", "60")
+    views = rich(nb, "application/vnd.jupyter.widget-view+json")
+    assert len(views) == 1 and views[0]["version_major"] == 2, views
+    t = texts(nb)
+    assert "VBox(HBox(FloatSlider(value=0.8, min=0, max=1.5" in t, t[-2000:]
+    # the last cell set temperature 0.3 then top-k 5 from Go: the callbacks sampled again
+    assert re.search(r"temperature 0\.30, top-k 5, seed 1: Light is\S*", t), t[-2000:]
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    names = sorted(m["model_name"] for m in state.values())
+    assert {"FloatSliderModel", "IntSliderModel", "TextModel", "ButtonModel", "OutputModel", "HBoxModel",
+            "VBoxModel", "LayoutModel", "SliderStyleModel"} <= set(names), names
+    [topk] = [m for m in state.values() if m["model_name"] == "IntSliderModel"]
+    assert topk["state"]["value"] == 5
+    # what the callbacks printed went to the Output widget (nbclient keeps its outputs in its state)
+    [out] = [m for m in state.values() if m["model_name"] == "OutputModel"]
+    captured = "".join("".join(o.get("text", "")) for o in out["state"].get("outputs", []))
+    assert "temperature 0.30, top-k 5" in captured, out["state"]

@@ -10,45 +10,81 @@ import (
 func init() {
 	Symbols["github.com/golem-lm/golem/display/display"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Active":         reflect.ValueOf(display.Active),
-		"BundleOf":       reflect.ValueOf(display.BundleOf),
-		"Call":           reflect.ValueOf(display.Call),
-		"CallsRunning":   reflect.ValueOf(display.CallsRunning),
-		"ClearOutput":    reflect.ValueOf(display.ClearOutput),
-		"Context":        reflect.ValueOf(display.Context),
-		"HTML":           reflect.ValueOf(display.HTML),
-		"HTMLBundle":     reflect.ValueOf(display.HTMLBundle),
-		"JPEG":           reflect.ValueOf(display.JPEG),
-		"JSON":           reflect.ValueOf(display.JSON),
-		"Markdown":       reflect.ValueOf(display.Markdown),
-		"NewHandle":      reflect.ValueOf(display.NewHandle),
-		"NewProgress":    reflect.ValueOf(display.NewProgress),
-		"PNG":            reflect.ValueOf(display.PNG),
-		"Rich":           reflect.ValueOf(display.Rich),
-		"SVG":            reflect.ValueOf(display.SVG),
-		"SetContext":     reflect.ValueOf(display.SetContext),
-		"SetMaxRows":     reflect.ValueOf(display.SetMaxRows),
-		"SetPublisher":   reflect.ValueOf(display.SetPublisher),
-		"Show":           reflect.ValueOf(display.Show),
-		"Table":          reflect.ValueOf(display.Table),
-		"TableOf":        reflect.ValueOf(display.TableOf),
-		"Text":           reflect.ValueOf(display.Text),
-		"Value":          reflect.ValueOf(display.Value),
-		"VegaLite":       reflect.ValueOf(display.VegaLite),
-		"VegaLiteBundle": reflect.ValueOf(display.VegaLiteBundle),
-		"WaitCalls":      reflect.ValueOf(display.WaitCalls),
+		"Active":                reflect.ValueOf(display.Active),
+		"BundleOf":              reflect.ValueOf(display.BundleOf),
+		"Call":                  reflect.ValueOf(display.Call),
+		"CallsRunning":          reflect.ValueOf(display.CallsRunning),
+		"ClearOutput":           reflect.ValueOf(display.ClearOutput),
+		"CloseCommFromFrontend": reflect.ValueOf(display.CloseCommFromFrontend),
+		"CommIDs":               reflect.ValueOf(display.CommIDs),
+		"Context":               reflect.ValueOf(display.Context),
+		"DeliverComm":           reflect.ValueOf(display.DeliverComm),
+		"ErrUnknownComm":        reflect.ValueOf(&display.ErrUnknownComm).Elem(),
+		"HTML":                  reflect.ValueOf(display.HTML),
+		"HTMLBundle":            reflect.ValueOf(display.HTMLBundle),
+		"JPEG":                  reflect.ValueOf(display.JPEG),
+		"JSON":                  reflect.ValueOf(display.JSON),
+		"Markdown":              reflect.ValueOf(display.Markdown),
+		"NewCommID":             reflect.ValueOf(display.NewCommID),
+		"NewHandle":             reflect.ValueOf(display.NewHandle),
+		"NewProgress":           reflect.ValueOf(display.NewProgress),
+		"OpenComm":              reflect.ValueOf(display.OpenComm),
+		"OpenCommFromFrontend":  reflect.ValueOf(display.OpenCommFromFrontend),
+		"OpenComms":             reflect.ValueOf(display.OpenComms),
+		"OutputParentID":        reflect.ValueOf(display.OutputParentID),
+		"PNG":                   reflect.ValueOf(display.PNG),
+		"RegisterCommTarget":    reflect.ValueOf(display.RegisterCommTarget),
+		"Rich":                  reflect.ValueOf(display.Rich),
+		"SVG":                   reflect.ValueOf(display.SVG),
+		"SetContext":            reflect.ValueOf(display.SetContext),
+		"SetMaxRows":            reflect.ValueOf(display.SetMaxRows),
+		"SetPublisher":          reflect.ValueOf(display.SetPublisher),
+		"Show":                  reflect.ValueOf(display.Show),
+		"Table":                 reflect.ValueOf(display.Table),
+		"TableOf":               reflect.ValueOf(display.TableOf),
+		"Text":                  reflect.ValueOf(display.Text),
+		"Value":                 reflect.ValueOf(display.Value),
+		"VegaLite":              reflect.ValueOf(display.VegaLite),
+		"VegaLiteBundle":        reflect.ValueOf(display.VegaLiteBundle),
+		"WaitCalls":             reflect.ValueOf(display.WaitCalls),
 
 		// type definitions
-		"Bundle":    reflect.ValueOf((*display.Bundle)(nil)),
-		"Handle":    reflect.ValueOf((*display.Handle)(nil)),
-		"Progress":  reflect.ValueOf((*display.Progress)(nil)),
-		"Publisher": reflect.ValueOf((*display.Publisher)(nil)),
-		"Renderer":  reflect.ValueOf((*display.Renderer)(nil)),
+		"Bundle":        reflect.ValueOf((*display.Bundle)(nil)),
+		"Comm":          reflect.ValueOf((*display.Comm)(nil)),
+		"CommPublisher": reflect.ValueOf((*display.CommPublisher)(nil)),
+		"CommTarget":    reflect.ValueOf((*display.CommTarget)(nil)),
+		"Handle":        reflect.ValueOf((*display.Handle)(nil)),
+		"Progress":      reflect.ValueOf((*display.Progress)(nil)),
+		"Publisher":     reflect.ValueOf((*display.Publisher)(nil)),
+		"Renderer":      reflect.ValueOf((*display.Renderer)(nil)),
 
 		// interface wrapper definitions
-		"_Publisher": reflect.ValueOf((*_github_com_golem_lm_golem_display_Publisher)(nil)),
-		"_Renderer":  reflect.ValueOf((*_github_com_golem_lm_golem_display_Renderer)(nil)),
+		"_CommPublisher": reflect.ValueOf((*_github_com_golem_lm_golem_display_CommPublisher)(nil)),
+		"_Publisher":     reflect.ValueOf((*_github_com_golem_lm_golem_display_Publisher)(nil)),
+		"_Renderer":      reflect.ValueOf((*_github_com_golem_lm_golem_display_Renderer)(nil)),
 	}
+}
+
+// _github_com_golem_lm_golem_display_CommPublisher is an interface wrapper for CommPublisher type
+type _github_com_golem_lm_golem_display_CommPublisher struct {
+	IValue          interface{}
+	WCommClose      func(id string, data map[string]any)
+	WCommMsg        func(id string, data map[string]any, metadata map[string]any)
+	WCommOpen       func(id string, target string, data map[string]any, metadata map[string]any)
+	WOutputParentID func() string
+}
+
+func (W _github_com_golem_lm_golem_display_CommPublisher) CommClose(id string, data map[string]any) {
+	W.WCommClose(id, data)
+}
+func (W _github_com_golem_lm_golem_display_CommPublisher) CommMsg(id string, data map[string]any, metadata map[string]any) {
+	W.WCommMsg(id, data, metadata)
+}
+func (W _github_com_golem_lm_golem_display_CommPublisher) CommOpen(id string, target string, data map[string]any, metadata map[string]any) {
+	W.WCommOpen(id, target, data, metadata)
+}
+func (W _github_com_golem_lm_golem_display_CommPublisher) OutputParentID() string {
+	return W.WOutputParentID()
 }
 
 // _github_com_golem_lm_golem_display_Publisher is an interface wrapper for Publisher type

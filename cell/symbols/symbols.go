@@ -16,6 +16,7 @@ import "reflect"
 var Symbols = map[string]map[string]reflect.Value{}
 
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/display
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/display/widgets
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/data
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/clean
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi extract github.com/golem-lm/golem/lmlib/tokenizer
