@@ -23,32 +23,42 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-var (
-	golemOnce sync.Once
-	golemBin  string
-	golemErr  error
-)
+// built holds the binaries the tests build: import path → *builtBinary.
+var built sync.Map
 
-// golemBinary builds the real golem binary once for the tests that need a
-// `golem serve` process of their own.
-func golemBinary(t *testing.T) string {
+type builtBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildBinary builds the main package at importPath once per test run (the
+// module's pinned version for a dependency) and returns the binary's path.
+func buildBinary(t *testing.T, importPath string) string {
 	t.Helper()
-	golemOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "golem-bin-")
+	v, _ := built.LoadOrStore(importPath, &builtBinary{})
+	b := v.(*builtBinary)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "golem-test-bin-")
 		if err != nil {
-			golemErr = err
+			b.err = err
 			return
 		}
-		golemBin = filepath.Join(dir, "golem")
-		out, err := exec.Command("go", "build", "-o", golemBin, "github.com/golem-lm/golem/cmd/golem").CombinedOutput()
-		if err != nil {
-			golemErr = fmt.Errorf("go build golem: %v\n%s", err, out)
+		b.path = filepath.Join(dir, filepath.Base(strings.TrimSuffix(importPath, "/v2")))
+		if out, err := exec.Command("go", "build", "-o", b.path, importPath).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", importPath, err, out)
 		}
 	})
-	if golemErr != nil {
-		t.Fatal(golemErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return golemBin
+	return b.path
+}
+
+// golemBinary is the real golem binary, for the tests that need a `golem serve`
+// process of their own.
+func golemBinary(t *testing.T) string {
+	return buildBinary(t, "github.com/golem-lm/golem/cmd/golem")
 }
 
 func freeAddr(t *testing.T) string {

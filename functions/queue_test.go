@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,32 +24,10 @@ import (
 	"github.com/golem-lm/golem/lmlib/data"
 )
 
-var (
-	natsOnce sync.Once
-	natsBin  string
-	natsErr  error
-)
-
-// natsServerBinary builds the real nats-server from the pinned module (the one
-// go.mod requires) once.
+// natsServerBinary is the real nats-server of the pinned module (the one go.mod
+// requires).
 func natsServerBinary(t *testing.T) string {
-	t.Helper()
-	natsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nats-server-bin-")
-		if err != nil {
-			natsErr = err
-			return
-		}
-		natsBin = filepath.Join(dir, "nats-server")
-		out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput()
-		if err != nil {
-			natsErr = fmt.Errorf("go build nats-server: %v\n%s", err, out)
-		}
-	})
-	if natsErr != nil {
-		t.Fatal(natsErr)
-	}
-	return natsBin
+	return buildBinary(t, "github.com/nats-io/nats-server/v2")
 }
 
 // natsServerProcess starts a nats-server process with JetStream on a loopback
