@@ -74,10 +74,13 @@ type Session struct {
 	stderr *panicFilter
 	stdin  *stdinReader
 
-	mu sync.Mutex // held while a cell runs
-	in *interp.Interpreter
-	rt *runtimeHooks
-	st *cellState
+	mu sync.Mutex // held while a cell of the main shell runs
+	// turns decides whose turn it is to compile and run: the main shell's cell
+	// or a subshell's (concurrent.go).
+	turns turns
+	in    *interp.Interpreter
+	rt    *runtimeHooks
+	st    *cellState
 
 	closed atomic.Bool
 	cells  atomic.Int64 // cells run so far (the id of the last one)
@@ -114,6 +117,10 @@ func newCellState() *cellState {
 type cellRun struct {
 	id      int64       // 1, 2, … in the order cells run
 	goPanic chan *Error // first panic of a goroutine started by a cell, while this cell runs
+	// concurrent: a subshell's cell (concurrent.go), run beside the main shell's;
+	// noYield: the main cell keeps the yaegi lock while its code runs (a
+	// whole-program cell, which swaps the interpreter)
+	concurrent, noYield bool
 	// compiledBefore: cellState.compiled before the code being run was typed
 	// (redefine.go)
 	compiledBefore map[string]reflect.Type
@@ -129,6 +136,8 @@ func New(opts Options) (*Session, error) {
 		opts.Stderr = io.Discard
 	}
 	s := &Session{opts: opts, stdout: opts.Stdout, stderr: &panicFilter{w: opts.Stderr}}
+	s.turns.init()
+	registerSession(s)
 	s.stdin = &stdinReader{ask: opts.Stdin}
 	if err := s.reset(); err != nil {
 		return nil, err
@@ -167,11 +176,26 @@ func (s *Session) reset() error {
 // It does not wait for a running cell (interrupt it first to stop it).
 func (s *Session) Close() {
 	s.closed.Store(true)
-	if s.mu.TryLock() {
+	unregisterSession(s)
+	if s.tryLockIdle() {
 		s.in = nil
-		s.mu.Unlock()
+		s.unlockIdle()
 	}
 }
+
+// tryLockIdle takes both locks when no cell runs (Complete, Inspect, Close).
+func (s *Session) tryLockIdle() bool {
+	if !s.mu.TryLock() {
+		return false
+	}
+	if !s.turns.trySub() {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+func (s *Session) unlockIdle() { s.turns.subEnd(); s.mu.Unlock() }
 
 // goroutinePanic is called (through the golem runtime package) by the recover
 // wrapper around every `go` statement of a cell; cell is the id of the cell that
@@ -213,18 +237,26 @@ func reportEarlierPanic(w io.Writer, e *Error) {
 func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.turns.mainBegin()
+	defer s.turns.mainEnd()
+	return s.execute(ctx, code, false)
+}
+
+// execute runs a cell holding the yaegi lock (and, unless concurrent, the main lock).
+func (s *Session) execute(ctx context.Context, code string, concurrent bool) (display.Bundle, error) {
 	if s.closed.Load() || s.in == nil {
 		return nil, &Error{Name: "SessionClosed", Value: "the session was closed"}
 	}
-	run := &cellRun{id: s.cells.Add(1), goPanic: make(chan *Error, 1)}
+	run := &cellRun{id: s.cells.Add(1), goPanic: make(chan *Error, 1), concurrent: concurrent}
 	s.rt.mu.Lock()
 	pending := s.rt.pending
 	s.rt.pending = nil
+	prev := s.rt.running // the main shell's cell, when this one is a subshell's
 	s.rt.running = run
 	s.rt.mu.Unlock()
 	defer func() {
 		s.rt.mu.Lock()
-		s.rt.running = nil
+		s.rt.running = prev
 		s.rt.mu.Unlock()
 	}()
 	for _, e := range pending {
@@ -349,7 +381,8 @@ func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, fir
 	}
 	main := s.in
 	s.in = sub
-	defer func() { s.in = main }()
+	run.noYield = true // a subshell cell must not see the swapped interpreter
+	defer func() { s.in, run.noYield = main, false }()
 	f, err := s.parseFile(fmt.Sprintf("//line cell:%d:1\n", firstLine) + code)
 	if err != nil {
 		return err
