@@ -136,6 +136,9 @@ type kernel struct {
 	stdinReplies chan *Message
 	done         chan struct{}
 
+	subshells subshells  // JEP 91 (subshell.go)
+	shellSend sync.Mutex // replies on shell come from the main shell and subshells
+
 	// After a restart (restart.go): the state file, the dead kernel's state,
 	// the peers of shell and control, and a notice for the next cell.
 	state                    *stateFile
@@ -337,6 +340,9 @@ func (k *kernel) readLoop(ch channel, out chan<- *Message) {
 			k.log.Printf("%s: dropped replayed message: duplicate signature (%s %s)", ch.name, m.Header.MsgType, m.Header.MsgID)
 			continue
 		}
+		if ch.name == "shell" && k.routeSubshell(m) {
+			continue
+		}
 		if m.Header.MsgType == "execute_request" && ch.name != "stdin" {
 			k.state.received(ch.name, m)
 		}
@@ -397,6 +403,10 @@ func (k *kernel) sendTo(sock zmq4.Socket, ids [][]byte, parent *Message, msgType
 	frames, err := k.signer.Encode(out)
 	if err != nil {
 		return err
+	}
+	if sock == k.shell {
+		k.shellSend.Lock()
+		defer k.shellSend.Unlock()
 	}
 	if err := sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		return fmt.Errorf("send %s: %w", msgType, err)
@@ -541,10 +551,14 @@ func (k *kernel) interrupt() {
 		k.running.cancel()
 	}
 	k.mu.Unlock()
+	k.subshells.interrupt()
 }
 
 // outputParent is the request that output produced now belongs to.
 func (k *kernel) outputParent() *Message {
+	if m := k.subshells.outputParent(); m != nil {
+		return m
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.running != nil {
