@@ -48,8 +48,13 @@ func (s *Session) ExecuteConcurrent(ctx context.Context, code string) (display.B
 	return s.execute(ctx, code, true)
 }
 
-// execProgram runs a compiled program in the interpreter in.
-func (s *Session) execProgram(ctx context.Context, in *interp.Interpreter, prog *interp.Program) (reflect.Value, error) {
+// execProgram runs a compiled program in the interpreter in (under the
+// debugger, debug.go, when a client is attached and the cell is the main
+// shell's).
+func (s *Session) execProgram(ctx context.Context, run *cellRun, in *interp.Interpreter, prog *interp.Program) (reflect.Value, error) {
+	if !run.concurrent && !run.noYield && s.debug.debugging() {
+		return s.debug.runDebug(ctx, in, prog)
+	}
 	return in.ExecuteWithContext(ctx, prog)
 }
 
@@ -62,7 +67,10 @@ type turns struct {
 	gen  int             // counts main cells, so a call outliving its cell is not counted
 	long int             // long library calls of that code in progress
 	sub  bool            // a subshell cell (or Complete/Inspect) uses the interpreter
-	wait int             // subshell cells waiting for their turn
+	// exclusive: subshell cells never run beside a main cell (while the
+	// debugger is attached: yaegi's debugger would see their frames too)
+	exclusive bool
+	wait      int // subshell cells waiting for their turn
 }
 
 func (t *turns) init() { t.cond = sync.NewCond(&t.mu) }
@@ -139,7 +147,16 @@ func (t *turns) subBegin() {
 	t.mu.Unlock()
 }
 
-func (t *turns) subMayRun() bool { return !t.sub && (!t.main || (t.run != nil && t.long > 0)) }
+func (t *turns) subMayRun() bool {
+	return !t.sub && (!t.main || (!t.exclusive && t.run != nil && t.long > 0))
+}
+
+func (t *turns) setExclusive(on bool) {
+	t.mu.Lock()
+	t.exclusive = on
+	t.cond.Broadcast()
+	t.mu.Unlock()
+}
 
 // waiting is how many subshell cells wait for their turn.
 func (t *turns) waiting() int {

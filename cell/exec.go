@@ -81,7 +81,7 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			}
 			done <- r
 		}()
-		r.v, r.err = s.execProgram(yctx, in, prog)
+		r.v, r.err = s.execProgram(yctx, run, in, prog)
 	}()
 	if !run.concurrent && !run.noYield {
 		// While the main shell's code is inside a long library call, a subshell's

@@ -84,6 +84,8 @@ type Session struct {
 
 	closed atomic.Bool
 	cells  atomic.Int64 // cells run so far (the id of the last one)
+
+	debug debugState // the Jupyter debugger (debug.go)
 }
 
 // cellState is what the session remembers about the user's code across cells.
@@ -262,6 +264,9 @@ func (s *Session) execute(ctx context.Context, code string, concurrent bool) (di
 	for _, e := range pending {
 		reportEarlierPanic(s.opts.Stderr, e)
 	}
+	if !concurrent {
+		defer s.debug.beginCell(code)()
+	}
 	if s.opts.Dir != "" {
 		if err := os.Chdir(s.opts.Dir); err != nil {
 			return nil, &Error{Name: "OSError", Value: fmt.Sprintf("change to cell directory %s: %v", s.opts.Dir, err)}
@@ -310,7 +315,8 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		return nil, s.runProgram(ctx, run, code, firstLine)
 	}
 	// Parse everything first: a syntax error anywhere runs nothing.
-	imports, decls, body, err := parseCell(s.in.FileSet(), src, chunks, firstLine)
+	file := s.lineFile()
+	imports, decls, body, err := parseCellAs(s.in.FileSet(), file, src, chunks, firstLine)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +334,7 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		// in the words of Go, from the cell as written
 		err = explainRange(err, u.unknown)
 		err = explainGeneric(err, u.res)
-		if imports, decls, body, perr := parseCell(s.in.FileSet(), src, chunks, firstLine); perr == nil {
+		if imports, decls, body, perr := parseCellAs(s.in.FileSet(), file, src, chunks, firstLine); perr == nil {
 			err = s.explainCompileError(err, imports, decls, body)
 		}
 	}()
@@ -342,11 +348,17 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 // of the cell): its imports and its declarations as files, its statements as the
 // body of a function. Positions are the cell's (cell:LINE:COL).
 func parseCell(fset *token.FileSet, src []byte, chunks []chunk, firstLine int) (imports, decls *ast.File, body *ast.BlockStmt, err error) {
+	return parseCellAs(fset, "cell", src, chunks, firstLine)
+}
+
+// parseCellAs is parseCell with positions in file (the debugger's file of the
+// cell while a client is attached, debug.go).
+func parseCellAs(fset *token.FileSet, file string, src []byte, chunks []chunk, firstLine int) (imports, decls *ast.File, body *ast.BlockStmt, err error) {
 	has := map[chunkKind]bool{}
 	for _, c := range chunks {
 		has[c.kind] = true
 	}
-	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
+	lineDir := fmt.Sprintf("//line %s:%d:1\n", file, firstLine)
 	keep := func(want chunkKind) func(chunkKind) bool { return func(k chunkKind) bool { return k == want } }
 	if has[chunkImport] {
 		if imports, err = parseSource(fset, "package main\n"+lineDir+string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
@@ -383,7 +395,7 @@ func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, fir
 	s.in = sub
 	run.noYield = true // a subshell cell must not see the swapped interpreter
 	defer func() { s.in, run.noYield = main, false }()
-	f, err := s.parseFile(fmt.Sprintf("//line cell:%d:1\n", firstLine) + code)
+	f, err := s.parseFile(fmt.Sprintf("//line %s:%d:1\n", s.lineFile(), firstLine) + code)
 	if err != nil {
 		return err
 	}
