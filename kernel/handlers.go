@@ -35,6 +35,7 @@ func dispatchTable() map[string]handler {
 		"create_subshell_request": createSubshell, // JEP 91, control (subshell.go)
 		"list_subshell_request":   listSubshells,
 		"delete_subshell_request": deleteSubshell,
+		"debug_request":           debugRequest, // JEP 47, control (debug.go)
 	}
 }
 
@@ -72,7 +73,7 @@ func kernelInfo(k *kernel, ch channel, m *Message) error {
 			"nbconvert_exporter": "script",
 		},
 		"banner":             banner,
-		"debugger":           false,
+		"debugger":           k.debuggerAvailable(),
 		"supported_features": supportedFeatures(),
 		"help_links": []map[string]string{
 			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},

@@ -137,6 +137,7 @@ type kernel struct {
 	done         chan struct{}
 
 	subshells subshells  // JEP 91 (subshell.go)
+	debug     debugger   // JEP 47 (debug.go)
 	shellSend sync.Mutex // replies on shell come from the main shell and subshells
 
 	// After a restart (restart.go): the state file, the dead kernel's state,
