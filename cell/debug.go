@@ -405,7 +405,7 @@ func (d *debugState) stackTrace(thread int) (any, error) {
 	for i, f := range d.frames {
 		p := f.Position()
 		name := f.Name()
-		if name == "main" || name == "<init>" {
+		if name == "main" || name == "init" || name == "<init>" { // the cell's own statements
 			name = "cell"
 		}
 		frames = append(frames, map[string]any{
@@ -575,7 +575,7 @@ func sortVars(vs []debugVar) { sort.Slice(vs, func(i, j int) bool { return vs[i]
 func (s *Session) debugGlobals() []debugVar {
 	var out []debugVar
 	for name, v := range s.globals() {
-		if hiddenName(name) || !(s.st.names[name] || s.st.defined[name]) {
+		if hiddenName(name) || s.st.hidden[name] {
 			continue
 		}
 		if v.IsValid() && v.Kind() == reflect.Func {

@@ -106,7 +106,7 @@ func TestDebuggerBreakpointInCellFunction(t *testing.T) {
 		t.Errorf("stackTrace after the cell ended: no error")
 	}
 	iv := debugCall(t, s, "inspectVariables", nil)
-	if got := fmt.Sprint(iv["variables"]); got == "[]" {
+	if got := fmt.Sprint(iv["variables"]); got != "[map[evaluateName:x name:x type:int value:7 variablesReference:0]]" {
 		t.Errorf("inspectVariables: %s", got)
 	}
 	s.DebugDetach()
@@ -136,4 +136,6 @@ func TestDebuggerBadRequests(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
