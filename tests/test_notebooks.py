@@ -151,3 +151,16 @@ def test_quickstart_defaults(tmp_path):
     steps = [float(x) for x in re.findall(r"step \d+/1000  loss ([\d.]+)", t)]
     assert steps and steps[-1] < 5.0, steps
     assert re.search(r"sample: Light is\S* \S+ \S+", t)
+
+
+def test_subshells(tmp_path):
+    """notebooks/subshells.ipynb: the live progress of a run read while it trains
+    (in a goroutine: papermill runs one shell), evaluated in WithModel, charted."""
+    nb = execute("subshells", tmp_path)
+    t = texts(nb)
+    assert re.search(r"step \d+/300  loss [\d.]+  val NaN  \(running\)", t), t[-2000:]
+    m = re.search(r"validation loss at step (\d+): ([\d.]+) \(error: <nil>\)", t)
+    assert m and 0 < float(m.group(2)) < 10, t[-2000:]
+    assert "finished: true 300 300 <nil>" in t, t[-2000:]
+    charts = rich(nb, "application/vnd.vegalite.v5+json")
+    assert charts and charts[-1]["data"]["values"], charts
