@@ -90,7 +90,16 @@ func requestSubshell(m *Message) (string, error) {
 // routeSubshell hands a shell request for a subshell to its queue and reports
 // whether it did; a request for a subshell that does not exist is answered with
 // an error here.
+//
+// Comm messages stay on the main shell even with a subshell_id: JupyterLab 4.6
+// sends them over a subshell per comm target by default when a kernel
+// advertises subshells, and a widget's callback is interpreted Go, which must
+// not run beside a cell's interpreted code (cell/concurrent.go); they are served
+// between cells, as by a kernel without subshells.
 func (k *kernel) routeSubshell(m *Message) bool {
+	if strings.HasPrefix(m.Header.MsgType, "comm_") {
+		return false
+	}
 	id, err := requestSubshell(m)
 	if err == nil && id == "" {
 		return false

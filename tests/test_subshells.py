@@ -190,3 +190,14 @@ def test_subshells_run_one_request_at_a_time_in_order(kernel):
     assert got == ids
     for s in (sid, other):
         assert control(kc, "delete_subshell_request", {"subshell_id": s})["content"]["status"] == "ok"
+
+
+def test_comm_messages_stay_on_the_main_shell(kernel):
+    """JupyterLab sends comm messages over a subshell per comm target; golem
+    serves them on the main shell (between cells), even for a subshell_id it
+    does not know, so a widget callback never runs beside a cell."""
+    _, kc = kernel
+    mid = send_shell(kc, "comm_info_request", {}, "a-comm-target-subshell")
+    reply = shell_reply(kc, mid)
+    assert reply["msg_type"] == "comm_info_reply" and reply["content"]["status"] == "ok", reply
+    assert reply["parent_header"]["subshell_id"] == "a-comm-target-subshell"
