@@ -101,6 +101,13 @@ func (k *kernel) routeSubshell(m *Message) bool {
 		return false
 	}
 	id, err := requestSubshell(m)
+	if err == nil && id == "" && m.Header.MsgType == "kernel_info_request" && k.mainBusy() {
+		// A new connection (JupyterLab's subshell console) asks for kernel_info
+		// before it creates its subshell; behind a training cell it would wait
+		// for the cell's end. kernel_info touches no interpreter state: answer it.
+		k.serve(channel{"shell", k.shell}, m)
+		return true
+	}
 	if err == nil && id == "" {
 		return false
 	}
@@ -214,6 +221,7 @@ func createSubshell(k *kernel, ch channel, m *Message) error {
 	ss.order = append(ss.order, sub.id)
 	ss.mu.Unlock()
 	go k.serveSubshell(sub)
+	k.log.Printf("subshell %s created", sub.id)
 	return k.reply(ch, m, "create_subshell_reply", map[string]any{"status": "ok", "subshell_id": sub.id})
 }
 
@@ -262,4 +270,11 @@ func deleteSubshell(k *kernel, ch channel, m *Message) error {
 	// end (interrupt it first to stop it).
 	sub.close()
 	return k.reply(ch, m, "delete_subshell_reply", map[string]any{"status": "ok"})
+}
+
+// mainBusy reports whether the main shell is running a cell.
+func (k *kernel) mainBusy() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.running != nil
 }

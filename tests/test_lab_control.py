@@ -8,8 +8,9 @@ browser fixture this file uses).
   the function and the calling cell, the variables its arguments; Continue ends
   the cell with its result.
 - Subshell console: while a notebook cell trains, "New Subshell Console for
-  Notebook" opens a console on a subshell whose cell reads train.Current() and is
-  answered while the notebook's cell still runs.
+  Notebook" (command palette) opens a console on a subshell whose cell reads
+  train.Current() and is answered while the notebook's cell still runs; the ■
+  button then stops the training.
 
 Screenshots go to build/lab/ (control-*.png).
 """
@@ -23,7 +24,7 @@ import urllib.request
 
 import pytest
 
-from test_lab import CHROMEDRIVER, CHROMIUM, LONG, ROOT, SHORT, SHOTS, browser, cell_el, cells, done, free_port, js, kernel_status, wait  # noqa: F401
+from test_lab import CHROMEDRIVER, CHROMIUM, LONG, ROOT, SHORT, SHOTS, browser, cell_el, cells, click_menu, done, free_port, js, kernel_status, wait  # noqa: F401
 
 DECL = 'import "strings"\nfunc Shout(word string, n int) string {\n\tup := strings.ToUpper(word)\n\tout := strings.Repeat(up, n)\n\treturn out\n}'
 CALL = 'greeting := "go"\nShout(greeting, 3)'
@@ -97,7 +98,8 @@ def text_of(d, selector):
 
 
 def open_notebook(d, lab, name):
-    d.get(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+    # a workspace of its own, reset: only this notebook's cells are on the page
+    d.get(f"{lab['url']}/lab/workspaces/{name.split('.')[0]}/tree/{name}?reset&token={lab['token']}")
     wait(lambda: len(cells(d)) >= 2, f"the cells of {name}", timeout=120)
     wait(lambda: "Idle" in kernel_status(d), "the golem kernel to start (status bar: Idle)", timeout=120)
 
@@ -149,22 +151,25 @@ def test_subshell_console_while_training(lab, browser):
     wait(lambda: done(cells(d)[0]), "the set-up cell")
     run_cell(d, 1)
     wait(lambda: any("step" in o["text"] for o in cells(d)[1]["outputs"]), "training to show its progress")
-    # The command palette: New Subshell Console for Notebook.
-    ActionChains(d).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys("c").key_up(Keys.SHIFT).key_up(Keys.CONTROL).perform()
-    box = wait(lambda: d.find_elements("css selector", ".lm-CommandPalette-input"), "the command palette", timeout=SHORT)[0]
+    # The command palette (View > Activate Command Palette): New Subshell Console for Notebook.
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()  # command mode, the notebook focused
+    click_menu(d, "View", "Activate Command Palette")
+    box = wait(lambda: [e for e in d.find_elements("css selector", ".lm-CommandPalette-input") if e.is_displayed()],
+               "the command palette", timeout=SHORT)[0]
     box.send_keys("New Subshell Console for Notebook")
     item = wait(lambda: [e for e in d.find_elements("css selector", ".lm-CommandPalette-item")
                          if "Subshell Console" in e.text], "the palette item", timeout=SHORT)[0]
     item.click()
     prompt = wait(lambda: d.find_elements("css selector", ".jp-CodeConsole-promptCell .cm-content"),
                   "the subshell console", timeout=SHORT)[0]
-    wait(lambda: "Idle" in text_of(d, ".jp-CodeConsole") or True, "the console")
     prompt.click()
     ActionChains(d).send_keys("train.Current().Snapshot()").perform()
     ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
-    out = wait(lambda: [o.text for o in d.find_elements("css selector", ".jp-CodeConsole .jp-OutputArea-output")
-                        if "(running)" in o.text], "the subshell console's answer")
-    d.save_screenshot(str(SHOTS / "control-subshell-console.png"))
+    try:
+        out = wait(lambda: [o.text for o in d.find_elements("css selector", ".jp-CodeConsole .jp-OutputArea-output")
+                            if "(running)" in o.text], "the subshell console's answer")
+    finally:
+        d.save_screenshot(str(SHOTS / "control-subshell-console.png"))
     assert "step" in out[0] and "loss" in out[0], out
     assert cells(d)[1]["prompt"] == "[*]:", "the notebook's training cell ended before the console answered"
     # Interrupt the training (the ■ button of the notebook).

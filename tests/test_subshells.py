@@ -106,6 +106,13 @@ def test_subshell_answers_while_main_shell_trains(kernel):
         if msg["parent_header"].get("msg_id") == main and msg["msg_type"] == "update_display_data":
             updates += 1
 
+    # A new connection's kernel_info (JupyterLab's subshell console asks before it
+    # creates its subshell) is answered while the main shell is busy.
+    info = kc.kernel_info()
+    others = []
+    reply = shell_reply(kc, info, others)
+    assert reply["content"]["status"] == "ok" and not others, others
+
     # The subshell reads the live progress and evaluates the model between steps.
     sub = execute(kc, "p := train.Current()\ns := p.Snapshot()\nfmt.Sprint(s.Running, s.Step > 0, len(s.History) == s.Step)", sid)
     others = []
