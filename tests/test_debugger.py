@@ -161,3 +161,33 @@ def test_bad_debug_requests_are_errors_and_kernel_lives(kernel):
         assert c["success"] is False and words in c["message"], (command, c)
     dap.request("disconnect")
     assert reply_of(kc, execute(kc, "40 + 2"))["status"] == "ok"
+
+
+def test_interrupt_while_stopped_and_errors_under_the_debugger(kernel):
+    """A cell stopped at a breakpoint ends with Interrupted on an interrupt; a
+    panic and a compile error under the debugger are ordinary cell errors; the
+    kernel lives on."""
+    km, kc = kernel
+    dap = DAP(kc)
+    dap.request("attach")
+    decl = "func Loop(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i\n\t}\n\treturn s\n}"
+    assert reply_of(kc, execute(kc, decl))["status"] == "ok"
+    path = dap.request("dumpCell", {"code": decl})["body"]["sourcePath"]
+    dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 4}]})
+    dap.request("configurationDone")
+    mid = execute(kc, "Loop(10)")
+    stopped = wait_event(kc, "stopped")
+    frames = dap.request("stackTrace", {"threadId": stopped["body"]["threadId"]})["body"]["stackFrames"]
+    assert frames[0]["name"] == "Loop" and frames[0]["line"] == 4, frames
+    km.interrupt_kernel()
+    reply = reply_of(kc, mid)
+    assert reply["status"] == "error" and reply["ename"] == "Interrupted", reply
+    dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    reply = reply_of(kc, execute(kc, "var xs []int\nxs[3]"))
+    assert reply["status"] == "error" and "index out of range" in reply["evalue"], reply
+    reply = reply_of(kc, execute(kc, "undefinedName + 1"))
+    assert reply["status"] == "error" and "undefinedName" in reply["evalue"], reply
+    mid = execute(kc, "Loop(10)")
+    assert reply_of(kc, mid)["status"] == "ok"
+    dap.request("disconnect")
+    assert reply_of(kc, execute(kc, "Loop(4)"))["status"] == "ok"
