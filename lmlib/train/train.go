@@ -208,9 +208,9 @@ func (r *run) loop() (*Result, error) {
 				break
 			}
 		}
+		prog.record(r, start, true) // under the step lock: WithModel sees the step it reports
 		prog.step.Unlock()
 		locked = false
-		prog.record(r, start, true)
 		if r.live != nil {
 			r.live.update(r, false)
 		}
