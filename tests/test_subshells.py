@@ -208,3 +208,20 @@ def test_comm_messages_stay_on_the_main_shell(kernel):
     reply = shell_reply(kc, mid)
     assert reply["msg_type"] == "comm_info_reply" and reply["content"]["status"] == "ok", reply
     assert reply["parent_header"]["subshell_id"] == "a-comm-target-subshell"
+
+
+def test_malformed_subshell_requests(kernel):
+    """A subshell_id that is not a string, and create/list on the shell channel,
+    are error replies naming what is wrong; the kernel lives on."""
+    _, kc = kernel
+    mid = send_shell(kc, "execute_request", {"code": "1", "silent": False}, 5)
+    reply = shell_reply(kc, mid)["content"]
+    assert reply["status"] == "error" and "subshell_id" in reply["evalue"], reply
+    for t in ("create_subshell_request", "list_subshell_request", "delete_subshell_request"):
+        mid = send_shell(kc, t, {})
+        reply = shell_reply(kc, mid)
+        assert reply["msg_type"] == t.replace("_request", "_reply"), reply
+        assert reply["content"]["status"] == "error" and "control channel" in reply["content"]["evalue"], reply["content"]
+    mid = execute(kc, "6 * 7")
+    assert shell_reply(kc, mid)["content"]["status"] == "ok"
+    assert result_of(kc, mid)["text/plain"] == "42"
