@@ -126,15 +126,30 @@ func (d *debugState) beginCell(code string) (end func()) {
 	}
 }
 
-// lineFile is the file name of the //line directives of the cell now parsed.
+// lineFile is the file name of the //line directives of the cell now parsed:
+// "cell", or while debugging the cell's file followed by "/cell". yaegi v0.16.1
+// looks imports up by the base name of a node's position (isType: pkg/<base>),
+// so the base name must stay the one the cells are parsed under.
 func (s *Session) lineFile() string {
 	d := &s.debug
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.on && d.path != "" {
-		return d.path
+		return d.path + debugLineSuffix
 	}
 	return "cell"
+}
+
+// debugLineSuffix ends the //line file name of a cell run under the debugger.
+const debugLineSuffix = "/cell"
+
+// cellPath is the cell's file of a position's file name ("" when it is not one).
+func cellPath(filename string) string {
+	p, ok := strings.CutSuffix(filename, debugLineSuffix)
+	if !ok {
+		return ""
+	}
+	return p
 }
 
 // runDebug runs prog under yaegi's debugger.
@@ -198,7 +213,7 @@ func (d *debugState) userPosition(file string, line int) bool {
 	if line <= 0 || line >= preludeLine {
 		return false
 	}
-	_, ok := d.progs[file]
+	_, ok := d.progs[cellPath(file)]
 	return ok
 }
 
@@ -410,7 +425,7 @@ func (d *debugState) stackTrace(thread int) (any, error) {
 		}
 		frames = append(frames, map[string]any{
 			"id": i + 1, "name": name, "line": p.Line, "column": p.Column,
-			"source": map[string]any{"path": p.Filename},
+			"source": map[string]any{"path": cellPath(p.Filename)},
 		})
 	}
 	return map[string]any{"stackFrames": frames, "totalFrames": len(frames)}, nil

@@ -139,3 +139,22 @@ func TestDebuggerBadRequests(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
+
+// TestDebuggerImportsAcrossCells: cells run under the debugger (each under its
+// own file name) still see the imports and names of earlier cells.
+func TestDebuggerImportsAcrossCells(t *testing.T) {
+	s := newTestSession(t)
+	s.DebugAttach(debugSource, func(string, any) {})
+	s.exec(t, "import \"strings\"\nx := \"a\"")
+	if got := s.exec(t, "strings.ToUpper(x)"); got != `"A"` {
+		t.Fatalf("got %s", got)
+	}
+	s.exec(t, "import (\n\t\"fmt\"\n)\ny := fmt.Sprint(x, 2)")
+	if got := s.exec(t, "import \"strings\"\nz := strings.Repeat(y, 2)\nvar b strings.Builder\nb.WriteString(z)\nb.String() + x"); got != `"a2a2a"` {
+		t.Fatalf("got %s", got)
+	}
+	e := s.fail(t, "var xs []int\nfunc At(i int) int { return xs[i] }\nAt(3)")
+	if e.Name != "Panic" {
+		t.Fatalf("panic under the debugger: %#v", e)
+	}
+}
