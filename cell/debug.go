@@ -154,16 +154,18 @@ func cellPath(filename string) string {
 
 // runDebug runs prog under yaegi's debugger.
 func (d *debugState) runDebug(ctx context.Context, in *interp.Interpreter, prog *interp.Program) (reflect.Value, error) {
-	d.mu.Lock()
-	if d.path != "" {
-		d.progs[d.path] = append(d.progs[d.path], prog)
-	}
 	ended := make(chan struct{})
-	d.ended = ended
-	dbg := in.Debug(ctx, prog, d.event, &interp.DebugOptions{GoRoutineStartAt1: true})
-	d.dbg = dbg
-	d.applyBreakpoints()
-	d.mu.Unlock()
+	dbg := func() *interp.Debugger {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.path != "" {
+			d.progs[d.path] = append(d.progs[d.path], prog)
+		}
+		d.ended = ended
+		d.dbg = in.Debug(ctx, prog, d.event, &interp.DebugOptions{GoRoutineStartAt1: true})
+		d.applyBreakpoints()
+		return d.dbg
+	}()
 	defer func() {
 		d.mu.Lock()
 		d.dbg, d.stopped, d.frames, d.refs = nil, nil, nil, nil
@@ -190,14 +192,20 @@ func (d *debugState) runDebug(ctx context.Context, in *interp.Interpreter, prog 
 func (d *debugState) applyBreakpoints() map[string][]interp.Breakpoint {
 	out := map[string][]interp.Breakpoint{}
 	for path, progs := range d.progs {
-		lines := d.bps[path]
+		lines, ever := d.bps[path]
+		if !ever {
+			// no breakpoint was ever set in this file: leave its programs alone
+			// (yaegi generates a node's code when it sets a breakpoint on it,
+			// which fails on some programs that have not run yet)
+			continue
+		}
 		reqs := []interp.BreakpointRequest{interp.LineBreakpoint(-1)} // clears the lines no longer wanted
 		for _, l := range lines {
 			reqs = append(reqs, interp.LineBreakpoint(l))
 		}
 		valid := make([]interp.Breakpoint, len(lines))
 		for _, p := range progs {
-			for i, b := range d.dbg.SetBreakpoints(interp.ProgramBreakpointTarget(p), reqs...)[1:] {
+			for i, b := range setBreakpoints(d.dbg, p, reqs)[1:] {
 				if b.Valid {
 					valid[i] = b
 				}
@@ -206,6 +214,17 @@ func (d *debugState) applyBreakpoints() map[string][]interp.Breakpoint {
 		out[path] = valid
 	}
 	return out
+}
+
+// setBreakpoints is dbg.SetBreakpoints on one program, without its panics (a
+// program yaegi cannot generate code for gets no breakpoints).
+func setBreakpoints(dbg *interp.Debugger, p *interp.Program, reqs []interp.BreakpointRequest) (out []interp.Breakpoint) {
+	defer func() {
+		if recover() != nil {
+			out = make([]interp.Breakpoint, len(reqs))
+		}
+	}()
+	return dbg.SetBreakpoints(interp.ProgramBreakpointTarget(p), reqs...)
 }
 
 // userPosition reports whether a position is in a cell as the user wrote it.

@@ -191,3 +191,37 @@ def test_interrupt_while_stopped_and_errors_under_the_debugger(kernel):
     assert reply_of(kc, mid)["status"] == "ok"
     dap.request("disconnect")
     assert reply_of(kc, execute(kc, "Loop(4)"))["status"] == "ok"
+
+
+def test_quickstart_runs_with_the_debugger_attached(tmp_path):
+    """Every code cell of notebooks/quickstart.ipynb (a short run) runs with the
+    debugger attached, as in JupyterLab with the bug button on: imports across
+    cells, rewritten Go, training and generation all work under yaegi's debugger."""
+    import json
+    import pathlib
+    nb = json.loads((pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    params = [i for i, c in enumerate([c for c in nb["cells"] if c["cell_type"] == "code"]) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1
+    sources[params[0]] = f'trainSteps := 30\nvocabSize := 400\nrecipe := "gpt2"\noutDir := {json.dumps(str(tmp_path / "out"))}'
+    km, kc = start_new_kernel(kernel_name="golem", startup_timeout=TIMEOUT, cwd=str(pathlib.Path(__file__).resolve().parent.parent / "notebooks"))
+    try:
+        dap = DAP(kc)
+        dap.request("initialize", {"clientID": "jupyterlab", "adapterID": "go"})
+        dap.request("attach")
+        dap.request("configurationDone")
+        for i, src in enumerate(sources):
+            dap.request("dumpCell", {"code": src})
+            reply = None
+            mid = kc.execute(src)
+            while reply is None:
+                msg = kc.get_shell_msg(timeout=120)
+                if msg["parent_header"].get("msg_id") == mid:
+                    reply = msg["content"]
+            assert reply["status"] == "ok", (i, src[:200], reply)
+        names = {v["name"] for v in dap.request("inspectVariables")["body"]["variables"]}
+        assert {"tok", "model", "trainSteps"} <= names, names
+        dap.request("disconnect")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
