@@ -11,7 +11,9 @@
 // or in a goroutine it started — as one *Error without taking the process down,
 // stops a running cell when its context is cancelled, and runs magics (%time,
 // %env, !cmd, %%writefile, %%deploy, %reset, %help). It also answers completion,
-// inspection and is-complete requests.
+// inspection and is-complete requests, runs a Jupyter subshell's cells beside the
+// main cell's long library calls (concurrent.go) and is debugged through yaegi's
+// debugger (debug.go).
 //
 // A cell's Go goes through one ordered table of passes (passes.go) that rewrite it
 // into what yaegi runs and then run it; each gap of yaegi a pass closes has a file

@@ -3,7 +3,8 @@
 // every message, busy/idle status around every request, one dispatch table from
 // message type to handler, streamed stdout/stderr (the process's real file
 // descriptors 1 and 2 are captured, so compiled code and C code stream too), stdin
-// input requests, rich display output, interrupts, and a persistent history.
+// input requests, rich display output, interrupts, a persistent history, kernel
+// subshells (JEP 91, subshell.go) and a debugger (JEP 47, debug.go).
 //
 // The cells themselves are run by an Interpreter (golem's is package cell, a live
 // yaegi interpreter); this package is everything around it. Jupyter starts the kernel
