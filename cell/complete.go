@@ -85,8 +85,8 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 	qual, word, startB := wordAt(code, off)
 	start, end = utf8.RuneCountInString(code[:startB]), cursor
 	var cands []string
-	if s.mu.TryLock() {
-		defer s.mu.Unlock()
+	if s.tryLockIdle() {
+		defer s.unlockIdle()
 		if s.in == nil {
 			return nil, start, end
 		}
@@ -418,7 +418,7 @@ func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool
 	if word == "" {
 		return nil, false
 	}
-	if !s.mu.TryLock() {
+	if !s.tryLockIdle() {
 		// A cell is running: documentation of packages and builtins only.
 		text := ""
 		if path, ok := stdPackageByName()[qual]; ok {
@@ -431,7 +431,7 @@ func (s *Session) Inspect(code string, cursor, detail int) (display.Bundle, bool
 		}
 		return display.Bundle{"text/plain": text, "text/markdown": "```go\n" + text + "\n```"}, true
 	}
-	defer s.mu.Unlock()
+	defer s.unlockIdle()
 	if s.in == nil {
 		return nil, false
 	}

@@ -53,7 +53,11 @@ func (s *Session) compileRun(ctx context.Context, run *cellRun, node ast.Node) (
 // run executes a compiled program under ctx; a goroutine panic reported while it
 // runs ends the cell too.
 func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (res reflect.Value, err error) {
-	s.stderr.begin()
+	filter := s.stderr
+	if run.concurrent { // the panic frames printed meanwhile stay with the main cell's filter
+		filter = &panicFilter{w: io.Discard}
+	}
+	filter.begin()
 	done := make(chan result, 1)
 	// Two contexts: the cell's, which lmlib's long calls watch (display.Context), and
 	// yaegi's. An interrupt cancels the cell's first, so that training, pipelines,
@@ -65,7 +69,10 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 	cellCtx, cancelCell := cellContext()
 	yctx, stopInterp := context.WithCancel(context.Background())
 	defer stopInterp()
-	defer display.SetContext(cellCtx)()
+	if !run.concurrent { // display.Context stays the main shell's cell's
+		defer display.SetContext(cellCtx)()
+	}
+	in := s.in
 	go func() {
 		var r result
 		defer func() {
@@ -74,8 +81,14 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			}
 			done <- r
 		}()
-		r.v, r.err = s.in.ExecuteWithContext(yctx, prog)
+		r.v, r.err = s.execProgram(yctx, run, in, prog)
 	}()
+	if !run.concurrent && !run.noYield {
+		// While the main shell's code is inside a long library call, a subshell's
+		// cell may compile and run (concurrent.go).
+		s.turns.runBegin(cellCtx)
+		defer s.turns.runEnd()
+	}
 	var r result
 	interrupted, hard := false, false
 	stack := time.NewTicker(stackPoll)
@@ -94,7 +107,7 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			stopInterp()
 			<-done
 			waitStackUnwound()
-			s.stderr.end()
+			filter.end()
 			return res, s.afterStackStop()
 		case gp := <-run.goPanic:
 			// One error per cell. The cell is asked to end as an interrupt asks it
@@ -103,7 +116,7 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			// disable every func literal made before it.
 			cancelCell()
 			_, hard := s.finishInterrupted(cellCtx, done, stopInterp)
-			s.stderr.end()
+			filter.end()
 			if hard {
 				gp = s.afterGoroutinePanicStop(gp)
 			}
@@ -115,7 +128,7 @@ func (s *Session) run(ctx context.Context, run *cellRun, prog *interp.Program) (
 			waiting = false
 		}
 	}
-	frames := s.stderr.end()
+	frames := filter.end()
 	if interrupted || errors.Is(r.err, context.Canceled) {
 		tb := []string{"Interrupted: execution stopped by the user"}
 		if hard {

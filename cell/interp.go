@@ -245,7 +245,7 @@ type panicFilter struct {
 	frames []string
 }
 
-var panicFrame = regexp.MustCompile(`^(cell|_\.go|[^\s:]+\.go):\d+:\d+: panic(: .*)?\n?$`)
+var panicFrame = regexp.MustCompile(`^(cell|_\.go|[^\s:]+\.go|[^\s:]+\.go/cell):\d+:\d+: panic(: .*)?\n?$`)
 
 // Generated code is compiled under the cell's file name (yaegi keys imports by
 // it) at line numbers far beyond any cell; frameName renames those positions.

@@ -11,7 +11,9 @@
 // or in a goroutine it started — as one *Error without taking the process down,
 // stops a running cell when its context is cancelled, and runs magics (%time,
 // %env, !cmd, %%writefile, %%deploy, %reset, %help). It also answers completion,
-// inspection and is-complete requests.
+// inspection and is-complete requests, runs a Jupyter subshell's cells beside the
+// main cell's long library calls (concurrent.go) and is debugged through yaegi's
+// debugger (debug.go).
 //
 // A cell's Go goes through one ordered table of passes (passes.go) that rewrite it
 // into what yaegi runs and then run it; each gap of yaegi a pass closes has a file
@@ -74,14 +76,19 @@ type Session struct {
 	stderr *panicFilter
 	stdin  *stdinReader
 
-	mu sync.Mutex // held while a cell runs
-	in *interp.Interpreter
-	rt *runtimeHooks
-	st *cellState
+	mu sync.Mutex // held while a cell of the main shell runs
+	// turns decides whose turn it is to compile and run: the main shell's cell
+	// or a subshell's (concurrent.go).
+	turns turns
+	in    *interp.Interpreter
+	rt    *runtimeHooks
+	st    *cellState
 
 	closed atomic.Bool
 	cells  atomic.Int64 // cells run so far (the id of the last one)
 	reexec atomic.Value // string: the kernel binary a %get asked to restart into (get.go)
+
+	debug debugState // the Jupyter debugger (debug.go)
 }
 
 // cellState is what the session remembers about the user's code across cells.
@@ -115,6 +122,10 @@ func newCellState() *cellState {
 type cellRun struct {
 	id      int64       // 1, 2, … in the order cells run
 	goPanic chan *Error // first panic of a goroutine started by a cell, while this cell runs
+	// concurrent: a subshell's cell (concurrent.go), run beside the main shell's;
+	// noYield: the main cell keeps the yaegi lock while its code runs (a
+	// whole-program cell, which swaps the interpreter)
+	concurrent, noYield bool
 	// compiledBefore: cellState.compiled before the code being run was typed
 	// (redefine.go)
 	compiledBefore map[string]reflect.Type
@@ -130,6 +141,8 @@ func New(opts Options) (*Session, error) {
 		opts.Stderr = io.Discard
 	}
 	s := &Session{opts: opts, stdout: opts.Stdout, stderr: &panicFilter{w: opts.Stderr}}
+	s.turns.init()
+	registerSession(s)
 	s.stdin = &stdinReader{ask: opts.Stdin}
 	if err := s.reset(); err != nil {
 		return nil, err
@@ -168,11 +181,26 @@ func (s *Session) reset() error {
 // It does not wait for a running cell (interrupt it first to stop it).
 func (s *Session) Close() {
 	s.closed.Store(true)
-	if s.mu.TryLock() {
+	unregisterSession(s)
+	if s.tryLockIdle() {
 		s.in = nil
-		s.mu.Unlock()
+		s.unlockIdle()
 	}
 }
+
+// tryLockIdle takes both locks when no cell runs (Complete, Inspect, Close).
+func (s *Session) tryLockIdle() bool {
+	if !s.mu.TryLock() {
+		return false
+	}
+	if !s.turns.trySub() {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+func (s *Session) unlockIdle() { s.turns.subEnd(); s.mu.Unlock() }
 
 // goroutinePanic is called (through the golem runtime package) by the recover
 // wrapper around every `go` statement of a cell; cell is the id of the cell that
@@ -214,22 +242,33 @@ func reportEarlierPanic(w io.Writer, e *Error) {
 func (s *Session) Execute(ctx context.Context, code string) (display.Bundle, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.turns.mainBegin()
+	defer s.turns.mainEnd()
+	return s.execute(ctx, code, false)
+}
+
+// execute runs a cell holding the yaegi lock (and, unless concurrent, the main lock).
+func (s *Session) execute(ctx context.Context, code string, concurrent bool) (display.Bundle, error) {
 	if s.closed.Load() || s.in == nil {
 		return nil, &Error{Name: "SessionClosed", Value: "the session was closed"}
 	}
-	run := &cellRun{id: s.cells.Add(1), goPanic: make(chan *Error, 1)}
+	run := &cellRun{id: s.cells.Add(1), goPanic: make(chan *Error, 1), concurrent: concurrent}
 	s.rt.mu.Lock()
 	pending := s.rt.pending
 	s.rt.pending = nil
+	prev := s.rt.running // the main shell's cell, when this one is a subshell's
 	s.rt.running = run
 	s.rt.mu.Unlock()
 	defer func() {
 		s.rt.mu.Lock()
-		s.rt.running = nil
+		s.rt.running = prev
 		s.rt.mu.Unlock()
 	}()
 	for _, e := range pending {
 		reportEarlierPanic(s.opts.Stderr, e)
+	}
+	if !concurrent {
+		defer s.debug.beginCell(code)()
 	}
 	if s.opts.Dir != "" {
 		if err := os.Chdir(s.opts.Dir); err != nil {
@@ -279,7 +318,8 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		return nil, s.runProgram(ctx, run, code, firstLine)
 	}
 	// Parse everything first: a syntax error anywhere runs nothing.
-	imports, decls, body, err := parseCell(s.in.FileSet(), src, chunks, firstLine)
+	file := s.lineFile()
+	imports, decls, body, err := parseCellAs(s.in.FileSet(), file, src, chunks, firstLine)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +337,7 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 		// in the words of Go, from the cell as written
 		err = explainRange(err, u.unknown)
 		err = explainGeneric(err, u.res)
-		if imports, decls, body, perr := parseCell(s.in.FileSet(), src, chunks, firstLine); perr == nil {
+		if imports, decls, body, perr := parseCellAs(s.in.FileSet(), file, src, chunks, firstLine); perr == nil {
 			err = s.explainCompileError(err, imports, decls, body)
 		}
 	}()
@@ -311,11 +351,17 @@ func (s *Session) runGo(ctx context.Context, run *cellRun, code string, firstLin
 // of the cell): its imports and its declarations as files, its statements as the
 // body of a function. Positions are the cell's (cell:LINE:COL).
 func parseCell(fset *token.FileSet, src []byte, chunks []chunk, firstLine int) (imports, decls *ast.File, body *ast.BlockStmt, err error) {
+	return parseCellAs(fset, "cell", src, chunks, firstLine)
+}
+
+// parseCellAs is parseCell with positions in file (the debugger's file of the
+// cell while a client is attached, debug.go).
+func parseCellAs(fset *token.FileSet, file string, src []byte, chunks []chunk, firstLine int) (imports, decls *ast.File, body *ast.BlockStmt, err error) {
 	has := map[chunkKind]bool{}
 	for _, c := range chunks {
 		has[c.kind] = true
 	}
-	lineDir := fmt.Sprintf("//line cell:%d:1\n", firstLine)
+	lineDir := fmt.Sprintf("//line %s:%d:1\n", file, firstLine)
 	keep := func(want chunkKind) func(chunkKind) bool { return func(k chunkKind) bool { return k == want } }
 	if has[chunkImport] {
 		if imports, err = parseSource(fset, "package main\n"+lineDir+string(blankOut(src, chunks, keep(chunkImport)))); err != nil {
@@ -350,8 +396,9 @@ func (s *Session) runProgram(ctx context.Context, run *cellRun, code string, fir
 	}
 	main := s.in
 	s.in = sub
-	defer func() { s.in = main }()
-	f, err := s.parseFile(fmt.Sprintf("//line cell:%d:1\n", firstLine) + code)
+	run.noYield = true // a subshell cell must not see the swapped interpreter
+	defer func() { s.in, run.noYield = main, false }()
+	f, err := s.parseFile(fmt.Sprintf("//line %s:%d:1\n", s.lineFile(), firstLine) + code)
 	if err != nil {
 		return err
 	}

@@ -68,9 +68,11 @@ func Call(ctx context.Context) (watch context.Context, end func()) {
 	}
 	set.n++
 	callsMu.Unlock()
+	hookEnd := callHookBegin(ctx)
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
+			defer hookEnd()
 			callsMu.Lock()
 			if set.n--; set.n == 0 {
 				close(set.idle)

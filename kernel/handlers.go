@@ -31,6 +31,11 @@ func dispatchTable() map[string]handler {
 		"interrupt_request":   interruptRequest,
 		"shutdown_request":    shutdown,
 		"usage_request":       usage,
+
+		"create_subshell_request": createSubshell, // JEP 91, control (subshell.go)
+		"list_subshell_request":   listSubshells,
+		"delete_subshell_request": deleteSubshell,
+		"debug_request":           debugRequest, // JEP 47, control (debug.go)
 	}
 }
 
@@ -67,8 +72,9 @@ func kernelInfo(k *kernel, ch channel, m *Message) error {
 			"codemirror_mode":    "go",
 			"nbconvert_exporter": "script",
 		},
-		"banner":   banner,
-		"debugger": false,
+		"banner":             banner,
+		"debugger":           k.debuggerAvailable(),
+		"supported_features": supportedFeatures(),
 		"help_links": []map[string]string{
 			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},
 			{"text": "golem", "url": "https://github.com/golem-lm/golem"},
@@ -100,14 +106,20 @@ func execute(k *kernel, ch channel, m *Message) error {
 	count := k.execCount
 	ctx, cancel := context.WithCancel(k.ctx)
 	ex := &execution{req: m, ctx: ctx, cancel: cancel, allowStdin: req.AllowStdin}
-	k.running = ex
-	k.lastParent = m
+	if !ch.subshell() {
+		k.running = ex
+		k.lastParent = m
+	}
 	notice := k.notice
 	k.notice = ""
 	k.mu.Unlock()
 	defer cancel()
-	k.state.started(ch.name, m, req.Code, count, storeHistory, req.Silent)
-	defer k.state.answered(m) // after the reply: a kernel that dies before it is answered again
+	if !ch.subshell() { // a subshell's cell is not answered again after a crash
+		k.state.started(ch.name, m, req.Code, count, storeHistory, req.Silent)
+		defer k.state.answered(m) // after the reply: a kernel that dies before it is answered again
+	} else {
+		defer k.subshells.begin(ex)()
+	}
 
 	if !req.Silent {
 		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
@@ -123,16 +135,18 @@ func execute(k *kernel, ch channel, m *Message) error {
 		// "fmt.Println?" pages the documentation, as IPython's "obj?" does.
 		payload, err = k.page(name, detail)
 	} else {
-		result, err = k.run(ctx, req.Code)
+		result, err = k.runOn(ch, ctx, req.Code)
 	}
 	var userExprs map[string]any
 	if err == nil {
-		userExprs = k.userExpressions(ctx, req.UserExpressions)
+		userExprs = k.userExpressions(ch, ctx, req.UserExpressions)
 	}
 	k.streams.sync()
-	k.mu.Lock()
-	k.running = nil
-	k.mu.Unlock()
+	if !ch.subshell() {
+		k.mu.Lock()
+		k.running = nil
+		k.mu.Unlock()
+	}
 
 	output := ""
 	if err != nil {
@@ -218,10 +232,10 @@ func (k *kernel) run(ctx context.Context, code string) (b display.Bundle, err er
 }
 
 // userExpressions evaluates the user_expressions of an execute_request.
-func (k *kernel) userExpressions(ctx context.Context, exprs map[string]string) map[string]any {
+func (k *kernel) userExpressions(ch channel, ctx context.Context, exprs map[string]string) map[string]any {
 	out := make(map[string]any, len(exprs))
 	for name, code := range exprs {
-		b, err := k.run(ctx, code)
+		b, err := k.runOn(ch, ctx, code)
 		if err != nil {
 			ce := k.cellError(err)
 			out[name] = map[string]any{"status": "error", "ename": ce.Name, "evalue": ce.Value, "traceback": ce.Traceback}

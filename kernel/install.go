@@ -33,7 +33,7 @@ func NewKernelspec(bin string) Kernelspec {
 		DisplayName:   "Go (golem)",
 		Language:      "go",
 		InterruptMode: "message",
-		Metadata:      map[string]any{"debugger": false},
+		Metadata:      map[string]any{"debugger": true}, // JupyterLab enables its debugger panel on this (debug.go)
 	}
 }
 

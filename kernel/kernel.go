@@ -3,7 +3,8 @@
 // every message, busy/idle status around every request, one dispatch table from
 // message type to handler, streamed stdout/stderr (the process's real file
 // descriptors 1 and 2 are captured, so compiled code and C code stream too), stdin
-// input requests, rich display output, interrupts, and a persistent history.
+// input requests, rich display output, interrupts, a persistent history, kernel
+// subshells (JEP 91, subshell.go) and a debugger (JEP 47, debug.go).
 //
 // The cells themselves are run by an Interpreter (golem's is package cell, a live
 // yaegi interpreter); this package is everything around it. Jupyter starts the kernel
@@ -135,6 +136,10 @@ type kernel struct {
 
 	stdinReplies chan *Message
 	done         chan struct{}
+
+	subshells subshells  // JEP 91 (subshell.go)
+	debug     debugger   // JEP 47 (debug.go)
+	shellSend sync.Mutex // replies on shell come from the main shell and subshells
 
 	// After a restart (restart.go): the state file, the dead kernel's state,
 	// the peers of shell and control, and a notice for the next cell.
@@ -337,6 +342,9 @@ func (k *kernel) readLoop(ch channel, out chan<- *Message) {
 			k.log.Printf("%s: dropped replayed message: duplicate signature (%s %s)", ch.name, m.Header.MsgType, m.Header.MsgID)
 			continue
 		}
+		if ch.name == "shell" && k.routeSubshell(m) {
+			continue
+		}
 		if m.Header.MsgType == "execute_request" && ch.name != "stdin" {
 			k.state.received(ch.name, m)
 		}
@@ -400,6 +408,10 @@ func (k *kernel) sendTo(sock zmq4.Socket, ids [][]byte, parent *Message, msgType
 	frames, err := k.signer.Encode(out)
 	if err != nil {
 		return err
+	}
+	if sock == k.shell {
+		k.shellSend.Lock()
+		defer k.shellSend.Unlock()
 	}
 	if err := sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		return fmt.Errorf("send %s: %w", msgType, err)
@@ -544,10 +556,14 @@ func (k *kernel) interrupt() {
 		k.running.cancel()
 	}
 	k.mu.Unlock()
+	k.subshells.interrupt()
 }
 
 // outputParent is the request that output produced now belongs to.
 func (k *kernel) outputParent() *Message {
+	if m := k.subshells.outputParent(); m != nil {
+		return m
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.running != nil {

@@ -19,7 +19,7 @@ GOLEM_BIN = os.environ.get("GOLEM_BIN") or str(ROOT / "bin" / "golem")
 _JUPYTER_TMP = tempfile.mkdtemp(prefix="golem-jupyter-")
 
 
-KERNEL_TEST_FILES = {"test_kernel.py", "test_papermill.py", "test_quickstart.py", "test_deploy_magic.py", "test_lab.py", "test_notebooks.py", "test_docs.py", "test_image_install.py", "test_third_party.py", "test_widgets.py", "test_lab_widgets.py"}
+KERNEL_TEST_FILES = {"test_kernel.py", "test_papermill.py", "test_quickstart.py", "test_deploy_magic.py", "test_lab.py", "test_notebooks.py", "test_docs.py", "test_image_install.py", "test_third_party.py", "test_widgets.py", "test_lab_widgets.py", "test_subshells.py", "test_debugger.py", "test_lab_control.py"}
 
 # tests/clients runs in a venv of its own (make test-eval-clients).
 collect_ignore = ["clients"]

@@ -189,3 +189,16 @@ def test_generate_widgets(tmp_path):
     [out] = [m for m in state.values() if m["model_name"] == "OutputModel"]
     captured = "".join("".join(o.get("text", "")) for o in out["state"].get("outputs", []))
     assert "temperature 0.30, top-k 5" in captured, out["state"]
+
+
+def test_subshells(tmp_path):
+    """notebooks/subshells.ipynb: the live progress of a run read while it trains
+    (in a goroutine: papermill runs one shell), evaluated in WithModel, charted."""
+    nb = execute("subshells", tmp_path)
+    t = texts(nb)
+    assert re.search(r"step \d+/300  loss [\d.]+  val NaN  \(running\)", t), t[-2000:]
+    m = re.search(r"validation loss at step (\d+): ([\d.]+) \(error: <nil>\)", t)
+    assert m and 0 < float(m.group(2)) < 10, t[-2000:]
+    assert "finished: true 300 300 <nil>" in t, t[-2000:]
+    charts = rich(nb, "application/vnd.vegalite.v5+json")
+    assert charts and charts[-1]["data"]["values"], charts

@@ -135,7 +135,16 @@ func (r *run) loop() (*Result, error) {
 	if !o.Quiet {
 		r.live = newLive(r)
 	}
-	defer r.m.SetTrain(false, nil)
+	prog := startProgress(r)
+	locked := false // prog.step is held for the whole of a step (Progress.WithModel waits for it)
+	defer func() {
+		if !locked {
+			prog.step.Lock()
+		}
+		r.m.SetTrain(false, nil)
+		prog.step.Unlock()
+		prog.record(r, start, false)
+	}()
 	B, T := r.trainL.B(), r.trainL.T()
 	stepTokens := int64(B * T * o.GradAccum * r.size())
 	var runErr error
@@ -153,6 +162,8 @@ func (r *run) loop() (*Result, error) {
 			r.res.StopReason = fmt.Sprintf("interrupted after step %d (%v)", r.step, err)
 			break
 		}
+		prog.step.Lock()
+		locked = true
 		t0 := time.Now()
 		step := r.step + 1
 		loss, norm, err := r.trainStep(step, B, T)
@@ -197,6 +208,9 @@ func (r *run) loop() (*Result, error) {
 				break
 			}
 		}
+		prog.record(r, start, true) // under the step lock: WithModel sees the step it reports
+		prog.step.Unlock()
+		locked = false
 		if r.live != nil {
 			r.live.update(r, false)
 		}
