@@ -36,6 +36,7 @@ func init() {
 		"RegisterCommTarget":    reflect.ValueOf(display.RegisterCommTarget),
 		"Rich":                  reflect.ValueOf(display.Rich),
 		"SVG":                   reflect.ValueOf(display.SVG),
+		"SetCallHook":           reflect.ValueOf(display.SetCallHook),
 		"SetContext":            reflect.ValueOf(display.SetContext),
 		"SetMaxRows":            reflect.ValueOf(display.SetMaxRows),
 		"SetPublisher":          reflect.ValueOf(display.SetPublisher),
