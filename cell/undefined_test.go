@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"go/types"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -97,7 +98,10 @@ func TestFailedCellDefinesNothing(t *testing.T) {
 // its package, an import or a name of the universe: the resolver finds no
 // undefined name in code that compiles.
 func TestFreeIdentsOnRealCode(t *testing.T) {
-	root := filepath.Join("..", "..")
+	root := ".." // the module root (cell/ is one level down)
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("the module root is not %s: %v", root, err)
+	}
 	pkgs := map[string][]*ast.File{} // directory + package name -> files
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
