@@ -26,8 +26,9 @@ import pytest
 
 from test_lab import CHROMEDRIVER, CHROMIUM, LONG, ROOT, SHORT, SHOTS, browser, cell_el, cells, click_menu, done, free_port, js, kernel_status, wait  # noqa: F401
 
-DECL = 'import "strings"\nfunc Shout(word string, n int) string {\n\tup := strings.ToUpper(word)\n\tout := strings.Repeat(up, n)\n\treturn out\n}'
-CALL = 'greeting := "go"\nShout(greeting, 3)'
+# The debugger test walks notebooks/debugger.ipynb's two cells (a breakpoint on line 3 of the first).
+DECL, CALL = ["".join(c["source"]) for c in json.loads((ROOT / "notebooks" / "debugger.ipynb").read_text())["cells"]
+              if c["cell_type"] == "code"]
 SETUP = """import (
 	"github.com/golem-lm/golem/lmlib/gpt"
 	"github.com/golem-lm/golem/lmlib/shard"

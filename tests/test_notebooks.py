@@ -202,3 +202,10 @@ def test_subshells(tmp_path):
     assert "finished: true 300 300 <nil>" in t, t[-2000:]
     charts = rich(nb, "application/vnd.vegalite.v5+json")
     assert charts and charts[-1]["data"]["values"], charts
+
+
+def test_debugger(tmp_path):
+    """notebooks/debugger.ipynb (the walk-through of JupyterLab's debugger, whose
+    cells tests/test_lab_control.py stops in) runs under papermill."""
+    nb = execute("debugger", tmp_path)
+    assert '"GOGOGO"' in texts(nb), texts(nb)
