@@ -16,15 +16,10 @@ Screenshots go to build/lab/ (control-*.png).
 """
 
 import json
-import os
-import pathlib
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
-from test_lab import CHROMEDRIVER, CHROMIUM, LONG, ROOT, SHORT, SHOTS, browser, cell_el, cells, click_menu, done, free_port, js, kernel_status, wait  # noqa: F401
+from test_lab import CHROMEDRIVER, CHROMIUM, LONG, ROOT, SHORT, SHOTS, browser, cell_el, cells, click_menu, done, js, kernel_status, serve_lab, wait  # noqa: F401
 
 # The debugger test walks notebooks/debugger.ipynb's two cells (a breakpoint on line 3 of the first).
 DECL, CALL = ["".join(c["source"]) for c in json.loads((ROOT / "notebooks" / "debugger.ipynb").read_text())["cells"]
@@ -52,39 +47,12 @@ def notebook(path, sources):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("labctl")
-    root, cfg = base / "root", base / "config"
-    (cfg / "labconfig").mkdir(parents=True)
+    root = base / "root"
     root.mkdir()
-    (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     notebook(root / "debug.ipynb", [DECL, CALL])
     notebook(root / "train.ipynb", [SETUP, TRAIN])
-    port, token = free_port(), "golem-lab-control"
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(cfg), JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-               JUPYTERLAB_SETTINGS_DIR=str(base / "settings"))
-    log = open(base / "lab.log", "w")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "jupyter-lab"), "--no-browser", "--allow-root",
-                             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                             "--LabApp.extension_manager=readonly"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail("jupyter lab did not start:\n" + (base / "lab.log").read_text()[-3000:])
-            time.sleep(0.3)
-    yield {"url": url, "token": token}
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    for url, token in serve_lab(base, root):
+        yield {"url": url, "token": token}
 
 
 def run_cell(d, i):
