@@ -168,9 +168,9 @@ def test_third_party(tmp_path):
     assert rich(nb, "image/png") and any("damped oscillation" in s for s in rich(nb, "image/svg+xml"))
 
 
-@pytest.mark.skip(reason="hangs in about 1 run of 3: nbclient's Output-widget mirror sends comm_msgs on the shell "
-                         "channel while it awaits the execute_reply, and the reply golem sent (logged as sent) is "
-                         "never read; under investigation (docs/kernel.md, Widgets, limits)")
+@pytest.mark.skip(reason="papermill hangs in about 1 run of 3 awaiting an execute_reply the kernel sent, while "
+                         "nbclient mirrors an Output widget over the shell channel; ipykernel + ipywidgets hang the same "
+                         "way (3 of 10 runs), so the bug is nbclient's (docs/kernel.md, Widgets, limits)")
 def test_generate_widgets(tmp_path):
     """The widgets notebook under papermill: the widgets display (the widget view and
     its text/plain fallback), the Go callbacks run when Go moves the sliders, and
