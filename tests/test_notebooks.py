@@ -212,3 +212,50 @@ def test_debugger(tmp_path):
     cells tests/test_lab_control.py stops in) runs under papermill."""
     nb = execute("debugger", tmp_path)
     assert '"GOGOGO"' in texts(nb), texts(nb)
+
+
+def test_generate_widgets_with_jupyter_client():
+    """notebooks/generate_widgets.ipynb run cell by cell with jupyter_client (the
+    client that does not mirror Output widgets, so no nbclient hang): every cell
+    ends ok, the widgets display as widget views, and moving the sliders from Go
+    runs the Go callbacks, whose sample goes to the Output widget (a stream whose
+    parent is the cell, inside the msg_id capture)."""
+    import queue
+
+    from jupyter_client.manager import start_new_kernel
+
+    nb = json.loads((NB / "generate_widgets.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    cells = [re.sub(r"^pretrainSteps := \d+", "pretrainSteps := 60", c, flags=re.M) for c in cells]
+    km, kc = start_new_kernel(kernel_name="golem", cwd=str(NB), startup_timeout=60)
+    try:
+        seen = []
+        for src in cells:
+            mid = kc.execute(src)
+            reply = kc.get_shell_msg(timeout=300)
+            while reply["parent_header"].get("msg_id") != mid:
+                reply = kc.get_shell_msg(timeout=300)
+            assert reply["content"]["status"] == "ok", (src, reply["content"])
+            while True:  # this cell's IOPub messages up to its idle
+                m = kc.get_iopub_msg(timeout=60)
+                if m["parent_header"].get("msg_id") != mid:
+                    continue
+                seen.append(m)
+                if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                    break
+        views = [m for m in seen if m["msg_type"] in ("display_data", "execute_result")
+                 and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+        assert len(views) == 1, views
+        opened = {m["content"]["data"]["state"]["_model_name"] for m in seen if m["msg_type"] == "comm_open"}
+        assert {"FloatSliderModel", "IntSliderModel", "OutputModel", "VBoxModel"} <= opened, opened
+        streams = "".join(m["content"]["text"] for m in seen if m["msg_type"] == "stream")
+        assert re.search(r"temperature 0\.30, top-k 5, seed 1: Light is\S*", streams), streams[-2000:]
+        captures = [m["content"]["data"]["state"]["msg_id"] for m in seen if m["msg_type"] == "comm_msg"
+                    and "msg_id" in m["content"]["data"].get("state", {})]
+        assert captures and captures[0] and "" in captures, captures  # set to the cell, then back
+    finally:
+        km.shutdown_kernel(now=True)
+        try:
+            kc.stop_channels()
+        except queue.Empty:
+            pass
