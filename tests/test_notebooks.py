@@ -36,12 +36,19 @@ def outputs(nb):
 
 def texts(nb):
     """All text the notebook shows: streams and text/plain of results and displays."""
-    out = []
-    for _, o in outputs(nb):
+    out, last = [], None
+    for i, o in outputs(nb):
         if o["output_type"] == "stream":
-            out.append("".join(o["text"]))
+            # consecutive stream outputs of a cell read as one, as the front ends show them
+            # (how a cell's prints are split into messages depends on timing)
+            if last == (i, o["name"]):
+                out[-1] += "".join(o["text"])
+            else:
+                out.append("".join(o["text"]))
+            last = (i, o["name"])
         elif "data" in o:
             out.append("".join(o["data"].get("text/plain", "")))
+            last = None
     return "\n".join(out)
 
 
