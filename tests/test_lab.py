@@ -327,7 +327,9 @@ def test_quickstart_in_jupyterlab(lab, browser):
     items = wait(lambda: js(d, "return Array.from(document.querySelectorAll('.jp-Completer:not(.lm-mod-hidden) "
                                ".jp-Completer-item .jp-Completer-match')).map(e => e.textContent)"),
                  "the completer after tok. + Tab", timeout=SHORT)
-    assert {"Visualize", "EncodeOrdinary", "VocabSize", "Decode"} <= set(items), items
+    # JupyterLab renders the completer's list lazily (the first items alphabetically), so
+    # only methods early in the alphabet are certain to be in the page.
+    assert {"Decode", "DecodeString", "EncodeOrdinary"} <= set(items), items
     d.save_screenshot(str(SHOTS / "07-completion.png"))
     # close the completer, leave the editor, delete the half-typed cell (d d)
     ActionChains(d).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).send_keys("dd").perform()
