@@ -11,7 +11,7 @@ DEMO_DEPS += kernelspec-venv demo-notebook
 
 # The papermill translator for Go, installed into the project venv.
 golem-papermill: $(GOLEM_PAPERMILL_STAMP)
-$(GOLEM_PAPERMILL_STAMP): $(VENV)/.stamp kernel/papermill/pyproject.toml kernel/papermill/golem_papermill/__init__.py
+$(GOLEM_PAPERMILL_STAMP): $(VENV)/.stamp kernel/papermill/pyproject.toml kernel/papermill/golem_papermill/*.py
 	$(PY) -m pip install -q --disable-pip-version-check ./kernel/papermill
 	touch $@
 

@@ -193,3 +193,69 @@ def test_injected_cell_overrides_short_declarations(tmp_path):
     assert r.returncode == 0, r.stderr
     nb = nbformat.read(out, as_version=4)
     assert stdout_of(nb, len(nb.cells) - 1) == "4 zz\n"
+
+
+def _lost_reply(channel_class):
+    """Reproduces the race behind nbclient's hang with widgets: a reply reaches the
+    client's asyncio shell socket while a poll waits on it, and a send on the same
+    channel (jupyter_client writes through a blocking shadow of the socket) runs
+    before the event loop sees the socket's wake-up. Returns whether the poll then
+    missed the reply that sits in the socket."""
+    import asyncio
+    import time
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    async def run():
+        ctx = zmq.asyncio.Context()
+        router = ctx.socket(zmq.ROUTER)
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        session = Session(key=b"")
+        channel = channel_class(dealer, session)
+        try:
+            channel.send(session.msg("kernel_info_request"))
+            ident, *_ = await router.recv_multipart()
+            poll = asyncio.ensure_future(channel.socket.poll())  # no timeout, as nbclient's
+            await asyncio.sleep(0.05)  # the poll now waits on the socket's descriptor
+            session.send(router, "kernel_info_reply", content={}, ident=ident)
+            time.sleep(0.2)  # the reply arrives while the loop is blocked
+            channel.send(session.msg("comm_msg"))  # nbclient's Output widget sync, same loop turn
+            try:
+                await asyncio.wait_for(poll, 2)
+                lost = False
+            except asyncio.TimeoutError:
+                lost = True
+            assert dealer.get(zmq.EVENTS) & zmq.POLLIN, "the reply never reached the socket"
+            return lost
+        finally:
+            dealer.close(0)
+            router.close(0)
+            ctx.term()
+
+    return asyncio.run(run())
+
+
+def test_shell_safe_channel_sees_a_reply_that_a_send_hid():
+    """golem_papermill.ShellSafeChannel (the default papermill engine's shell channel)
+    wakes the pending poll; jupyter_client's own channel loses the reply, which is
+    the nbclient hang of notebooks with Output widgets (tests/test_notebooks.py's
+    test_generate_widgets runs that notebook under papermill)."""
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    from golem_papermill import ShellSafeChannel
+
+    assert _lost_reply(AsyncZMQSocketChannel), "the race did not reproduce: the test proves nothing"
+    assert not _lost_reply(ShellSafeChannel)
+
+
+def test_golem_engine_is_papermill_default():
+    from papermill.engines import papermill_engines
+
+    from golem_papermill import GolemEngine
+
+    assert papermill_engines.get_engine(None) is GolemEngine
+    assert papermill_engines.get_engine("golem") is GolemEngine

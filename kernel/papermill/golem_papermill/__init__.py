@@ -7,6 +7,19 @@ another name) and registers :class:`GoTranslator` for the kernel ``golem`` and
 the language ``go`` as a side effect of being imported, so ``papermill -k golem
 -p name value`` works with the default engine too.
 
+Importing it also makes :class:`GolemEngine` papermill's default engine. It is
+nbclient's engine with one fix: nbclient answers output that a cell writes into
+an Output widget by sending ``comm_msg`` on the shell channel while it awaits
+that cell's ``execute_reply`` on the same socket, and jupyter_client's
+``Session.send`` writes through a blocking shadow of the asyncio socket. The
+write processes the socket's pending commands, which clears the notification of
+a reply that has just arrived, so the asyncio poll never wakes and the run hangs
+with the reply in the socket (about one run in three of
+``notebooks/generate_widgets.ipynb``; ipykernel with ipywidgets hangs the same
+way). :class:`ShellSafeChannel` asks the asyncio socket for its events after
+each send, which wakes the poll when a message is waiting. nbconvert takes the
+same fix with ``--ExecutePreprocessor.kernel_manager_class=golem_papermill.engine.KernelManager``.
+
 The parameters cell papermill injects is one Go ``var`` block::
 
     // Parameters
@@ -29,11 +42,13 @@ from __future__ import annotations
 import math
 import re
 
-from papermill.engines import NBClientEngine
+from papermill.engines import papermill_engines
 from papermill.models import Parameter
 from papermill.translators import Translator, papermill_translators
 
-__all__ = ["GoTranslator", "GolemEngine", "go_string"]
+from .engine import GolemEngine, KernelClient, KernelManager, ShellSafeChannel
+
+__all__ = ["GoTranslator", "GolemEngine", "KernelClient", "KernelManager", "ShellSafeChannel", "go_string"]
 
 _GO_KEYWORDS = frozenset(
     "break case chan const continue default defer else fallthrough for func go goto if "
@@ -217,14 +232,12 @@ class GoTranslator(Translator):
         return m.group(1) if m else "None"
 
 
-class GolemEngine(NBClientEngine):
-    """papermill's nbclient engine, registered as ``golem`` (``--engine golem``)."""
-
-
 def register() -> None:
-    """Register the Go translator for the golem kernel and the Go language."""
+    """Register the Go translator for the golem kernel and the Go language, and
+    :class:`GolemEngine` as papermill's default engine."""
     papermill_translators.register("golem", GoTranslator)
     papermill_translators.register("go", GoTranslator)
+    papermill_engines.register(None, GolemEngine)
 
 
 register()
