@@ -3,8 +3,7 @@ kernel (JEP 47). Its two code cells are the ones tests/test_lab_control.py runs 
 JupyterLab with a breakpoint on line 3 of the first; under papermill (no debugger)
 they simply run. Run: python notebooks/make_debugger.py"""
 
-import json
-import pathlib
+from nbgen import code, md, write
 
 CELLS = [
     ("markdown", """# Stop at a breakpoint in a cell
@@ -32,16 +31,4 @@ Shout(greeting, 3)"""),
 ]
 
 
-def cell(i, kind, src, tags=None):
-    c = {"cell_type": kind, "id": f"cell-{i}", "metadata": {"tags": tags} if tags else {},
-         "source": src.splitlines(keepends=True)}
-    if kind == "code":
-        c.update(execution_count=None, outputs=[])
-    return c
-
-
-nb = {"cells": [cell(i, *c) for i, c in enumerate(CELLS)],
-      "metadata": {"kernelspec": {"display_name": "Go (golem)", "language": "go", "name": "golem"},
-                   "language_info": {"file_extension": ".go", "mimetype": "text/x-go", "name": "go"}},
-      "nbformat": 4, "nbformat_minor": 5}
-pathlib.Path(__file__).with_name("debugger.ipynb").write_text(json.dumps(nb, indent=1) + "\n")
+write("debugger", [md(src) if kind == "markdown" else code(src, *tags) for kind, src, *tags in CELLS])

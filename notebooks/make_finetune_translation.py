@@ -7,23 +7,10 @@ pretrain (English books + monolingual German and English sentences) -> chrF of t
 Run: .venv/bin/python notebooks/make_finetune_translation.py
 (tests/test_finetune_translation.py executes it with papermill and checks that chrF rises)
 """
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-META = {
-    "kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"},
-    "language_info": {"name": "go", "file_extension": ".go", "mimetype": "text/x-go"},
-}
+from nbgen import check, code, md, write
 
 
-def check(err="err"):
-    return f"if {err} != nil {{\n\tpanic({err})\n}}\n"
 
-
-md, code = new_markdown_cell, new_code_cell
 cells = [
     md("# Fine-tune a foundation model for machine translation\n\n"
        "A small GPT is pretrained on English books and on German and English sentences (monolingual: it "
@@ -127,10 +114,4 @@ cells = [
        "```"),
 ]
 
-n = new_notebook(cells=cells, metadata=META)
-for i, c in enumerate(n.cells):
-    c["id"] = f"cell-{i}"
-nbformat.validate(n)
-path = ROOT / "notebooks" / "finetune_translation.ipynb"
-nbformat.write(n, path)
-print("wrote", path)
+write("finetune_translation", cells)

@@ -9,21 +9,8 @@ cells move the sliders from Go, which runs the same callbacks.
 
 Run: .venv/bin/python notebooks/make_generate_widgets.py
 """
-import pathlib
+from nbgen import check, code, md, write
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-META = {
-    "kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"},
-    "language_info": {"name": "go", "file_extension": ".go", "mimetype": "text/x-go"},
-}
-md, code = new_markdown_cell, new_code_cell
-
-
-def check(err="err"):
-    return f"if {err} != nil {{\n\tpanic({err})\n}}\n"
 
 
 cells = [
@@ -106,10 +93,4 @@ cells = [
          'fmt.Println(lastSample)'),
 ]
 
-n = new_notebook(cells=cells, metadata=META)
-for i, c in enumerate(n.cells):
-    c["id"] = f"cell-{i}"
-nbformat.validate(n)
-path = ROOT / "notebooks" / "generate_widgets.ipynb"
-nbformat.write(n, path)
-print("wrote", path)
+write("generate_widgets", cells)

@@ -5,23 +5,10 @@ collect -> clean (FineWeb's filters) -> train a BPE tokenizer -> token shards ->
 
 Run: .venv/bin/python notebooks/make_quickstart.py   (then `make demo` executes it with papermill)
 """
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-META = {
-    "kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"},
-    "language_info": {"name": "go", "file_extension": ".go", "mimetype": "text/x-go"},
-}
+from nbgen import check, code, md, write
 
 
-def check(err="err"):
-    return f"if {err} != nil {{\n\tpanic({err})\n}}\n"
 
-
-md, code = new_markdown_cell, new_code_cell
 cells = [
     md("# golem quick start: a language model from raw text, cell by cell\n\n"
        "Every cell is Go, run by golem's kernel in one live interpreter: a value made in one cell (the "
@@ -136,10 +123,4 @@ cells = [
     code('ckpt, err := filepath.Abs(result.Checkpoint)\n' + check() + 'fmt.Println("checkpoint:", ckpt)'),
 ]
 
-n = new_notebook(cells=cells, metadata=META)
-for i, c in enumerate(n.cells):
-    c["id"] = f"cell-{i}"
-nbformat.validate(n)
-path = ROOT / "notebooks" / "quickstart.ipynb"
-nbformat.write(n, path)
-print("wrote", path)
+write("quickstart", cells)

@@ -11,32 +11,8 @@ with the tools (nothing is downloaded).
 
 Run: .venv/bin/python notebooks/make_stages.py   (tests/test_notebooks.py executes them with papermill)
 """
-import pathlib
+from nbgen import check, code, md, params, write
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-META = {
-    "kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"},
-    "language_info": {"name": "go", "file_extension": ".go", "mimetype": "text/x-go"},
-}
-md = new_markdown_cell
-
-
-def code(src, tags=None):
-    c = new_code_cell(src.strip("\n"))
-    if tags:
-        c.metadata["tags"] = tags
-    return c
-
-
-def params(src):
-    return code(src, ["parameters"])
-
-
-def check(err="err"):
-    return f"if {err} != nil {{\n\tpanic({err})\n}}\n"
 
 
 # The small corpus the later stages start from when run alone: the two books cut
@@ -752,10 +728,4 @@ err = c.Call("tokenize", map[string]any{"encoding": "gpt2", "text": "Hello world
 ]
 
 for name, cells in notebooks.items():
-    n = new_notebook(cells=cells, metadata=META)
-    for i, c in enumerate(n.cells):
-        c["id"] = f"cell-{i}"
-    nbformat.validate(n)
-    path = ROOT / "notebooks" / f"{name}.ipynb"
-    nbformat.write(n, path)
-    print("wrote", path)
+    write(name, cells)

@@ -3,8 +3,7 @@ read while it trains, as a subshell console does. papermill runs one shell, so
 the run trains in a goroutine here; the markdown says how to do it from a
 JupyterLab subshell console instead. Run: python notebooks/make_subshells.py"""
 
-import json
-import pathlib
+from nbgen import code, md, write
 
 CELLS = [
     ("markdown", """# Look at a training run while it trains
@@ -69,16 +68,4 @@ fmt.Println("finished:", !s.Running, s.Step, len(s.History), err)"""),
 ]
 
 
-def cell(i, kind, src, tags=None):
-    c = {"cell_type": kind, "id": f"cell-{i}", "metadata": {"tags": tags} if tags else {},
-         "source": src.splitlines(keepends=True)}
-    if kind == "code":
-        c.update(execution_count=None, outputs=[])
-    return c
-
-
-nb = {"cells": [cell(i, *c) for i, c in enumerate(CELLS)],
-      "metadata": {"kernelspec": {"display_name": "Go (golem)", "language": "go", "name": "golem"},
-                   "language_info": {"file_extension": ".go", "mimetype": "text/x-go", "name": "go"}},
-      "nbformat": 4, "nbformat_minor": 5}
-pathlib.Path(__file__).with_name("subshells.ipynb").write_text(json.dumps(nb, indent=1) + "\n")
+write("subshells", [md(src) if kind == "markdown" else code(src, *tags) for kind, src, *tags in CELLS])

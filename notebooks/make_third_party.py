@@ -7,17 +7,7 @@ gonum/stat, a plot shown as PNG and SVG, a name-based UUID.
 
 Run: .venv/bin/python notebooks/make_third_party.py   (tests/test_notebooks.py executes it with papermill)
 """
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-META = {
-    "kernelspec": {"name": "golem", "display_name": "Go (golem)", "language": "go"},
-    "language_info": {"name": "go", "file_extension": ".go", "mimetype": "text/x-go"},
-}
-md, code = new_markdown_cell, new_code_cell
+from nbgen import check, code, md, write
 
 cells = [
     md("# Third-party Go modules in cells\n\n"
@@ -75,5 +65,4 @@ cells = [
          'fmt.Println(id, "version", id.Version())'),
 ]
 
-nb = new_notebook(cells=cells, metadata=META)
-nbformat.write(nb, ROOT / "notebooks" / "third_party.ipynb")
+write("third_party", cells)

@@ -265,3 +265,20 @@ def test_generate_widgets_with_jupyter_client():
             kc.stop_channels()
         except queue.Empty:
             pass
+
+
+def test_notebooks_are_what_their_generators_write(tmp_path):
+    """Every notebooks/make_*.py, run again, writes its notebooks byte for byte as
+    checked in (edit the generator, not the .ipynb), and every notebook but the two
+    small fixtures of tests/test_papermill.py has one."""
+    import os
+    import subprocess
+    import sys
+
+    for gen in sorted(NB.glob("make_*.py")):
+        subprocess.run([sys.executable, str(gen)], check=True, capture_output=True,
+                       env={**os.environ, "NBGEN_OUT": str(tmp_path)})
+    written = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    assert written == sorted(p.name for p in NB.glob("*.ipynb") if p.name not in ("params.ipynb", "fail.ipynb")), written
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (NB / name).read_bytes(), f"{name} differs from its generator's output"
