@@ -95,6 +95,39 @@ err = tok.SaveHF(filepath.Join(runDir, "tokenizer.json"))
 ''' + check() + '''fmt.Println("pretrained:", pre)
 '''
 
+
+def load_or_pretrain(*packages):
+    """Two cells: load the model and tokenizer of the `checkpoint` parameter, importing
+    lmlib's gpt, tokenizer, train and the given packages; else pretrain a small one."""
+    imports = "".join(f'\t"github.com/golem-lm/golem/lmlib/{p}"\n' for p in sorted({*packages, "gpt", "tokenizer", "train"}))
+    pretrain = PRETRAIN_QUICK.replace("tok, err :=", "tok, err =").replace("model, err :=", "model, err =").replace(
+        "pre, err :=", "pre, err =").strip("\n").split("\n")[6:]
+    return [
+        code('''
+import (
+''' + imports + ''')
+
+var model *gpt.Model
+var tok *tokenizer.Tokenizer
+var err error
+if checkpoint != "" {
+	model, err = train.LoadModel(checkpoint)
+	if err != nil {
+		panic(err)
+	}
+	tok, err = tokenizer.Load(filepath.Join(filepath.Dir(checkpoint), "tokenizer.json"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("loaded", checkpoint)
+}'''),
+        code('''
+var pre *train.Result
+if model == nil {
+''' + "\n".join("\t" + l if l else l for l in pretrain) + '''
+}'''),
+    ]
+
 notebooks = {}
 
 notebooks["01_collect_clean"] = [
@@ -405,34 +438,7 @@ notebooks["04_evaluate"] = [
            'checkpoint := ""              // a checkpoint directory with tokenizer.json; "" pretrains a small model here\n'
            'pretrainSteps := 300'),
     code(BOOKS),
-    code('''
-import (
-	"github.com/golem-lm/golem/lmlib/eval"
-	"github.com/golem-lm/golem/lmlib/gpt"
-	"github.com/golem-lm/golem/lmlib/tokenizer"
-	"github.com/golem-lm/golem/lmlib/train"
-)
-
-var model *gpt.Model
-var tok *tokenizer.Tokenizer
-var err error
-if checkpoint != "" {
-	model, err = train.LoadModel(checkpoint)
-	if err != nil {
-		panic(err)
-	}
-	tok, err = tokenizer.Load(filepath.Join(filepath.Dir(checkpoint), "tokenizer.json"))
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("loaded", checkpoint)
-}'''),
-    code('''
-var pre *train.Result
-if model == nil {
-''' + "\n".join("\t" + l if l else l for l in PRETRAIN_QUICK.replace("tok, err :=", "tok, err =").replace(
-        "model, err :=", "model, err =").replace("pre, err :=", "pre, err =").strip("\n").split("\n")[6:]) + '''
-}'''),
+    *load_or_pretrain("eval"),
     md("## Loss and bits per byte\nOn the held-out documents, every token predicted once (lm-eval's rolling windows)."),
     code('''
 bpe := eval.BPE(tok)
@@ -493,35 +499,7 @@ notebooks["05_finetune"] = [
            'pretrainSteps := 300\n'
            'finetuneSteps := 150'),
     code(BOOKS),
-    code('''
-import (
-	"github.com/golem-lm/golem/lmlib/eval"
-	"github.com/golem-lm/golem/lmlib/finetune"
-	"github.com/golem-lm/golem/lmlib/gpt"
-	"github.com/golem-lm/golem/lmlib/tokenizer"
-	"github.com/golem-lm/golem/lmlib/train"
-)
-
-var model *gpt.Model
-var tok *tokenizer.Tokenizer
-var err error
-if checkpoint != "" {
-	model, err = train.LoadModel(checkpoint)
-	if err != nil {
-		panic(err)
-	}
-	tok, err = tokenizer.Load(filepath.Join(filepath.Dir(checkpoint), "tokenizer.json"))
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("loaded", checkpoint)
-}'''),
-    code('''
-var pre *train.Result
-if model == nil {
-''' + "\n".join("\t" + l if l else l for l in PRETRAIN_QUICK.replace("tok, err :=", "tok, err =").replace(
-        "model, err :=", "model, err =").replace("pre, err :=", "pre, err =").strip("\n").split("\n")[6:]) + '''
-}'''),
+    *load_or_pretrain("eval", "finetune"),
     md("## The task\nPairs from the books' sentences: the prompt is the sentence without its last word, framed as a "
        "question; the completion is the word. Held-out pairs come from the held-out documents."),
     code('''
