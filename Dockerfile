@@ -29,11 +29,14 @@ ARG NB_GID=100
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # The Go toolchain and the module holding Tom Sawyer: data.Shipped finds the texts that
 # ship with the tools through them (the Go standard library is also the code corpus).
+# GOPROXY=off: nothing is downloaded at run time. GOSUMDB=off: go mod download checks a
+# module missing from a go.sum against the checksum database, which GOPROXY=off makes
+# unreachable ("module lookup disabled"); the build stage checked it when it downloaded it.
 COPY --from=build /usr/local/go /usr/local/go
 COPY --from=build /go/pkg/mod/cache/download/github.com/klauspost /go/pkg/mod/cache/download/github.com/klauspost
 COPY --from=build /go/pkg/mod/github.com/klauspost /go/pkg/mod/github.com/klauspost
 COPY --from=build /out/golem-root /opt/golem
-ENV PATH=/opt/venv/bin:/usr/local/go/bin:$PATH GOPATH=/go GOFLAGS=-mod=mod GOPROXY=off GOLEM_ROOT=/opt/golem \
+ENV PATH=/opt/venv/bin:/usr/local/go/bin:$PATH GOPATH=/go GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOLEM_ROOT=/opt/golem \
     NB_USER=${NB_USER} NB_UID=${NB_UID} NB_GID=${NB_GID} HOME=/home/${NB_USER} SHELL=/bin/bash
 WORKDIR /tmp/golem
 COPY --from=build /out/golem bin/golem
