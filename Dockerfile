@@ -4,7 +4,8 @@
 #   docker build --target serve -t golem-serve .   the function host, golem serve (port 8080)
 #
 # The install steps live in scripts/image-install.sh, which tests/test_image_install.py
-# runs outside Docker, so they are tested where no image can be built.
+# runs outside any container, so `make test` tests them without building an image;
+# `make image` builds both images with buildah and checks them with podman (mk/image.mk).
 
 ARG GO_VERSION=1.26
 ARG DEBIAN=bookworm
