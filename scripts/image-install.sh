@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The install steps of golem's container images (the top-level Dockerfile runs
-# them; tests/test_image_install.py runs them here into a temporary root, so the
-# steps are tested where no image can be built).
+# them; tests/test_image_install.py runs them here into a temporary root, so
+# `make test` tests the steps without building an image).
 #
 #   scripts/image-install.sh lab     JupyterLab image, Jupyter docker-stacks conventions:
 #                                    user $NB_USER ($NB_UID:$NB_GID) with /home/$NB_USER/work,

@@ -1,6 +1,6 @@
 """The container images' install steps (scripts/image-install.sh, which the top-level
-Dockerfile runs), run here into a temporary root: no image can be built on this
-machine (Docker's client is installed, no engine runs), so the script is what is tested.
+Dockerfile runs), run here into a temporary root: `make test` builds no image (that takes
+minutes and buildah/podman: `make image`), so the script is what is tested.
 
 The lab steps: a venv with the pinned JupyterLab and papermill (with golem's
 translator), the golem kernelspec system-wide pointing at /usr/local/bin/golem,
