@@ -2,8 +2,7 @@
 
 papermill has no Go translator and no entry point group for translators, but it
 loads every ``papermill.engine`` entry point when it is imported. This package
-declares one (the engine ``golem``, papermill's default nbclient engine under
-another name) and registers :class:`GoTranslator` for the kernel ``golem`` and
+declares one (the engine ``golem``) and registers :class:`GoTranslator` for the kernel ``golem`` and
 the language ``go`` as a side effect of being imported, so ``papermill -k golem
 -p name value`` works with the default engine too.
 
@@ -14,8 +13,8 @@ that cell's ``execute_reply`` on the same socket, and jupyter_client's
 ``Session.send`` writes through a blocking shadow of the asyncio socket. The
 write processes the socket's pending commands, which clears the notification of
 a reply that has just arrived, so the asyncio poll never wakes and the run hangs
-with the reply in the socket (about one run in three of
-``notebooks/generate_widgets.ipynb``; ipykernel with ipywidgets hangs the same
+with the reply in the socket (one run in three to five of
+``notebooks/generate_widgets.ipynb`` under papermill's nbclient engine; ipykernel with ipywidgets hangs the same
 way). :class:`ShellSafeChannel` asks the asyncio socket for its events after
 each send, which wakes the poll when a message is waiting. nbconvert takes the
 same fix with ``--ExecutePreprocessor.kernel_manager_class=golem_papermill.engine.KernelManager``.
