@@ -101,17 +101,23 @@ def roundtrips(name, n):
         stop(km, kc)
 
 
+def use_kernelspec(golem):
+    """Install the golem kernelspec of the binary golem into a temporary Jupyter path
+    and point this process's Jupyter at it (ipykernel's python3 stays findable)."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="golem-bench-"))
+    subprocess.run([golem, "install", "--prefix", str(tmp)], check=True, capture_output=True)
+    os.environ["JUPYTER_PATH"] = str(tmp / "share" / "jupyter")
+    os.environ["JUPYTER_DATA_DIR"] = str(tmp / "data")
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golem", required=True, help="path of the golem binary")
     ap.add_argument("--roundtrips", type=int, default=300)
     ap.add_argument("--starts", type=int, default=5)
     a = ap.parse_args()
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="golem-bench-"))
-    subprocess.run([a.golem, "install", "--prefix", str(tmp)], check=True, capture_output=True)
-    os.environ["JUPYTER_PATH"] = str(tmp / "share" / "jupyter")
-    os.environ["JUPYTER_DATA_DIR"] = str(tmp / "data")
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    use_kernelspec(a.golem)
 
     g_rt, i_rt = roundtrips("golem", a.roundtrips), roundtrips("python3", a.roundtrips)
     print(f"bench: kernel-roundtrip golem={g_rt:.0f}/s ipykernel={i_rt:.0f}/s ratio={g_rt / i_rt:.2f}", flush=True)

@@ -9,13 +9,9 @@ callback that counts the changes. The count is checked at the end (every update 
 the callback once). ratio > 1 means golem is faster.
 """
 import argparse
-import os
-import pathlib
-import subprocess
-import tempfile
 import time
 
-from bench_kernel import run_cell, start, stop
+from bench_kernel import run_cell, start, stop, use_kernelspec
 
 SETUP = {
     "golem": 'import "github.com/golem-lm/golem/display/widgets"\n'
@@ -84,11 +80,7 @@ def main():
     ap.add_argument("--golem", required=True, help="path of the golem binary")
     ap.add_argument("--updates", type=int, default=300)
     a = ap.parse_args()
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="golem-bench-"))
-    subprocess.run([a.golem, "install", "--prefix", str(tmp)], check=True, capture_output=True)
-    os.environ["JUPYTER_PATH"] = str(tmp / "share" / "jupyter")
-    os.environ["JUPYTER_DATA_DIR"] = str(tmp / "data")
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    use_kernelspec(a.golem)
     g, i = updates("golem", a.updates), updates("python3", a.updates)
     print(f"bench: widget-update golem={g:.0f}/s ipykernel={i:.0f}/s ratio={g / i:.2f}", flush=True)
 
