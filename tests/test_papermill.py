@@ -202,7 +202,7 @@ def _lost_reply(channel_class):
     before the event loop sees the socket's wake-up. Returns whether the poll then
     missed the reply that sits in the socket."""
     import asyncio
-    import time
+    import select
 
     import zmq
     import zmq.asyncio
@@ -222,7 +222,8 @@ def _lost_reply(channel_class):
             poll = asyncio.ensure_future(channel.socket.poll())  # no timeout, as nbclient's
             await asyncio.sleep(0.05)  # the poll now waits on the socket's descriptor
             session.send(router, "kernel_info_reply", content={}, ident=ident)
-            time.sleep(0.2)  # the reply arrives while the loop is blocked
+            # the reply arrives while the loop is blocked: its wake-up is on the descriptor
+            assert select.select([dealer.getsockopt(zmq.FD)], [], [], 10)[0], "no reply in 10 s"
             channel.send(session.msg("comm_msg"))  # nbclient's Output widget sync, same loop turn
             try:
                 await asyncio.wait_for(poll, 2)
