@@ -117,7 +117,7 @@ cells = [
          'sample, err := eval.Generate(eval.NewGPT(model), bpe, "Light is", eval.GenerateOptions{MaxTokens: 60,\n'
          '\tSampler: eval.Sampler{Temperature: 0.8, TopK: 40, Seed: 1}, OnText: func(s string) { fmt.Print(s) }})\n'
          'fmt.Println()\n' + check() +
-         'sample.StopReason'),
+         'fmt.Printf("(%d new tokens, stopped by %s)\\n", len(sample.Tokens), sample.StopReason)'),
     md("The checkpoint (safetensors weights, optimizer state, `state.json`) and its `tokenizer.json` are what "
        "`golem eval`, `golem generate`, `golem finetune`, `golem export hf` and `golem serve` read."),
     code('ckpt, err := filepath.Abs(result.Checkpoint)\n' + check() + 'fmt.Println("checkpoint:", ckpt)'),

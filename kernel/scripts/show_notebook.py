@@ -1,8 +1,9 @@
 """Print the outputs of an executed notebook readably on a terminal.
 
 Usage: show_notebook.py NOTEBOOK.ipynb
-Each code cell's outputs are printed under a "[n]" marker: streams as they are,
-results and displays as their text/plain form (HTML without tags when that is
+Each code cell's outputs are printed under a "[n]" marker: streams as they are
+(consecutive stream outputs as one text, as a front end shows them: streamed
+generation arrives in many messages), results and displays as their text/plain form (HTML without tags when that is
 all there is), errors as their traceback. Exits 1 if the notebook holds an error.
 """
 import html
@@ -27,10 +28,13 @@ def main(path):
         if cell.cell_type != "code" or not cell.outputs:
             continue
         print(f"[{cell.get('execution_count') or ' '}]")
-        for o in cell.outputs:
+        for i, o in enumerate(cell.outputs):
             t = o.output_type
             if t == "stream":
-                sys.stdout.write(o.text if o.text.endswith("\n") else o.text + "\n")
+                sys.stdout.write(o.text)
+                after = cell.outputs[i + 1] if i + 1 < len(cell.outputs) else None
+                if not o.text.endswith("\n") and (after is None or after.output_type != "stream" or after.name != o.name):
+                    sys.stdout.write("\n")
             elif t in ("execute_result", "display_data"):
                 print(plain(o.data))
             elif t == "error":
