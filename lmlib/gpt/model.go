@@ -60,12 +60,19 @@ type Model struct {
 	be      Backend
 	tensors []Tensor
 	byKind  map[TensorKind][]Tensor // tensors by kind, for the optimizers
-	net     *Net                    // the op sequence and the views of every buffer
-	host    hostOps                 // Net's Bufs → slices of Params, Grads, actBuf, tokens, targets
 
-	B, T       int       // the batch shape the activations are laid out for
-	actBuf     []float32 // ArenaActs for the current (B,T); grows only
-	tokens     []int32   // (N) copy of the last batch
+	// The batch runs whole on the model's backend, which splits every op over
+	// its workers (split), or cut into n shards run side by side (sets[n], see
+	// shard.go); cur is what the last Forward ran.
+	split      [1]shard
+	sets       [][]shard
+	cur        []shard
+	shardsWant int // SetShards
+	step       shardStep
+	addGrads   addShardGrads
+	seeds      []uint64 // per dropout site, for the current Forward
+
+	B, T       int       // the batch shape of the last Forward
 	extra      []float32 // (N,V) logits recomputed on demand by Logits
 	haveTarget bool      // last Forward had targets: Backward may run
 	logitsOK   bool      // logits holds logits (not dlogits)
@@ -98,7 +105,9 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D), tensors: cfg.tensors(), net: net}
+	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D), tensors: cfg.tensors()}
+	m.split[0] = shard{net: net, host: hostOps{be: be}}
+	m.seeds = make([]uint64, len(net.drops))
 	m.byKind = map[TensorKind][]Tensor{}
 	for _, t := range m.tensors {
 		m.byKind[t.Kind] = append(m.byKind[t.Kind], t)
@@ -106,8 +115,7 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 	last := m.tensors[len(m.tensors)-1]
 	m.Params = make([]float32, last.Offset+last.Size)
 	m.Grads = make([]float32, len(m.Params))
-	m.host = hostOps{be: be}
-	m.host.f32[ArenaParams], m.host.f32[ArenaGrads] = m.Params, m.Grads
+	m.split[0].host.f32[ArenaParams], m.split[0].host.f32[ArenaGrads] = m.Params, m.Grads
 	m.initParams(seed)
 	return m, nil
 }
@@ -189,27 +197,6 @@ func (m *Model) SetTrain(train bool, rng *RNG) {
 // ZeroGrad sets every gradient to zero.
 func (m *Model) ZeroGrad() { clear(m.Grads) }
 
-// resize lays out the activations for a (B,T) batch (Net.Layout, the activation
-// size table), reusing the buffer when it is large enough (so alternating training
-// and validation shapes does not allocate).
-func (m *Model) resize(B, T int) {
-	if m.B == B && m.T == T && m.actBuf != nil {
-		return
-	}
-	total := m.net.Layout(B, T)
-	if cap(m.actBuf) < total {
-		m.actBuf = make([]float32, total)
-	}
-	m.actBuf = m.actBuf[:total]
-	m.host.f32[ArenaActs] = m.actBuf
-	if cap(m.tokens) < B*T {
-		m.tokens = make([]int32, B*T)
-	}
-	m.tokens = m.tokens[:B*T]
-	m.host.tokens = m.tokens
-	m.B, m.T = B, T
-}
-
 // Forward runs the model on tokens (B,T), row-major. With targets (B,T) it returns
 // the mean cross-entropy over the targets that are ≥ 0 (-1 = ignore, as nanoGPT)
 // and prepares Backward; with targets nil it returns 0 and only computes logits.
@@ -221,17 +208,17 @@ func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
 	if err != nil {
 		return 0, fmt.Errorf("gpt forward: %w", err)
 	}
-	m.resize(B, T)
-	copy(m.tokens, tokens)
-	m.host.targets = targets
-	drops := m.net.drops
-	for i := range drops {
-		drops[i] = Dropout{}
-		if m.train && c.Dropout > 0 {
-			drops[i] = Dropout{P: c.Dropout, Seed: m.rng.Uint64()}
+	m.B, m.T = B, T
+	m.cur = m.shardsFor(B, targets != nil)
+	var seeds []uint64 // nil: dropout off
+	if m.train && c.Dropout > 0 {
+		seeds = m.seeds
+		for i := range seeds {
+			seeds[i] = m.rng.Uint64()
 		}
 	}
-	m.net.Forward(&m.host, count)
+	m.step = shardStep{tokens: tokens, targets: targets, seeds: seeds, T: T, count: count}
+	m.runShards(&m.step)
 	m.forwardOK = true
 	if targets == nil {
 		m.logitsOK = true
@@ -239,9 +226,11 @@ func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
 	}
 	m.logitsOK = false
 	m.haveTarget = true
-	var sum float64
-	for _, l := range m.host.f(m.net.Losses()) {
-		sum += float64(l)
+	var sum float64 // in row order, shard after shard: the same sum for any shard count
+	for i := range m.cur {
+		for _, l := range m.cur[i].losses() {
+			sum += float64(l)
+		}
 	}
 	loss := float32(sum / float64(count))
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
@@ -258,17 +247,18 @@ func (m *Model) Logits() []float32 {
 	if !m.forwardOK {
 		return nil
 	}
-	if m.logitsOK {
-		return m.host.f(m.net.Logits())
+	if m.logitsOK { // a Forward without targets runs as one shard
+		s := &m.cur[0]
+		return s.host.f(s.net.Logits())
 	}
 	c := m.Config
-	N := m.B * m.T
-	if cap(m.extra) < N*c.VocabSize {
-		m.extra = make([]float32, N*c.VocabSize)
+	N, V := m.B*m.T, c.VocabSize
+	if cap(m.extra) < N*V {
+		m.extra = make([]float32, N*V)
 	}
-	m.extra = m.extra[:N*c.VocabSize]
-	lnf, head := m.net.ClassifierInputs()
-	m.be.ClassifierForward(m.extra, nil, m.host.f(lnf), m.host.f(head), nil, N, c.Width, c.VocabSize, 0, c.SoftCap)
+	m.extra = m.extra[:N*V]
+	m.step = shardStep{op: opLogits}
+	m.runShards(&m.step)
 	return m.extra
 }
 
@@ -281,7 +271,9 @@ func (m *Model) Backward() error {
 		return errors.New("gpt backward: the last Forward had no targets (or failed); nothing to differentiate")
 	}
 	m.haveTarget = false // the fused dlogits are consumed
-	m.net.Backward(&m.host)
+	m.step = shardStep{op: opBackward}
+	m.runShards(&m.step)
+	m.sumShardGrads()
 	return nil
 }
 

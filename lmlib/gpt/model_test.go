@@ -287,9 +287,10 @@ func TestDropoutDeterminism(t *testing.T) {
 	}
 }
 
-// The result does not depend on how many workers split the work: 1 and 2 workers
-// cut every op into the same chunks and agree to the bit; 3 workers use other
-// chunk boundaries (partial sums differ in rounding only).
+// With the batch run whole (NoShards), the result does not depend on how many
+// workers split the ops: 1 and 2 workers cut every op into the same chunks and
+// agree to the bit; 3 workers use other chunk boundaries (partial sums differ in
+// rounding only). Shards: shard_test.go.
 func TestWorkersAgree(t *testing.T) {
 	gpt2 := Config{VocabSize: 31, ContextLen: 40, Layers: 2, Heads: 4, Width: 32, Bias: true}
 	modern := Preset(2)
@@ -299,6 +300,9 @@ func TestWorkersAgree(t *testing.T) {
 		var ref, refP []float32
 		for _, w := range []int{1, 2, 3} {
 			m, _ := NewWithBackend(cfg, 1, NewCPU(w))
+			if err := m.SetShards(NoShards); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := m.Forward(tok, tgt, 3, 40); err != nil {
 				t.Fatal(err)
 			}

@@ -25,7 +25,8 @@ type task interface {
 // worker count, so per-chunk partial sums, reduced in chunk order, make every
 // result deterministic. Worker 0 is the calling goroutine.
 type pool struct {
-	n int
+	n     int
+	whole bool // one chunk per op: a shard's single worker (shard.go)
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -84,6 +85,9 @@ func chunk(n, nc, c int) (lo, hi int) {
 // chunks returns how many chunks run(t, n) cuts n items into: 4 per worker, at
 // least 8 (so a single worker sees the same boundaries as two), at most n.
 func (p *pool) chunks(n int) int {
+	if p.whole {
+		return min(1, n)
+	}
 	nc := 4 * p.n
 	if nc < 8 {
 		nc = 8

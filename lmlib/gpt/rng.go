@@ -61,7 +61,11 @@ func (d Dropout) threshold() uint32 { return uint32(float64(d.P) * (1 << 24)) }
 // scale returns 1/(1-P).
 func (d Dropout) scale() float32 { return 1 / (1 - d.P) }
 
+// keepStride spaces the elements' inputs to mix64: element i of seed s is
+// element 0 of seed s+i·keepStride (shard.go relies on it).
+const keepStride = 0x9E3779B97F4A7C15
+
 // keep reports whether element i survives, given thr = d.threshold().
 func keep(seed uint64, i int, thr uint32) bool {
-	return uint32(mix64(seed+uint64(i)*0x9E3779B97F4A7C15)>>40) >= thr
+	return uint32(mix64(seed+uint64(i)*keepStride)>>40) >= thr
 }

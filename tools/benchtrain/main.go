@@ -66,18 +66,19 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
 	ops := flag.Bool("ops", false, "print each backend op's wall time per step to stderr")
 	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
+	shards := flag.Int("shards", gpt.ShardsAuto, "batch shards per step (gpt.Model.SetShards): 0 automatic, -1 none (every op split over the workers), n")
 	models := flag.Int("models", 1, "build (and step once) models-1 throwaway models first, in the same process")
 	flag.Parse()
 	if *serveMode {
 		*seconds, *minSteps = -1, 0
 	}
-	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops, *models); err != nil {
+	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops, *models, *shards); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtrain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models int) error {
+func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models, shards int) error {
 	c, ok := configs[name]
 	if !ok {
 		return fmt.Errorf("unknown config %q (baby, small, gpt2, baby-modern, small-modern)", name)
@@ -96,6 +97,9 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	}
 	m, err := gpt.NewWithBackend(c.cfg, 1, be)
 	if err != nil {
+		return err
+	}
+	if err := m.SetShards(shards); err != nil {
 		return err
 	}
 	// Deterministic pseudo-text: a repeating pattern with noise, so the loss is meaningful.
@@ -171,7 +175,7 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	}
 	out := map[string]any{
 		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
-		"tok_s": 0.0, "flops_per_token": m.FLOPsPerToken(), "loss": loss,
+		"tok_s": 0.0, "flops_per_token": m.FLOPsPerToken(), "loss": loss, "shards": m.Shards(),
 	}
 	if dt > 0 {
 		out["tok_s"] = float64(steps*n) / dt
