@@ -303,11 +303,8 @@ func FineTune(m *gpt.Model, tok eval.Tokenizer, trainSet, heldOut []Example, opt
 		b := makeBatch(batch, int32(tok.EOT()))
 		m.SetTrain(true, nil)
 		m.ZeroGrad()
-		loss, err := m.Forward(b.Tokens, b.Targets, b.B, b.T)
+		loss, err := m.ForwardBackward(b.Tokens, b.Targets, b.B, b.T)
 		if err != nil {
-			return res, fmt.Errorf("finetune step %d: %w", step, err)
-		}
-		if err := m.Backward(); err != nil {
 			return res, fmt.Errorf("finetune step %d: %w", step, err)
 		}
 		if o.GradClip > 0 {

@@ -202,6 +202,28 @@ func (m *Model) ZeroGrad() { clear(m.Grads) }
 // and prepares Backward; with targets nil it returns 0 and only computes logits.
 // A non-finite loss is returned together with an error wrapping ErrNonFinite.
 func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
+	return m.forward(tokens, targets, B, T, opForward)
+}
+
+// ForwardBackward is Forward with targets followed by Backward, as one pass: on
+// the CPU backend each shard (SetShards) runs its backward right after its
+// forward, on the same worker and while its last activations are in that core's
+// cache, and the workers meet once per batch instead of twice. Gradients
+// accumulate into Grads as with Backward, also when the loss is not finite (the
+// error says so; a training loop stops before the update).
+func (m *Model) ForwardBackward(tokens, targets []int32, B, T int) (float32, error) {
+	if targets == nil {
+		return 0, errors.New("gpt forward-backward: no targets (nothing to differentiate)")
+	}
+	loss, err := m.forward(tokens, targets, B, T, opForwardBackward)
+	if m.forwardOK {
+		m.haveTarget = false // Backward ran
+		m.sumShardGrads()
+	}
+	return loss, err
+}
+
+func (m *Model) forward(tokens, targets []int32, B, T int, op shardOp) (float32, error) {
 	c := m.Config
 	m.forwardOK, m.haveTarget = false, false
 	count, err := c.CheckBatch(tokens, targets, B, T)
@@ -217,7 +239,7 @@ func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
 			seeds[i] = m.rng.Uint64()
 		}
 	}
-	m.step = shardStep{tokens: tokens, targets: targets, seeds: seeds, T: T, count: count}
+	m.step = shardStep{op: op, tokens: tokens, targets: targets, seeds: seeds, T: T, count: count}
 	m.runShards(&m.step)
 	m.forwardOK = true
 	if targets == nil {

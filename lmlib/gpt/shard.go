@@ -181,19 +181,24 @@ type shardStep struct {
 type shardOp uint8
 
 const (
-	opForward  shardOp = iota
-	opBackward         // Backward into the shard's gradients
-	opLogits           // recompute the logits into Model.extra
+	opForward         shardOp = iota
+	opBackward                // Backward into the shard's gradients
+	opForwardBackward         // both
+	opLogits                  // recompute the logits into Model.extra
 )
 
 func (k *shardStep) run(_, c, _, _ int) {
 	m := k.m
 	s := &m.cur[c]
 	switch k.op {
-	case opForward:
+	case opForward, opForwardBackward:
 		s.prepare(k.tokens, k.targets, k.T)
 		s.setDropout(m.Config, k.seeds, k.T)
 		s.net.Forward(&s.host, k.count)
+		if k.op == opForward {
+			return
+		}
+		fallthrough
 	case opBackward:
 		if s.grads != nil {
 			clear(s.grads)

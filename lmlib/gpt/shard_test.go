@@ -169,3 +169,44 @@ func TestShardedStepAllocations(t *testing.T) {
 		t.Errorf("%v allocations per sharded step", allocs)
 	}
 }
+
+// ForwardBackward is Forward then Backward: the same loss and gradients to the bit,
+// sharded or not, accumulating; without targets it is an error.
+func TestForwardBackward(t *testing.T) {
+	cfg := Config{VocabSize: 23, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Bias: true, Dropout: 0.1}
+	tok, tgt := batch(23, 4*8, 3)
+	for _, shards := range []int{NoShards, 2} {
+		var loss [2]float32
+		var grads [2][]float32
+		for i := range loss {
+			m, err := NewWithBackend(cfg, 1, NewCPU(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.SetShards(shards)
+			m.SetTrain(true, NewRNG(5))
+			for rep := 0; rep < 2; rep++ {
+				if i == 0 {
+					loss[i], _ = m.Forward(tok, tgt, 4, 8)
+					if err := m.Backward(); err != nil {
+						t.Fatal(err)
+					}
+				} else if loss[i], err = m.ForwardBackward(tok, tgt, 4, 8); err != nil {
+					t.Fatal(err)
+				}
+			}
+			grads[i] = m.Grads
+			if i == 1 {
+				if err := m.Backward(); err == nil {
+					t.Error("Backward after ForwardBackward: no error (the dlogits were consumed)")
+				}
+				if _, err := m.ForwardBackward(tok, nil, 4, 8); err == nil || !strings.Contains(err.Error(), "no targets") {
+					t.Errorf("ForwardBackward without targets: %v", err)
+				}
+			}
+		}
+		if loss[0] != loss[1] || relErr(grads[1], grads[0]) != 0 {
+			t.Errorf("shards %d: ForwardBackward loss %v, gradients off by %g; Forward+Backward loss %v", shards, loss[1], relErr(grads[1], grads[0]), loss[0])
+		}
+	}
+}

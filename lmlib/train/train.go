@@ -251,15 +251,12 @@ func (r *run) trainStep(step, B, T int) (loss, norm float32, err error) {
 		if err := checkTokens(x, y, r.cfg.VocabSize); err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: %w", step, err)
 		}
-		l, err := r.m.Forward(x, y, B, T)
+		l, err := r.m.ForwardBackward(x, y, B, T)
 		if errors.Is(err, gpt.ErrNonFinite) || math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
 			return l, 0, fmt.Errorf("train: step %d: training loss is %v; stopped before the update (last good checkpoint: %s)", step, l, orNone(r.res.Checkpoint))
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("train: step %d: forward: %w", step, err)
-		}
-		if err := r.m.Backward(); err != nil {
-			return 0, 0, fmt.Errorf("train: step %d: backward: %w", step, err)
+			return 0, 0, fmt.Errorf("train: step %d: forward-backward: %w", step, err)
 		}
 		sum += float64(l)
 	}

@@ -115,15 +115,12 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	var loss float32
 	train := func() error {
 		step++
-		l, err := m.Forward(tokens, targets, c.B, c.T)
+		m.ZeroGrad()
+		l, err := m.ForwardBackward(tokens, targets, c.B, c.T)
 		if err != nil {
 			return err
 		}
 		loss = l
-		m.ZeroGrad()
-		if err := m.Backward(); err != nil {
-			return err
-		}
 		if norm := m.GradNorm(); norm > 1 {
 			m.ScaleGrads(1 / norm)
 		}
