@@ -9,8 +9,11 @@
 //
 // A training step is
 //
-//	loss, err := m.Forward(tokens, targets, B, T)
-//	m.ZeroGrad() // before Backward, unless accumulating
-//	err = m.Backward()
+//	m.ZeroGrad() // unless accumulating
+//	loss, err := m.ForwardBackward(tokens, targets, B, T) // or Forward, then Backward
 //	m.AdamWStep(lr, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
+//
+// On the CPU backend a training batch runs as one shard of rows per worker, each
+// shard's forward and backward on one worker (data parallelism inside the step,
+// SetShards); the batch run whole splits every op over the workers instead.
 package gpt

@@ -2,6 +2,7 @@ package gpt_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/golem-lm/golem/lmlib/gpt"
 )
@@ -24,7 +25,8 @@ func Example() {
 	vel := make([]float32, m.NumParams())
 	var first, last float32
 	for step := 1; step <= 20; step++ {
-		loss, err := m.Forward(tokens, targets, B, T)
+		m.ZeroGrad()
+		loss, err := m.ForwardBackward(tokens, targets, B, T) // Forward then Backward
 		if err != nil {
 			panic(err)
 		}
@@ -32,10 +34,6 @@ func Example() {
 			first = loss
 		}
 		last = loss
-		m.ZeroGrad()
-		if err := m.Backward(); err != nil {
-			panic(err)
-		}
 		m.AdamWStep(1e-2, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
 	}
 	fmt.Printf("%d parameters, loss fell: %v\n", m.NumParams(), last < first/2)
@@ -59,6 +57,42 @@ func ExampleNew() {
 	// wpe [64 128] decay: true
 	// h.0.ln_1.weight [128] decay: false
 	// h.0.ln_1.bias [128] decay: false
+}
+
+// Training cuts the batch into one shard of rows per worker; the shards give the
+// unsharded loss and gradients up to rounding.
+func ExampleModel_SetShards() {
+	cfg := gpt.Config{VocabSize: 16, ContextLen: 8, Layers: 2, Heads: 2, Width: 16, Bias: true}
+	B, T := 4, 8
+	tokens, targets := make([]int32, B*T), make([]int32, B*T)
+	for i := range tokens {
+		tokens[i], targets[i] = int32(i*7%16), int32((i*7+3)%16)
+	}
+	var loss [2]float32
+	var grads [2][]float32
+	for i, shards := range []int{gpt.NoShards, 2} {
+		m, err := gpt.NewWithBackend(cfg, 1, gpt.NewCPU(2))
+		if err != nil {
+			panic(err)
+		}
+		if err := m.SetShards(shards); err != nil {
+			panic(err)
+		}
+		if loss[i], err = m.ForwardBackward(tokens, targets, B, T); err != nil {
+			panic(err)
+		}
+		grads[i] = m.Grads
+		fmt.Printf("SetShards(%d): ran as %d shards\n", shards, m.Shards())
+	}
+	worst := 0.0
+	for j := range grads[0] {
+		worst = max(worst, math.Abs(float64(grads[0][j]-grads[1][j])))
+	}
+	fmt.Printf("loss %.4f and %.4f, gradients within 1e-6: %v\n", loss[0], loss[1], worst < 1e-6)
+	// Output:
+	// SetShards(-1): ran as 0 shards
+	// SetShards(2): ran as 2 shards
+	// loss 2.7801 and 2.7801, gradients within 1e-6: true
 }
 
 // Bad input is an error naming what is wrong.

@@ -67,7 +67,9 @@ type Model struct {
 	split      [1]shard
 	sets       [][]shard
 	cur        []shard
-	shardsWant int // SetShards
+	shardsWant int  // SetShards
+	sizer      *Net // lays out whole batches to size them (autoShards)
+	auto       autoShards
 	step       shardStep
 	addGrads   addShardGrads
 	seeds      []uint64 // per dropout site, for the current Forward
@@ -107,6 +109,9 @@ func NewWithBackend(cfg Config, seed uint64, be Backend) (*Model, error) {
 	}
 	m := &Model{Config: cfg, be: be, rng: NewRNG(seed ^ 0x5DEECE66D), tensors: cfg.tensors()}
 	m.split[0] = shard{net: net, host: hostOps{be: be}}
+	if m.sizer, err = NewNet(cfg); err != nil {
+		return nil, err
+	}
 	m.seeds = make([]uint64, len(net.drops))
 	m.byKind = map[TensorKind][]Tensor{}
 	for _, t := range m.tensors {
@@ -231,7 +236,7 @@ func (m *Model) forward(tokens, targets []int32, B, T int, op shardOp) (float32,
 		return 0, fmt.Errorf("gpt forward: %w", err)
 	}
 	m.B, m.T = B, T
-	m.cur = m.shardsFor(B, targets != nil)
+	m.cur = m.shardsFor(B, T, targets != nil)
 	var seeds []uint64 // nil: dropout off
 	if m.train && c.Dropout > 0 {
 		seeds = m.seeds

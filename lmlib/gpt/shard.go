@@ -111,21 +111,16 @@ func (m *Model) Shards() int {
 	return len(m.cur)
 }
 
-// shardsFor returns the shards a Forward of B rows runs as. Automatically a CPU
-// model trains as one shard per worker: measured on 2 cores (BENCHMARKS.md), the
-// baby config ran 1.15–1.25× and the small one 1.06× faster than with every op
-// split, for a gradient buffer (4 bytes per parameter) per worker beyond the first.
-// A Forward without targets (logits for generation or evaluation) runs whole.
-func (m *Model) shardsFor(B int, targets bool) []shard {
+// shardsFor returns the shards a Forward of (B,T) runs as: the batch whole
+// without targets (logits for generation or evaluation), on other backends and
+// with NoShards; else SetShards' count or autoShards', at most B.
+func (m *Model) shardsFor(B, T int, targets bool) []shard {
 	cpu, ok := m.be.(*CPU)
 	n := m.shardsWant
-	if n == ShardsAuto {
-		n = NoShards
-		if ok {
-			n = cpu.nw
-		}
+	if ok && targets && n == ShardsAuto {
+		n = m.autoShards(B, T, cpu.nw)
 	}
-	if !targets || !ok || n == NoShards {
+	if !ok || !targets || n <= 0 {
 		m.split[0].row0, m.split[0].rows = 0, B
 		return m.split[:]
 	}
@@ -143,6 +138,29 @@ func (m *Model) shardsFor(B int, targets bool) []shard {
 	}
 	return set
 }
+
+// autoShards is the automatic shard count: one per worker, as long as the
+// gradient buffers of the shards after the first (4 bytes per parameter each)
+// fit in a quarter of the whole batch's activations or in 256 MiB, whichever is
+// larger. Measured on 2 cores (BENCHMARKS.md, *Shards*), two shards ran the baby
+// config 1.15–1.25×, the small one 1.06× and GPT-2 small 1.04–1.06× faster than
+// the batch run whole, GPT-2's for 0.6 GB more memory (7.7 → 8.3 GB); the bound
+// keeps that cost a fraction of the step's memory on machines with many cores
+// (GPT-2 small at B=4, T=1024 takes at most 3 shards, the baby config any number).
+func (m *Model) autoShards(B, T, workers int) int {
+	a := &m.auto
+	if a.b != B || a.t != T || a.workers != workers {
+		budget := max(m.sizer.Layout(B, T)/4, autoShardsFloor)
+		*a = autoShards{b: B, t: T, workers: workers, n: min(workers, 1+budget/len(m.Params))}
+	}
+	return a.n
+}
+
+// autoShardsFloor is the gradient memory autoShards always allows: 256 MiB, in floats.
+var autoShardsFloor = 64 << 20
+
+// autoShards caches autoShards' answer for one batch shape and worker count.
+type autoShards struct{ b, t, workers, n int }
 
 // newShards builds n shards, each with its own op sequence and a one-worker CPU
 // backend that runs every op in one piece.

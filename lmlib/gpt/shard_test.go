@@ -210,3 +210,44 @@ func TestForwardBackward(t *testing.T) {
 		}
 	}
 }
+
+// The automatic shard count is one per worker unless the shards' extra gradient
+// buffers outgrow a quarter of the batch's activations (and the floor, lowered
+// here to zero so that small models show the rule).
+func TestAutoShardsMemoryBound(t *testing.T) {
+	defer func(f int) { autoShardsFloor = f }(autoShardsFloor)
+	autoShardsFloor = 0
+	wide := Config{VocabSize: 4000, ContextLen: 8, Layers: 1, Heads: 2, Width: 64} // 265k parameters
+	deep := Config{VocabSize: 17, ContextLen: 64, Layers: 2, Heads: 2, Width: 16}  // 7k parameters
+	for _, c := range []struct {
+		cfg     Config
+		B, T    int
+		want    int
+		because string
+	}{
+		{deep, 8, 64, 4, "activations ≫ parameters: one shard per worker"},
+		{wide, 4, 8, 1, "a quarter of the activations holds no extra gradient buffer"},
+		{wide, 64, 8, 3, "two extra gradient buffers fit in a quarter of the activations"},
+	} {
+		m, err := NewWithBackend(c.cfg, 1, NewCPU(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, tgt := batch(c.cfg.VocabSize, c.B*c.T, 2)
+		if _, err := m.Forward(tok, tgt, c.B, c.T); err != nil {
+			t.Fatal(err)
+		}
+		acts := mustNet(c.cfg).Layout(c.B, c.T)
+		if got := max(1, m.Shards()); got != c.want {
+			t.Errorf("%d params, %d activation floats (B=%d, T=%d): %d shards, want %d (%s)", m.NumParams(), acts, c.B, c.T, got, c.want, c.because)
+		}
+	}
+}
+
+func mustNet(cfg Config) *Net {
+	n, err := NewNet(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
