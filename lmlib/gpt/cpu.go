@@ -48,6 +48,7 @@ type CPU struct {
 	reluF            relu2Fwd
 	reluB            relu2Bwd
 	muon             muonTask
+	muonOrder        []int
 	ropeHS           int
 	ropeCos, ropeSin []float32
 }

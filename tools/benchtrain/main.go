@@ -66,22 +66,31 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps")
 	ops := flag.Bool("ops", false, "print each backend op's wall time per step to stderr")
 	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
+	optimizer := flag.String("optimizer", "", "muon (the modern configs' default) or adamw (every tensor, the GPT-2 configs' default)")
 	shards := flag.Int("shards", gpt.ShardsAuto, "batch shards per step (gpt.Model.SetShards): 0 automatic, -1 none (every op split over the workers), n")
 	models := flag.Int("models", 1, "build (and step once) models-1 throwaway models first, in the same process")
 	flag.Parse()
 	if *serveMode {
 		*seconds, *minSteps = -1, 0
 	}
-	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops, *models, *shards); err != nil {
+	if err := run(*name, *seconds, *minSteps, *warmup, *sgemmN, *cpuprofile, *ops, *models, *shards, *optimizer); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtrain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models, shards int) error {
+func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile string, ops bool, models, shards int, optimizer string) error {
 	c, ok := configs[name]
 	if !ok {
 		return fmt.Errorf("unknown config %q (baby, small, gpt2, baby-modern, small-modern)", name)
+	}
+	muon := c.cfg.Modern()
+	switch optimizer {
+	case "":
+	case "muon", "adamw":
+		muon = optimizer == "muon"
+	default:
+		return fmt.Errorf("unknown optimizer %q (muon, adamw)", optimizer)
 	}
 	for i := 1; i < models; i++ {
 		if err := throwaway(c.cfg, c.B, c.T); err != nil {
@@ -124,7 +133,7 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		if norm := m.GradNorm(); norm > 1 {
 			m.ScaleGrads(1 / norm)
 		}
-		if !c.cfg.Modern() {
+		if !muon {
 			m.AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, step, mom, vel)
 			return nil
 		}
