@@ -36,12 +36,14 @@ func init() {
 		"NewNet":         reflect.ValueOf(gpt.NewNet),
 		"NewRNG":         reflect.ValueOf(gpt.NewRNG),
 		"NewWithBackend": reflect.ValueOf(gpt.NewWithBackend),
+		"NoShards":       reflect.ValueOf(constant.MakeFromLiteral("-1", token.INT, 0)),
 		"NormEps":        reflect.ValueOf(constant.MakeFromLiteral("1.00000000000000000003625036316452388482356461452127405209466815e-06", token.FLOAT, 0)),
 		"Preset":         reflect.ValueOf(gpt.Preset),
 		"RopeTables":     reflect.ValueOf(gpt.RopeTables),
 		"RopeTheta":      reflect.ValueOf(constant.MakeFromLiteral("10000", token.INT, 0)),
 		"SetBLASThreads": reflect.ValueOf(gpt.SetBLASThreads),
 		"SgemmFLOPS":     reflect.ValueOf(gpt.SgemmFLOPS),
+		"ShardsAuto":     reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
 
 		// type definitions
 		"Arena":      reflect.ValueOf((*gpt.Arena)(nil)),
