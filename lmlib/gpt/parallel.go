@@ -83,7 +83,8 @@ func chunk(n, nc, c int) (lo, hi int) {
 }
 
 // chunks returns how many chunks run(t, n) cuts n items into: 4 per worker, at
-// least 8 (so a single worker sees the same boundaries as two), at most n.
+// least 8 (so a single worker sees the same boundaries as two), at most n; one
+// for a whole pool.
 func (p *pool) chunks(n int) int {
 	if p.whole {
 		return min(1, n)

@@ -11,8 +11,9 @@ import "fmt"
 // workers than on one, while two one-worker processes on the two cores ran at
 // full speed each (BENCHMARKS.md). A Forward with targets can instead cut the
 // batch rows into shards, each with its own op sequence (Net), activations and
-// one-worker backend, run the shards side by side and add their gradients:
-// workers synchronise twice per step instead of twice per op.
+// one-worker backend, run the shards side by side and add their gradients: the
+// workers meet once per ForwardBackward (twice for Forward + Backward) instead
+// of at every op.
 //
 // The arithmetic depends on the shard count, never on the worker count: the
 // classifier scales each shard's dlogits by the whole batch's target count, the
@@ -80,7 +81,7 @@ func (s *shard) losses() []float32 { return s.host.f(s.net.Losses()) }
 
 // Shard counts for SetShards besides n ≥ 1.
 const (
-	ShardsAuto = 0  // one shard per worker on the CPU backend, for any model (see shardsFor)
+	ShardsAuto = 0  // one shard per worker on the CPU backend, bounded by memory (autoShards)
 	NoShards   = -1 // the batch runs whole and every op is split over the workers
 )
 
@@ -88,7 +89,8 @@ const (
 // backend: cut into n ≥ 1 shards of batch rows, each run by one worker with every
 // op in one piece, shards claimed by the workers in turn (n = 1 is the whole batch
 // on one worker); NoShards, the whole batch with every op split over the workers;
-// ShardsAuto (the default), one shard per worker. The result depends on the shard
+// ShardsAuto (the default), one shard per worker as far as autoShards' memory
+// bound allows. The result depends on the shard
 // count and not on the worker count (shard.go). Other backends take ShardsAuto or
 // NoShards only, and run the batch whole.
 func (m *Model) SetShards(n int) error {
@@ -143,7 +145,7 @@ func (m *Model) shardsFor(B, T int, targets bool) []shard {
 // gradient buffers of the shards after the first (4 bytes per parameter each)
 // fit in a quarter of the whole batch's activations or in 256 MiB, whichever is
 // larger. Measured on 2 cores (BENCHMARKS.md, *Shards*), two shards ran the baby
-// config 1.15–1.25×, the small one 1.06× and GPT-2 small 1.04–1.06× faster than
+// config 1.15–1.25×, the small one 1.06–1.17× and GPT-2 small 1.04–1.06× faster than
 // the batch run whole, GPT-2's for 0.6 GB more memory (7.7 → 8.3 GB); the bound
 // keeps that cost a fraction of the step's memory on machines with many cores
 // (GPT-2 small at B=4, T=1024 takes at most 3 shards, the baby config any number).

@@ -5,7 +5,10 @@
 // PyTorch). With -serve it reads commands from stdin so the driver can interleave
 // golem and PyTorch rounds on a busy machine: "steps N" runs N timed steps and
 // prints the wall and CPU seconds, "sgemm" prints an sgemm FLOP/s, "quit" prints the summary.
-// -ops adds each backend op's wall time per step (stderr), -cpuprofile a pprof profile.
+// -ops adds each backend op's wall time per step (stderr; the op timer wraps the CPU
+// backend, which therefore runs the batch whole: gpt.Model.SetShards), -cpuprofile a
+// pprof profile. -shards sets gpt.Model.SetShards (-1: every op split over the
+// workers), -optimizer muon|adamw overrides the config's optimizer.
 //
 // -config gpt2 is GPT-2 small (124M: 12 layers, 12 heads, width 768, vocabulary
 // 50257) at B=4, T=1024, about 8 GB; with -warmup 0 -min-steps 1 -seconds 0 -sgemm 0
