@@ -142,6 +142,9 @@ func ParseSafetensors(b []byte, path string) (*Safetensors, error) {
 	}
 	offs := map[string][2]int64{}
 	for name, r := range raw {
+		if name == "" {
+			return nil, bad("a tensor has an empty name")
+		}
 		if name == "__metadata__" {
 			if err := json.Unmarshal(r, &s.Metadata); err != nil {
 				return nil, bad("__metadata__: %v", err)

@@ -91,6 +91,7 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"offsets", hdr(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`), "outside the 8 data bytes"},
 		{"shape", hdr(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`), "needs 12 bytes"},
 		{"negative", hdr(`{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}`), "negative dimension"},
+		{"emptyname", hdr(`{"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`), "empty name"},
 		{"truncated data", good[:len(good)-4], "outside"},
 	}
 	for _, tc := range tests {
