@@ -14,7 +14,8 @@ import (
 // JSONLReader reads one JSON object per line (plain, .gz or .zst). The text comes
 // from ReadOptions.TextField (default "text"), the id from IDField (default "id";
 // when the field is absent the id is "source/N", N the 0-based line index, as
-// datatrove's JsonlReader does). The object's "metadata" object and every other
+// datatrove's JsonlReader does; golem does the same for an empty id, which
+// datatrove keeps). The object's "metadata" object and every other
 // field go into Meta, plus MetaSource. Blank lines are ignored.
 //
 // Bad records (invalid UTF-8, malformed JSON, a missing or non-string text field,
@@ -247,7 +248,8 @@ func (j *JSONLReader) parse(jp *jsonParser, line []byte, lineNo, off int64) (*Do
 			return nil, fail("field", fmt.Errorf("id field %q is %T, not a string or number", j.idField, iv))
 		}
 		delete(obj, j.idField)
-	} else {
+	}
+	if d.ID == "" { // absent or empty: an id must name the document (dedup, shards)
 		d.ID = j.source + "/" + strconv.FormatInt(lineNo-1, 10)
 	}
 	// Meta is the "metadata" object's map (or the line's own map), with the other

@@ -280,12 +280,12 @@ func TestJSONLFields(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.jsonl")
 	writeFile(t, path, []byte(`{"content":"a","doc_id":7,"lang":"en","metadata":{"url":"http://x"}}`+"\n\n"+
-		`{"content":"b","big":12345678901234567890}`+"\n"))
+		`{"content":"b","big":12345678901234567890}`+"\n"+`{"content":"c","doc_id":""}`+"\n"))
 	docs, err := ReadAll(mustOpen(t, path, ReadOptions{TextField: "content", IDField: "doc_id"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(docs) != 2 || docs[0].ID != "7" || docs[0].Text != "a" || docs[0].Meta["lang"] != "en" ||
+	if len(docs) != 3 || docs[2].ID != "x.jsonl/3" || docs[0].ID != "7" || docs[0].Text != "a" || docs[0].Meta["lang"] != "en" ||
 		docs[0].Meta["url"] != "http://x" || docs[1].ID != "x.jsonl/2" || fmt.Sprint(docs[1].Meta["big"]) != "12345678901234567890" {
 		t.Fatalf("got %+v %+v", docs[0], docs[1])
 	}
