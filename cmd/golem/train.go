@@ -53,6 +53,8 @@ func runTrain(args []string) (err error) {
 	fs.IntVar(&o.WarmupSteps, "warmup", 0, "warmup steps (default min(100, decay/10))")
 	fs.IntVar(&o.DecaySteps, "decay", 0, "step where the cosine decay reaches min-lr (default: steps; set it to extend a run with --resume)")
 	fs.IntVar(&o.GradAccum, "accum", 1, "micro-batches per step")
+	fs.IntVar(&o.Shards, "shards", 0, "shards each batch is cut into on the CPU, one core each (the arithmetic depends on this count, not on the cores): "+
+		"0 = one per core, or with --resume the checkpoint's; -1 = none (every op split over the cores)")
 	fs.StringVar(&o.Optimizer, "optimizer", "adamw", "adamw, or muon (Muon for the blocks' matrices, AdamW for the rest)")
 	muonLR := fs.Float64("muon-lr", 0, "Muon's learning rate (default 0.02)")
 	embedLR := fs.Float64("embed-lr", 0, "AdamW learning rate of the embeddings (default: lr)")

@@ -35,14 +35,14 @@ func TestShardAndTrainCommands(t *testing.T) {
 
 	out := filepath.Join(dir, "run")
 	args := append([]string{"--text", opticks, "--out", out, "--decay", "6", "--warmup", "1"}, small...)
-	if err := runTrain(append(args, "--steps", "4")); err != nil {
+	if err := runTrain(append(args, "--steps", "4", "--shards", "2")); err != nil {
 		t.Fatal(err)
 	}
 	if err := runTrain(append(args, "--steps", "6", "--resume")); err != nil {
 		t.Fatal(err)
 	}
 	st, _, err := train.ReadState(out)
-	if err != nil || st.Step != 6 || len(st.History) != 6 {
+	if err != nil || st.Step != 6 || len(st.History) != 6 || st.Shards != 2 { // --resume kept the saved --shards 2
 		t.Fatalf("state after resume: %+v %v", st, err)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "charvocab.json")); err != nil || !strings.Contains(string(b), "runes") {
@@ -68,6 +68,7 @@ func TestShardAndTrainCommands(t *testing.T) {
 		{[]string{"--steps", "1"}, "exactly one of --text or --train"},
 		{append([]string{"--text", opticks, "--optimizer", "sgd", "--steps", "1"}, small...), `Optimizer "sgd"`},
 		{[]string{"--text", opticks, "--resume"}, "--resume needs --out"},
+		{append([]string{"--text", opticks, "--shards", "-2", "--steps", "1"}, small...), "Shards -2"},
 		{[]string{"--train", filepath.Join(dir, "none_*.bin")}, "no files match"},
 		{append([]string{"--text", opticks, "--out", out, "--resume", "--steps", "8", "--lr", "0.01"}, small...), "LR=0.001"},
 	} {

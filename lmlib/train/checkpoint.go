@@ -45,9 +45,12 @@ type State struct {
 	TrainLoader shard.LoaderState `json:"train_loader"`
 	BestVal     *float32          `json:"best_val_loss,omitempty"`
 	BadEvals    int               `json:"bad_evals"`
-	History     []Point           `json:"history"`
-	Evals       []EvalPoint       `json:"evals"`
-	SavedAt     time.Time         `json:"saved_at"`
+	// Shards is the shard count the training steps ran as (gpt.Model.Shards;
+	// gpt.NoShards when the batch ran whole); 0 in checkpoints from before it was saved.
+	Shards  int         `json:"shards,omitempty"`
+	History []Point     `json:"history"`
+	Evals   []EvalPoint `json:"evals"`
+	SavedAt time.Time   `json:"saved_at"`
 }
 
 // TrajectoryOptions are the resolved options that decide a run's trajectory, as
@@ -188,7 +191,7 @@ func (r *run) save() error {
 		return fail(err)
 	}
 	st := State{Format: CheckpointFormat, Step: r.step, Tokens: r.tokens, Config: r.cfg, Options: saveOptions(r.o),
-		RNGState: r.rng.State(), TrainLoader: r.trainL.State(), BadEvals: r.badEvals,
+		RNGState: r.rng.State(), TrainLoader: r.trainL.State(), BadEvals: r.badEvals, Shards: r.shards,
 		History: r.res.History, Evals: r.res.Evals, SavedAt: time.Now().UTC()}
 	if r.bestVal == r.bestVal { // not NaN
 		b := r.bestVal
@@ -388,11 +391,14 @@ func LoadModel(dir string) (*gpt.Model, error) {
 // Resume continues the run saved in a checkpoint: dir is a checkpoint directory
 // or a CheckpointDir (its newest checkpoint is used). m must have the saved
 // config; its weights, the AdamW moments, the dropout RNG, the training loader's
-// position and the early-stopping state are restored, so the continued run is
-// bit-identical to one that never stopped. opts must match the saved run in every
-// option that shapes the trajectory (the error names the first that differs);
-// MaxSteps, MaxTokens, Patience, Context, Quiet and checkpointing may change.
-// An empty opts.CheckpointDir keeps writing checkpoints next to the one resumed.
+// position, the early-stopping state and (unless opts.Shards sets another) the
+// shard count the steps ran as are restored, so the continued run is
+// bit-identical to one that never stopped, on this machine or on one with another
+// number of cores. opts must match the saved run in every option that shapes the
+// trajectory (the error names the first that differs); MaxSteps, MaxTokens,
+// Patience, Context, Quiet, Shards and checkpointing may change (another shard
+// count continues the run with other rounding). An empty opts.CheckpointDir keeps
+// writing checkpoints next to the one resumed.
 func Resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts Options) (*Result, error) {
 	return resume(m, trainLoader, valLoader, dir, opts, nil)
 }
@@ -454,9 +460,15 @@ func resume(m *gpt.Model, trainLoader, valLoader *shard.Loader, dir string, opts
 	if err := trainLoader.Restore(st.TrainLoader); err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", ck, err)
 	}
+	if _, cpu := m.Backend().(*gpt.CPU); cpu && opts.Shards == 0 && st.Shards != 0 {
+		// The saved run's shard count, whatever this machine's core count: the same bits.
+		if err := m.SetShards(st.Shards); err != nil {
+			return nil, fmt.Errorf("resume from %s: %w", ck, err)
+		}
+	}
 	copy(m.Params, params)
 	r.rng.SetState(st.RNGState)
-	r.step, r.tokens, r.badEvals = st.Step, st.Tokens, st.BadEvals
+	r.step, r.tokens, r.badEvals, r.shards = st.Step, st.Tokens, st.BadEvals, st.Shards
 	if st.BestVal != nil {
 		r.bestVal = *st.BestVal
 		r.res.BestValLoss = *st.BestVal

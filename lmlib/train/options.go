@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/golem-lm/golem/display"
+	"github.com/golem-lm/golem/lmlib/gpt"
 )
 
 // Options configures Train. Zero values take the defaults in brackets, chosen so
@@ -48,6 +49,16 @@ type Options struct {
 	WeightDecay float32 // AdamW's decoupled weight decay on matrices, embeddings and the head; negative = none [0.1]
 	GradClip    float32 // clip the global gradient norm to this; negative = no clipping [1.0]
 	GradAccum   int     // micro-batches per optimizer step [1]
+
+	// Shards is how the CPU backend cuts each training batch (gpt.Model.SetShards,
+	// which Train calls): n ≥ 1 shards of rows, one worker each; gpt.NoShards (-1)
+	// the batch whole with every op split over the workers; 0 leaves the model as
+	// it is (by default one shard per worker). The arithmetic depends on the shard
+	// count, not on the worker count, so a fixed count gives the same bits on any
+	// machine. Checkpoints record the count the steps ran as, and Resume with 0
+	// continues with it: bit-identical to a run that never stopped, even on a
+	// machine with another number of cores. [0]
+	Shards int
 
 	EvalEvery   int // validation loss every this many steps (and at the end) [100]
 	EvalBatches int // validation batches per evaluation, from the start of the validation loader [20]
@@ -160,6 +171,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("train options: WeightDecay %v and GradClip %v must be finite", o.WeightDecay, o.GradClip)
 	case o.GradAccum < 0:
 		return o, fmt.Errorf("train options: GradAccum %d is negative", o.GradAccum)
+	case o.Shards < gpt.NoShards:
+		return o, fmt.Errorf("train options: Shards %d must be a shard count ≥ 1, 0 (the model's setting) or gpt.NoShards (-1)", o.Shards)
 	case o.EvalEvery < 0 || o.EvalBatches < 0 || o.Patience < 0 || o.CheckpointEvery < 0 || o.KeepCheckpoints < 0:
 		return o, fmt.Errorf("train options: EvalEvery, EvalBatches, Patience, CheckpointEvery, KeepCheckpoints must not be negative")
 	case o.Schedule != ScheduleCosine && o.Schedule != ScheduleTrapezoid:

@@ -79,6 +79,7 @@ type run struct {
 	trainTime    time.Duration
 	trainTokens  int64
 	par          *parallel // data-parallel ranks (parallel.go), nil for one process
+	shards       int       // the shard count the training steps ran as (gpt.NoShards: whole), saved in checkpoints
 }
 
 // Train runs AdamW on m with batches from trainLoader, measuring the validation
@@ -118,6 +119,11 @@ func newRun(m *gpt.Model, trainL, valL *shard.Loader, opts Options) (*run, error
 	}
 	if valL != nil && valL.B()*o.EvalBatches == 0 {
 		return nil, fmt.Errorf("train: EvalBatches %d gives no validation batch", o.EvalBatches)
+	}
+	if o.Shards != 0 {
+		if err := m.SetShards(o.Shards); err != nil {
+			return nil, fmt.Errorf("train options: Shards: %w", err)
+		}
 	}
 	n := len(m.Params)
 	return &run{
@@ -252,6 +258,9 @@ func (r *run) trainStep(step, B, T int) (loss, norm float32, err error) {
 			return 0, 0, fmt.Errorf("train: step %d: %w", step, err)
 		}
 		l, err := r.m.ForwardBackward(x, y, B, T)
+		if r.shards = r.m.Shards(); r.shards == 0 {
+			r.shards = gpt.NoShards
+		}
 		if errors.Is(err, gpt.ErrNonFinite) || math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
 			return l, 0, fmt.Errorf("train: step %d: training loss is %v; stopped before the update (last good checkpoint: %s)", step, l, orNone(r.res.Checkpoint))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -432,5 +433,62 @@ func resumeAfterKill(t *testing.T, modern bool) {
 	}
 	if !bytes.Equal(paramBytes(m3), straight) {
 		t.Error("final checkpoint weights differ")
+	}
+}
+
+// TestShardsAcrossWorkers: a fixed Options.Shards gives the same bits on one
+// worker as on two, and a checkpoint records the automatic count, so a run saved
+// on two cores and resumed on one continues bit-identically.
+func TestShardsAcrossWorkers(t *testing.T) {
+	build := func(workers int) (*gpt.Model, *shard.Loader, *shard.Loader) {
+		m0, tl, vl := small(t, 0.1, 4, 32)
+		m, err := gpt.NewWithBackend(m0.Config, 5, gpt.NewCPU(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, tl, vl
+	}
+	opts := func(dir string, shards int) Options {
+		return Options{MaxSteps: 12, EvalEvery: 6, EvalBatches: 2, CheckpointDir: dir, CheckpointEvery: 6,
+			Seed: 3, Shards: shards, Quiet: true}
+	}
+	m, tl, vl := build(2)
+	dir := t.TempDir()
+	if _, err := Train(m, tl, vl, opts(dir, 0)); err != nil {
+		t.Fatal(err)
+	}
+	straight := paramBytes(m)
+	st, _, err := ReadState(checkpointPath(dir, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Shards != 2 || m.Shards() != 2 {
+		t.Fatalf("two workers, automatic count: checkpoint says %d shards, the model ran %d; want 2", st.Shards, m.Shards())
+	}
+
+	m1, tl1, vl1 := build(1)
+	if _, err := Train(m1, tl1, vl1, opts("", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(paramBytes(m1), straight) {
+		t.Error("Shards: 2 on one worker differs from two workers")
+	}
+
+	m2, tl2, vl2 := build(1) // its automatic count would be 1
+	res, err := Resume(m2, tl2, vl2, checkpointPath(dir, 6), opts(t.TempDir(), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 12 || m2.Shards() != 2 {
+		t.Fatalf("resumed on one worker: %v, %d shards", res, m2.Shards())
+	}
+	if !bytes.Equal(paramBytes(m2), straight) {
+		t.Error("resumed on one worker: weights differ from the straight run on two")
+	}
+
+	for _, n := range []int{-2, -7} {
+		if _, err := Train(m, tl, vl, Options{Shards: n, Quiet: true}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("Shards %d", n)) {
+			t.Errorf("Shards %d: %v", n, err)
+		}
 	}
 }
