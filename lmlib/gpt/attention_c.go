@@ -13,16 +13,21 @@ package gpt
 // Causal attention of one (batch, head) in plain loops, for heads without dropout.
 // At small T the products are too small for sgemm: a baby step (T=64, 32-wide heads)
 // made ~2,300 sgemm calls of 32×64×32 for attention, whose per-call overhead was most
-// of attention's 12% of the step. Every product here is one of two shapes, written so
-// that a 16-float accumulator stays in registers:
+// of attention's 12% of the step. Every product here is one of two shapes, computed
+// for four rows of the result at a time so that each vector loaded from memory
+// feeds four FMAs (one row at a time, a load per FMA made the loops load-bound: the
+// forward ran at ~30 GFLOP/s on a core whose sgemm runs at 100):
 //
 //   scores:  S[t][j] = Σ_d a[t][d]·bt[d][j], j ≤ t, with bt a transposed, zero-padded
 //            copy (hs × Tp, Tp = T rounded up to 16) so the j loop is contiguous;
-//   combine: out[r][d] = Σ_i M(r,i)·X[i][d] over i ≤ r (rows of M) or i ≥ r (columns).
+//   combine: out[r][d] = Σ_i M(r,i)·X[i][d] over the rows i of X, with M's entries
+//            zero where the causal mask leaves a row out (P and dS are stored with
+//            zeros above the diagonal), so the four rows of a group share one range.
 //
-// Every sum has a fixed order (four partial sums interleaved by index, then
-// (s0+s1)+(s2+s3); lane k of a vector is column k), so results do not depend on the
-// SIMD level; they differ from the sgemm path only in rounding.
+// Every sum has a fixed order (scores: the even and the odd d in two partial sums,
+// added at the end; combine: one sum in i order per output vector; lane k of a vector
+// is column k), so results do not depend on the SIMD level; they differ from the
+// sgemm path only in rounding.
 
 #define ATT_W 16
 
@@ -39,57 +44,84 @@ static inline void att_transpose(float *bt, const float *x, ptrdiff_t xs, ptrdif
 // AVX2), aligned to 4 so that it loads and stores from any float address. Plain
 // float[16] accumulators were split into 16 scalar FMAs by the vectoriser.
 typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
+#define ATT_LD(p) (*(const att_v16 *)(p))
+#define ATT_ST(p, v) (*(att_v16 *)(p) = (v))
 
-// Each sum below runs as four interleaved partial sums (index mod 4), added as
-// (s0+s1)+(s2+s3): one accumulator would wait on the FMA latency at every step.
-
-// row[j] = scale·Σ_d at[d]·bt[d][j] for j < n16 (n16 ≤ Tp, a multiple of ATT_W).
-#define ATT_SCORES_ROW                                                   \
-	for (ptrdiff_t j0 = 0; j0 < n16; j0 += ATT_W) {                      \
-		att_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                  \
-		const float *b = bt + j0;                                        \
-		ptrdiff_t d = 0;                                                 \
-		for (; d + 4 <= hs; d += 4) {                                    \
-			a0 += at[d] * *(const att_v16 *)(b + d * Tp);                 \
-			a1 += at[d + 1] * *(const att_v16 *)(b + (d + 1) * Tp);       \
-			a2 += at[d + 2] * *(const att_v16 *)(b + (d + 2) * Tp);       \
-			a3 += at[d + 3] * *(const att_v16 *)(b + (d + 3) * Tp);       \
-		}                                                                \
-		for (; d < hs; d++) a0 += at[d] * *(const att_v16 *)(b + d * Tp); \
-		*(att_v16 *)(row + j0) = ((a0 + a1) + (a2 + a3)) * scale;        \
+// Scores of g (1 or 4, a constant) rows: rowR[j] = scale·Σ_d aR[d]·bt[d][j] for
+// j < n16 (n16 ≤ Tp, a multiple of ATT_W), with a0..a3 the rows' inputs and
+// row0..row3 their outputs. Each bt vector is loaded once for the g rows.
+#define ATT_SCORES(g)                                                             \
+	for (ptrdiff_t j0 = 0; j0 < n16; j0 += ATT_W) {                               \
+		att_v16 e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};                           \
+		att_v16 f0 = {0}, f1 = {0}, f2 = {0}, f3 = {0};                           \
+		const float *b = bt + j0;                                                 \
+		ptrdiff_t d = 0;                                                          \
+		for (; d + 2 <= hs; d += 2) {                                             \
+			att_v16 x = ATT_LD(b + d * Tp), y = ATT_LD(b + (d + 1) * Tp);         \
+			e0 += a0[d] * x; f0 += a0[d + 1] * y;                                 \
+			if (g > 1) {                                                          \
+				e1 += a1[d] * x; f1 += a1[d + 1] * y;                             \
+				e2 += a2[d] * x; f2 += a2[d + 1] * y;                             \
+				e3 += a3[d] * x; f3 += a3[d + 1] * y;                             \
+			}                                                                     \
+		}                                                                         \
+		if (d < hs) {                                                             \
+			att_v16 x = ATT_LD(b + d * Tp);                                       \
+			e0 += a0[d] * x;                                                      \
+			if (g > 1) { e1 += a1[d] * x; e2 += a2[d] * x; e3 += a3[d] * x; }     \
+		}                                                                         \
+		ATT_ST(row0 + j0, (e0 + f0) * scale);                                     \
+		if (g > 1) {                                                              \
+			ATT_ST(row1 + j0, (e1 + f1) * scale);                                 \
+			ATT_ST(row2 + j0, (e2 + f2) * scale);                                 \
+			ATT_ST(row3 + j0, (e3 + f3) * scale);                                 \
+		}                                                                         \
 	}
 
-// out[d] = Σ_{i in [lo,hi)} M[i*ms]·X[i*xs + d] for d < hs, two vector blocks of d
-// at a time where hs allows (eight independent accumulators), then one, then
-// single floats. The last (hi−lo) mod 4 terms go to their own partial sums too.
-#define ATT_FMA(acc, i, off) acc += M[(i) * ms] * *(const att_v16 *)(X + (i) * xs + (off))
-#define ATT_COMBINE_BLOCK(w)                                             \
-	{                                                                    \
-		att_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                  \
-		att_v16 b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};                  \
-		ptrdiff_t i = lo;                                                \
-		for (; i + 4 <= hi; i += 4) {                                    \
-			ATT_FMA(a0, i, d0); ATT_FMA(a1, i + 1, d0);                  \
-			ATT_FMA(a2, i + 2, d0); ATT_FMA(a3, i + 3, d0);              \
-			if (w == 2) {                                                \
-				ATT_FMA(b0, i, d0 + ATT_W); ATT_FMA(b1, i + 1, d0 + ATT_W); \
-				ATT_FMA(b2, i + 2, d0 + ATT_W); ATT_FMA(b3, i + 3, d0 + ATT_W); \
-			}                                                            \
-		}                                                                \
-		if (i < hi) { ATT_FMA(a0, i, d0); if (w == 2) ATT_FMA(b0, i, d0 + ATT_W); } \
-		if (i + 1 < hi) { ATT_FMA(a1, i + 1, d0); if (w == 2) ATT_FMA(b1, i + 1, d0 + ATT_W); } \
-		if (i + 2 < hi) { ATT_FMA(a2, i + 2, d0); if (w == 2) ATT_FMA(b2, i + 2, d0 + ATT_W); } \
-		*(att_v16 *)(out + d0) = (a0 + a1) + (a2 + a3);                  \
-		if (w == 2) *(att_v16 *)(out + d0 + ATT_W) = (b0 + b1) + (b2 + b3); \
-	}
-#define ATT_COMBINE                                                      \
-	ptrdiff_t d0 = 0;                                                    \
-	for (; d0 + 2 * ATT_W <= hs; d0 += 2 * ATT_W) ATT_COMBINE_BLOCK(2)    \
-	for (; d0 + ATT_W <= hs; d0 += ATT_W) ATT_COMBINE_BLOCK(1)            \
-	for (ptrdiff_t d = d0; d < hs; d++) {                                \
-		float acc = 0;                                                   \
-		for (ptrdiff_t i = lo; i < hi; i++) acc += M[i * ms] * X[i * xs + d]; \
-		out[d] = acc;                                                    \
+// Combine for g (1 or 4, a constant) output rows: out[r*os + d] =
+// Σ_{i in [lo,hi)} M[r*mr + i*mi]·X[i*xs + d] for r < g, d < hs; two vector blocks
+// of d at a time where hs allows, then one, then single floats.
+#define ATT_FMA(acc, r, x) acc += Mi[(r) * mr] * (x)
+#define ATT_COMBINE(g)                                                            \
+	{                                                                             \
+		ptrdiff_t d0 = 0;                                                         \
+		for (; d0 + 2 * ATT_W <= hs; d0 += 2 * ATT_W) {                           \
+			att_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                       \
+			att_v16 b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};                       \
+			for (ptrdiff_t i = lo; i < hi; i++) {                                 \
+				const float *Mi = M + i * mi, *Xi = X + i * xs + d0;              \
+				att_v16 x = ATT_LD(Xi), y = ATT_LD(Xi + ATT_W);                   \
+				ATT_FMA(a0, 0, x); ATT_FMA(b0, 0, y);                             \
+				if (g > 1) {                                                      \
+					ATT_FMA(a1, 1, x); ATT_FMA(b1, 1, y);                         \
+					ATT_FMA(a2, 2, x); ATT_FMA(b2, 2, y);                         \
+					ATT_FMA(a3, 3, x); ATT_FMA(b3, 3, y);                         \
+				}                                                                 \
+			}                                                                     \
+			ATT_ST(out + d0, a0); ATT_ST(out + d0 + ATT_W, b0);                   \
+			if (g > 1) {                                                          \
+				ATT_ST(out + os + d0, a1); ATT_ST(out + os + d0 + ATT_W, b1);     \
+				ATT_ST(out + 2 * os + d0, a2); ATT_ST(out + 2 * os + d0 + ATT_W, b2); \
+				ATT_ST(out + 3 * os + d0, a3); ATT_ST(out + 3 * os + d0 + ATT_W, b3); \
+			}                                                                     \
+		}                                                                         \
+		for (; d0 + ATT_W <= hs; d0 += ATT_W) {                                   \
+			att_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                       \
+			for (ptrdiff_t i = lo; i < hi; i++) {                                 \
+				const float *Mi = M + i * mi;                                     \
+				att_v16 x = ATT_LD(X + i * xs + d0);                              \
+				ATT_FMA(a0, 0, x);                                                \
+				if (g > 1) { ATT_FMA(a1, 1, x); ATT_FMA(a2, 2, x); ATT_FMA(a3, 3, x); } \
+			}                                                                     \
+			ATT_ST(out + d0, a0);                                                 \
+			if (g > 1) { ATT_ST(out + os + d0, a1); ATT_ST(out + 2 * os + d0, a2); ATT_ST(out + 3 * os + d0, a3); } \
+		}                                                                         \
+		for (ptrdiff_t d = d0; d < hs; d++)                                       \
+			for (ptrdiff_t r = 0; r < g; r++) {                                   \
+				float acc = 0;                                                    \
+				for (ptrdiff_t i = lo; i < hi; i++) acc += M[r * mr + i * mi] * X[i * xs + d]; \
+				out[r * os + d] = acc;                                            \
+			}                                                                     \
 	}
 
 // Σ_j x[j]·y[j] for j < n with eight partial sums (no reassociation flags needed).
@@ -104,87 +136,118 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 		out = t_;                                                        \
 	}
 
+// Runs body(g) over groups of rows [t0, t0+g) of [0,T): four at a time (a group lies
+// in one 16-row block, so its rows share n16), then the rest one at a time.
+#define ATT_GROUPS(body)                                                 \
+	{                                                                    \
+		ptrdiff_t t0 = 0;                                                \
+		for (; t0 + 4 <= T; t0 += 4) body(4)                             \
+		for (; t0 < T; t0++) body(1)                                     \
+	}
+
 // Forward for heads [h0,h1) of the flattened (B·NH): out (B,T,C), att (B,NH,T,T),
-// qkv (B,T,3C). ws: hs·Tp + Tp floats. Per head: scores row by row, each softmaxed
-// (SOFTMAX_BODY, as the sgemm path, but over the row padded to a multiple of 16 with
-// -1e30, whose exponentials add nothing: without remainder loops the softmax took 13%
-// less of the forward) and stored with zeros above the diagonal; then
-// out[t] = Σ_{j≤t} P[t][j]·v[j].
-#define ATT_FWD_BODY(softmax)                                                                  \
-	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;          \
-	float *bt = ws, *row = ws + hs * Tp;                                               \
-	for (ptrdiff_t bh = h0; bh < h1; bh++) {                                           \
-		ptrdiff_t b = bh / NH, h = bh % NH;                                            \
-		const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;        \
-		float *P = att + bh * T * T;                                                   \
-		att_transpose(bt, k, C3, T, Tp, hs);                                           \
-		for (ptrdiff_t t = 0; t < T; t++) {                                            \
-			const float *at = q + t * C3;                                              \
-			ptrdiff_t n = t + 1, n16 = (n + ATT_W - 1) / ATT_W * ATT_W;                 \
-			ATT_SCORES_ROW                                                             \
-			for (ptrdiff_t j = n; j < n16; j++) row[j] = -1e30f;                       \
-			softmax(row, n16, 1.0f);                                                   \
-			float *Pt = P + t * T;                                                     \
-			memcpy(Pt, row, (size_t)n * sizeof(float));                               \
-			memset(Pt + n, 0, (size_t)(T - n) * sizeof(float));                       \
-		}                                                                              \
-		for (ptrdiff_t t = 0; t < T; t++) {      \
-			const float *M = P + t * T, *X = v;                                        \
-			ptrdiff_t ms = 1, xs = C3, lo = 0, hi = t + 1;                             \
-			float *out = o + b * T * C + t * C + h * hs;                               \
-			ATT_COMBINE                                                                \
-		}                                                                              \
+// qkv (B,T,3C). ws: hs·Tp + 4·Tp floats. Per head: the scores of each group of rows,
+// each row softmaxed (SOFTMAX_BODY, as the sgemm path, but over the row padded to a
+// multiple of 16 with -1e30, whose exponentials add nothing: without remainder loops
+// the softmax took 13% less of the forward) and stored with zeros above the diagonal;
+// then out[t] = Σ_{j≤t} P[t][j]·v[j].
+#define ATT_FWD_ROWS(g)                                                                    \
+	{                                                                                      \
+		ptrdiff_t n16 = (t0 + g + ATT_W - 1) / ATT_W * ATT_W;                              \
+		const float *a0 = q + t0 * C3, *a1 = a0 + C3, *a2 = a1 + C3, *a3 = a2 + C3;        \
+		float *row0 = rows, *row1 = row0 + Tp, *row2 = row1 + Tp, *row3 = row2 + Tp;       \
+		ATT_SCORES(g)                                                                      \
+		for (ptrdiff_t r = 0; r < g; r++) {                                                \
+			float *row = rows + r * Tp;                                                    \
+			ptrdiff_t n = t0 + r + 1;                                                      \
+			for (ptrdiff_t j = n; j < n16; j++) row[j] = -1e30f;                           \
+			ATT_SOFTMAX(row, n16, 1.0f);                                                   \
+			float *Pt = P + (t0 + r) * T;                                                  \
+			memcpy(Pt, row, (size_t)n * sizeof(float));                                   \
+			memset(Pt + n, 0, (size_t)(T - n) * sizeof(float));                           \
+		}                                                                                  \
+	}
+#define ATT_FWD_OUT(g)                                                                     \
+	{                                                                                      \
+		const float *M = P + t0 * T, *X = v;                                               \
+		ptrdiff_t mr = T, mi = 1, xs = C3, os = C, lo = 0, hi = t0 + g;                     \
+		float *out = o + b * T * C + t0 * C + h * hs;                                      \
+		ATT_COMBINE(g)                                                                     \
+	}
+#define ATT_FWD_BODY                                                                       \
+	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;              \
+	float *bt = ws, *rows = ws + hs * Tp;                                                  \
+	for (ptrdiff_t bh = h0; bh < h1; bh++) {                                               \
+		ptrdiff_t b = bh / NH, h = bh % NH;                                                \
+		const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;            \
+		float *P = att + bh * T * T;                                                       \
+		att_transpose(bt, k, C3, T, Tp, hs);                                               \
+		ATT_GROUPS(ATT_FWD_ROWS)                                                           \
+		ATT_GROUPS(ATT_FWD_OUT)                                                            \
 	}
 
 // Backward for heads [h0,h1): dqkv (B,T,3C) written (not accumulated) for each head.
-// ws: hs·Tp + T·Tp + Tp floats (vᵀ, dS, one row). Per head: dS[t] = P∘(dP − Σ P·dP)·scale
-// with dP = dy vᵀ; dq[t] = Σ_{j≤t} dS[t][j]·k[j]; dk[j] = Σ_{t≥j} dS[t][j]·q[t];
-// dv[j] = Σ_{t≥j} P[t][j]·dy[t]. The dot and dS run over the row padded to 16 where
-// that stays inside P's row (P is 0 past the diagonal, so the padding adds 0 and
-// writes 0): no remainder loops.
-#define ATT_BWD_BODY                                                                  \
-	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;          \
-	float *bt = ws, *dS = ws + hs * Tp, *row = dS + T * Tp;                            \
-	for (ptrdiff_t bh = h0; bh < h1; bh++) {                                           \
-		ptrdiff_t b = bh / NH, h = bh % NH;                                            \
-		const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;        \
-		float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;        \
-		const float *dy = dout + b * T * C + h * hs;                                   \
-		const float *P = att + bh * T * T;                                             \
-		att_transpose(bt, v, C3, T, Tp, hs);                                           \
-		for (ptrdiff_t t = 0; t < T; t++) { \
-			const float *at = dy + t * C;                                              \
-			ptrdiff_t n = t + 1, n16 = (n + ATT_W - 1) / ATT_W * ATT_W;                 \
-			float scale_ = scale;                                                      \
-			{                                                                          \
-				float scale = 1;                                                       \
-				ATT_SCORES_ROW                                                         \
-			}                                                                          \
-			const float *Pt = P + t * T;                                               \
-			ptrdiff_t w = n16 <= T ? n16 : n;                                          \
-			float dot;                                                                 \
-			ATT_DOT(dot, Pt, row, w)                                                   \
-			float *st = dS + t * Tp;                                                   \
-			for (ptrdiff_t j = 0; j < w; j++) st[j] = Pt[j] * (row[j] - dot) * scale_; \
-		}                                                                              \
-		for (ptrdiff_t t = 0; t < T; t++) {       \
-			const float *M = dS + t * Tp, *X = k;                                      \
-			ptrdiff_t ms = 1, xs = C3, lo = 0, hi = t + 1;                             \
-			float *out = dq + t * C3;                                                  \
-			ATT_COMBINE                                                                \
-		}                                                                              \
-		for (ptrdiff_t j = 0; j < T; j++) {       \
-			const float *M = dS + j, *X = q;                                           \
-			ptrdiff_t ms = Tp, xs = C3, lo = j, hi = T;                                \
-			float *out = dk + j * C3;                                                  \
-			ATT_COMBINE                                                                \
-		}                                                                              \
-		for (ptrdiff_t j = 0; j < T; j++) {       \
-			const float *M = P + j, *X = dy;                                           \
-			ptrdiff_t ms = T, xs = C, lo = j, hi = T;                                  \
-			float *out = dv + j * C3;                                                  \
-			ATT_COMBINE                                                                \
-		}                                                                              \
+// ws: hs·Tp + T·Tp + 4·Tp floats (vᵀ, dS, four rows). Per head: dS[t] =
+// P∘(dP − Σ P·dP)·scale with dP = dy vᵀ; dq[t] = Σ_{j≤t} dS[t][j]·k[j]; dk[j] =
+// Σ_{t≥j} dS[t][j]·q[t]; dv[j] = Σ_{t≥j} P[t][j]·dy[t]. The dot and dS run over the
+// row padded to 16 where that stays inside P's row (P is 0 past the diagonal, so the
+// padding adds 0 and writes 0), and the rest of dS's row is zeroed: the combines of
+// a group read past each row's diagonal.
+#define ATT_BWD_ROWS(g)                                                                    \
+	{                                                                                      \
+		ptrdiff_t n16 = (t0 + g + ATT_W - 1) / ATT_W * ATT_W;                              \
+		const float *a0 = dy + t0 * C, *a1 = a0 + C, *a2 = a1 + C, *a3 = a2 + C;           \
+		float *row0 = rows, *row1 = row0 + Tp, *row2 = row1 + Tp, *row3 = row2 + Tp;       \
+		{                                                                                  \
+			float scale = 1;                                                               \
+			ATT_SCORES(g)                                                                  \
+		}                                                                                  \
+		for (ptrdiff_t r = 0; r < g; r++) {                                                \
+			ptrdiff_t t = t0 + r;                                                          \
+			const float *Pt = P + t * T, *row = rows + r * Tp;                             \
+			ptrdiff_t w = n16 <= T ? n16 : t + 1;                                          \
+			float dot;                                                                     \
+			ATT_DOT(dot, Pt, row, w)                                                       \
+			float *st = dS + t * Tp;                                                       \
+			for (ptrdiff_t j = 0; j < w; j++) st[j] = Pt[j] * (row[j] - dot) * scale;      \
+			for (ptrdiff_t j = w; j < Tp; j++) st[j] = 0;                                  \
+		}                                                                                  \
+	}
+#define ATT_BWD_DQ(g)                                                                      \
+	{                                                                                      \
+		const float *M = dS + t0 * Tp, *X = k;                                             \
+		ptrdiff_t mr = Tp, mi = 1, xs = C3, os = C3, lo = 0, hi = t0 + g;                   \
+		float *out = dq + t0 * C3;                                                         \
+		ATT_COMBINE(g)                                                                     \
+	}
+#define ATT_BWD_DK(g)                                                                      \
+	{                                                                                      \
+		const float *M = dS + t0, *X = q;                                                  \
+		ptrdiff_t mr = 1, mi = Tp, xs = C3, os = C3, lo = t0, hi = T;                       \
+		float *out = dk + t0 * C3;                                                         \
+		ATT_COMBINE(g)                                                                     \
+	}
+#define ATT_BWD_DV(g)                                                                      \
+	{                                                                                      \
+		const float *M = P + t0, *X = dy;                                                  \
+		ptrdiff_t mr = 1, mi = T, xs = C, os = C3, lo = t0, hi = T;                         \
+		float *out = dv + t0 * C3;                                                         \
+		ATT_COMBINE(g)                                                                     \
+	}
+#define ATT_BWD_BODY                                                                       \
+	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;              \
+	float *bt = ws, *dS = ws + hs * Tp, *rows = dS + T * Tp;                               \
+	for (ptrdiff_t bh = h0; bh < h1; bh++) {                                               \
+		ptrdiff_t b = bh / NH, h = bh % NH;                                                \
+		const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;            \
+		float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;            \
+		const float *dy = dout + b * T * C + h * hs;                                       \
+		const float *P = att + bh * T * T;                                                 \
+		att_transpose(bt, v, C3, T, Tp, hs);                                               \
+		ATT_GROUPS(ATT_BWD_ROWS)                                                           \
+		ATT_GROUPS(ATT_BWD_DQ)                                                             \
+		ATT_GROUPS(ATT_BWD_DK)                                                             \
+		ATT_GROUPS(ATT_BWD_DV)                                                             \
 	}
 
 #define ATT_FWD_ARGS float *restrict o, float *restrict att, const float *restrict qkv, float *restrict ws, \
@@ -199,11 +262,18 @@ static inline golem_sm att_softmax_generic(float *x, ptrdiff_t n, float mul) { S
 ATT_AVX2 static inline golem_sm att_softmax_avx2(float *x, ptrdiff_t n, float mul) { SOFTMAX_BODY }
 ATT_AVX512 static inline golem_sm att_softmax_avx512(float *x, ptrdiff_t n, float mul) { SOFTMAX_BODY }
 
-static void att_fwd_generic(ATT_FWD_ARGS) { ATT_FWD_BODY(att_softmax_generic) }
+// ATT_FWD_BODY calls ATT_SOFTMAX, defined before each variant as its softmax.
+#define ATT_SOFTMAX att_softmax_generic
+static void att_fwd_generic(ATT_FWD_ARGS) { ATT_FWD_BODY }
+#undef ATT_SOFTMAX
 static void att_bwd_generic(ATT_BWD_ARGS) { ATT_BWD_BODY }
-ATT_AVX2 static void att_fwd_avx2(ATT_FWD_ARGS) { ATT_FWD_BODY(att_softmax_avx2) }
+#define ATT_SOFTMAX att_softmax_avx2
+ATT_AVX2 static void att_fwd_avx2(ATT_FWD_ARGS) { ATT_FWD_BODY }
+#undef ATT_SOFTMAX
 ATT_AVX2 static void att_bwd_avx2(ATT_BWD_ARGS) { ATT_BWD_BODY }
-ATT_AVX512 static void att_fwd_avx512(ATT_FWD_ARGS) { ATT_FWD_BODY(att_softmax_avx512) }
+#define ATT_SOFTMAX att_softmax_avx512
+ATT_AVX512 static void att_fwd_avx512(ATT_FWD_ARGS) { ATT_FWD_BODY }
+#undef ATT_SOFTMAX
 ATT_AVX512 static void att_bwd_avx512(ATT_BWD_ARGS) { ATT_BWD_BODY }
 
 static void golem_att_fwd(ATT_FWD_ARGS, int simd) {
@@ -234,8 +304,8 @@ var attLoopsMaxT = 64
 func attPad(T int) int { return (T + 15) / 16 * 16 }
 
 // attFwdScratch and attBwdScratch are the per-worker floats the loops need.
-func attFwdScratch(T, hs int) int { return hs*attPad(T) + attPad(T) }
-func attBwdScratch(T, hs int) int { return hs*attPad(T) + T*attPad(T) + attPad(T) }
+func attFwdScratch(T, hs int) int { return hs*attPad(T) + 4*attPad(T) }
+func attBwdScratch(T, hs int) int { return hs*attPad(T) + T*attPad(T) + 4*attPad(T) }
 
 // attentionForwardC runs the causal attention of heads [h0,h1) without dropout.
 func attentionForwardC(out, att, qkv, ws []float32, T, C, NH int, scale float32, h0, h1 int) {
