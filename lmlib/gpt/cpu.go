@@ -55,11 +55,13 @@ type CPU struct {
 
 // NewCPU returns a CPU backend with the given number of workers (≤ 0: GOMAXPROCS).
 // It loads OpenBLAS on first use (see BLAS) and panics with the reason when that fails.
+// With two or more workers it may raise GOMAXPROCS by one (SpareP).
 func NewCPU(workers int) *CPU {
 	blasInit()
 	if workers <= 0 {
 		workers = defaultWorkers()
 	}
+	reserveSpareP(workers)
 	c := &CPU{p: newPool(workers), nw: workers}
 	c.scratch = make([][]float32, workers)
 	return c

@@ -75,7 +75,58 @@ func (p *pool) worker(w int) {
 	}
 }
 
-func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+// defaultWorkers is GOMAXPROCS, not counting the spare P that reserveSpareP added.
+func defaultWorkers() int {
+	procs.Lock()
+	defer procs.Unlock()
+	g := runtime.GOMAXPROCS(0)
+	if procs.set != 0 && g == procs.set {
+		return procs.base
+	}
+	return g
+}
+
+// SpareP, when true (the default), lets a CPU backend with n ≥ 2 workers raise
+// GOMAXPROCS to n+1 if it is lower (once, when the backend is made). Set it to
+// false before making a model to keep GOMAXPROCS as it is.
+//
+// Why: the workers spend their time in C (OpenBLAS and the kernels), and Go's
+// scheduler takes the P (the right to run Go code) from a thread that has been in
+// a C call for more than 20 µs whenever no P is idle, and hands it to a new thread
+// that looks for work. With every P busy in C, that happened for most of the
+// calls of a step: the handed-off thread ran on one of the cores the workers
+// need, and a worker back from C waited for a P. Measured on the baby config, two
+// workers on two cores (GOMAXPROCS 2): ~90 involuntary context switches per
+// shard per step, each shard off its core ~2.5 ms of ~27, the two shards of a
+// step apart by 4–4.6 ms (median); with a third, idle P the scheduler leaves the
+// Ps alone: 26–28 switches, the shards 0.9–1.3 ms apart, the step 9–12% faster.
+// The spare P runs Go code only when more goroutines than workers are ready.
+var SpareP = true
+
+// procs records the GOMAXPROCS that reserveSpareP found (base) and set.
+var procs struct {
+	sync.Mutex
+	base, set int
+}
+
+// reserveSpareP raises GOMAXPROCS to workers+1 when SpareP is on, workers ≥ 2
+// and GOMAXPROCS ≤ workers.
+func reserveSpareP(workers int) {
+	if !SpareP || workers < 2 {
+		return
+	}
+	procs.Lock()
+	defer procs.Unlock()
+	g := runtime.GOMAXPROCS(0)
+	if g > workers {
+		return
+	}
+	if procs.set == 0 || g != procs.set {
+		procs.base = g
+	}
+	procs.set = workers + 1
+	runtime.GOMAXPROCS(workers + 1)
+}
 
 // chunk returns chunk c's share [lo,hi) of n items split into nc chunks.
 func chunk(n, nc, c int) (lo, hi int) {

@@ -8,7 +8,8 @@
 // -ops adds each backend op's wall time per step (stderr; the op timer wraps the CPU
 // backend, which therefore runs the batch whole: gpt.Model.SetShards), -cpuprofile a
 // pprof profile. -shards sets gpt.Model.SetShards (-1: every op split over the
-// workers), -optimizer muon|adamw overrides the config's optimizer.
+// workers), -optimizer muon|adamw overrides the config's optimizer, -spare-p=false
+// turns gpt.SpareP off.
 //
 // -config gpt2 is GPT-2 small (124M: 12 layers, 12 heads, width 768, vocabulary
 // 50257) at B=4, T=1024, about 8 GB; with -warmup 0 -min-steps 1 -seconds 0 -sgemm 0
@@ -70,9 +71,11 @@ func main() {
 	ops := flag.Bool("ops", false, "print each backend op's wall time per step to stderr")
 	serveMode := flag.Bool("serve", false, "take commands from stdin (see the package comment)")
 	optimizer := flag.String("optimizer", "", "muon (the modern configs' default) or adamw (every tensor, the GPT-2 configs' default)")
+	spareP := flag.Bool("spare-p", true, "let the CPU backend keep an idle P (gpt.SpareP); false keeps GOMAXPROCS as it is")
 	shards := flag.Int("shards", gpt.ShardsAuto, "batch shards per step (gpt.Model.SetShards): 0 automatic, -1 none (every op split over the workers), n")
 	models := flag.Int("models", 1, "build (and step once) models-1 throwaway models first, in the same process")
 	flag.Parse()
+	gpt.SpareP = *spareP
 	if *serveMode {
 		*seconds, *minSteps = -1, 0
 	}
@@ -185,6 +188,13 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 	out := map[string]any{
 		"config": name, "params": m.NumParams(), "steps": steps, "seconds": dt,
 		"tok_s": 0.0, "flops_per_token": m.FLOPsPerToken(), "loss": loss, "shards": m.Shards(),
+		"gomaxprocs": runtime.GOMAXPROCS(0),
+	}
+	if w, ok := m.Backend().(*gpt.CPU); ok {
+		out["workers"] = w.Workers()
+	}
+	if muon {
+		out["optimizer_flops_per_step"] = newtonSchulzFLOPs(m.MatrixTensors(), 5)
 	}
 	if dt > 0 {
 		out["tok_s"] = float64(steps*n) / dt
@@ -263,4 +273,17 @@ func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
 		}
 	}
 	return in.Err()
+}
+
+// newtonSchulzFLOPs is the work of Muon's orthogonalisation in one step (gpt.Model.MuonStep,
+// steps iterations): per m×n matrix (m ≤ n) and iteration, the Gram matrix A = XXᵀ
+// (ssyrk: m²n), A² (ssyrk: m³) and (bA + cA²)X (sgemm: 2m²n). Added to the model FLOPs
+// it gives the hardware's utilisation, where MFU counts the model's alone.
+func newtonSchulzFLOPs(ts []gpt.Tensor, steps int) int64 {
+	var f int64
+	for _, t := range ts {
+		m, n := int64(min(t.Shape[0], t.Shape[1])), int64(max(t.Shape[0], t.Shape[1]))
+		f += int64(steps) * (3*m*m*n + m*m*m)
+	}
+	return f
 }
