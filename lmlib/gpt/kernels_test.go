@@ -200,8 +200,9 @@ func TestFewRowsColumnSplit(t *testing.T) {
 	}
 }
 
-// The C AdamW (vector loop, its one-at-a-time tail, and the generic path) agrees
-// with the float64 formula, and the vector loop and the tail agree to the bit.
+// The C AdamW (vector loops of 8 and 16, their one-at-a-time tail, and the generic
+// path) agrees with the float64 formula, and the vector loops and the tail agree
+// to the bit.
 func TestAdamWC(t *testing.T) {
 	const n = 1027 // 128 vectors of 8 and a tail of 3
 	r := NewRNG(9)
@@ -392,6 +393,29 @@ func TestRecipeKernelsC(t *testing.T) {
 			}
 			if v := got[row*3*C+2*C : row*3*C+3*C]; relErr(v, qkv[row*3*C+2*C:row*3*C+3*C]) != 0 {
 				t.Fatalf("simd=%d: qk changed the values of row %d", lvl, row)
+			}
+		}
+	}
+}
+
+// addIntoC adds exactly what a Go loop adds, at every SIMD level.
+func TestAddIntoC(t *testing.T) {
+	saved := simdLevel
+	defer func() { simdLevel = saved }()
+	r := NewRNG(4)
+	for lvl := 0; lvl <= saved; lvl++ {
+		simdLevel = lvl
+		for _, n := range []int{0, 1, 15, 16, 37, 1000} {
+			g, x := randn(r, n, 1), randn(r, n, 3)
+			want := append([]float32(nil), g...)
+			for i := range want {
+				want[i] += x[i]
+			}
+			addIntoC(g, x)
+			for i := range g {
+				if g[i] != want[i] {
+					t.Fatalf("simd=%d n=%d [%d]: %v, want %v", lvl, n, i, g[i], want[i])
+				}
 			}
 		}
 	}

@@ -252,9 +252,7 @@ type addShardGrads struct{ m *Model }
 func (k *addShardGrads) run(_, _, lo, hi int) {
 	g := k.m.Grads[lo:hi]
 	for _, s := range k.m.cur[1:] {
-		for i, v := range s.grads[lo:hi] {
-			g[i] += v
-		}
+		addIntoC(g, s.grads[lo:hi])
 	}
 }
 
