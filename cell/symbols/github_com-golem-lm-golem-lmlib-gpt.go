@@ -44,6 +44,7 @@ func init() {
 		"SetBLASThreads": reflect.ValueOf(gpt.SetBLASThreads),
 		"SgemmFLOPS":     reflect.ValueOf(gpt.SgemmFLOPS),
 		"ShardsAuto":     reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
+		"SpareP":         reflect.ValueOf(&gpt.SpareP).Elem(),
 
 		// type definitions
 		"Arena":      reflect.ValueOf((*gpt.Arena)(nil)),
