@@ -296,9 +296,13 @@ import "C"
 
 // attLoopsMaxT is the longest context whose attention runs as plain loops (above);
 // longer ones go through sgemm in row blocks, where the products are large enough
-// to pay for the calls. Measured (tools/benchtrain, 2 workers): baby (T=64) ~5%
-// faster with the loops, equal on 1 worker; small (T=256, 64-wide heads) 9% slower.
-var attLoopsMaxT = 64
+// to pay for the calls. Measured on one worker, forward + backward of one layer,
+// loops against sgemm blocks (with four rows per product; one row at a time the
+// loops had lost already at T=256): T=64, 32-wide heads, B=12: 1.0–1.1 against
+// 1.4 ms; T=128, B=8: 2.0–2.1 against 3.1–3.3 ms; T=256, 64-wide heads, B=16: 44–45
+// against 60–61 ms; T=512, 64-wide, B=1: 21–22 against 25–27 ms; T=1024: 103–112
+// against 105–110 ms, even.
+var attLoopsMaxT = 512
 
 // attPad is T rounded up to the loops' vector block.
 func attPad(T int) int { return (T + 15) / 16 * 16 }
