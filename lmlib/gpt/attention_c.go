@@ -124,6 +124,16 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 			}                                                                     \
 	}
 
+// ATT_COMBINE with its operands given: M_ (strides mr_ per output row, mi_ per
+// term), X_ (stride xs_), the range [lo_,hi_) and out_ (stride os_).
+#define ATT_COMBINE_AT(g, M_, mr_, mi_, X_, xs_, os_, lo_, hi_, out_)             \
+	{                                                                             \
+		const float *M = (M_), *X = (X_);                                         \
+		ptrdiff_t mr = (mr_), mi = (mi_), xs = (xs_), os = (os_), lo = (lo_), hi = (hi_); \
+		float *out = (out_);                                                      \
+		ATT_COMBINE(g)                                                            \
+	}
+
 // Σ_j x[j]·y[j] for j < n with eight partial sums (no reassociation flags needed).
 #define ATT_DOT(out, x, y, n)                                            \
 	{                                                                    \
@@ -167,13 +177,7 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 			memset(Pt + n, 0, (size_t)(T - n) * sizeof(float));                           \
 		}                                                                                  \
 	}
-#define ATT_FWD_OUT(g)                                                                     \
-	{                                                                                      \
-		const float *M = P + t0 * T, *X = v;                                               \
-		ptrdiff_t mr = T, mi = 1, xs = C3, os = C, lo = 0, hi = t0 + g;                     \
-		float *out = o + b * T * C + t0 * C + h * hs;                                      \
-		ATT_COMBINE(g)                                                                     \
-	}
+#define ATT_FWD_OUT(g) ATT_COMBINE_AT(g, P + t0 * T, T, 1, v, C3, C, 0, t0 + g, o + b * T * C + t0 * C + h * hs)
 #define ATT_FWD_BODY                                                                       \
 	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;              \
 	float *bt = ws, *rows = ws + hs * Tp;                                                  \
@@ -213,27 +217,9 @@ typedef float att_v16 __attribute__((vector_size(64), aligned(4)));
 			for (ptrdiff_t j = w; j < Tp; j++) st[j] = 0;                                  \
 		}                                                                                  \
 	}
-#define ATT_BWD_DQ(g)                                                                      \
-	{                                                                                      \
-		const float *M = dS + t0 * Tp, *X = k;                                             \
-		ptrdiff_t mr = Tp, mi = 1, xs = C3, os = C3, lo = 0, hi = t0 + g;                   \
-		float *out = dq + t0 * C3;                                                         \
-		ATT_COMBINE(g)                                                                     \
-	}
-#define ATT_BWD_DK(g)                                                                      \
-	{                                                                                      \
-		const float *M = dS + t0, *X = q;                                                  \
-		ptrdiff_t mr = 1, mi = Tp, xs = C3, os = C3, lo = t0, hi = T;                       \
-		float *out = dk + t0 * C3;                                                         \
-		ATT_COMBINE(g)                                                                     \
-	}
-#define ATT_BWD_DV(g)                                                                      \
-	{                                                                                      \
-		const float *M = P + t0, *X = dy;                                                  \
-		ptrdiff_t mr = 1, mi = T, xs = C, os = C3, lo = t0, hi = T;                         \
-		float *out = dv + t0 * C3;                                                         \
-		ATT_COMBINE(g)                                                                     \
-	}
+#define ATT_BWD_DQ(g) ATT_COMBINE_AT(g, dS + t0 * Tp, Tp, 1, k, C3, C3, 0, t0 + g, dq + t0 * C3)
+#define ATT_BWD_DK(g) ATT_COMBINE_AT(g, dS + t0, 1, Tp, q, C3, C3, t0, T, dk + t0 * C3)
+#define ATT_BWD_DV(g) ATT_COMBINE_AT(g, P + t0, 1, T, dy, C, C3, t0, T, dv + t0 * C3)
 #define ATT_BWD_BODY                                                                       \
 	ptrdiff_t hs = C / NH, C3 = 3 * C, Tp = (T + ATT_W - 1) / ATT_W * ATT_W;              \
 	float *bt = ws, *dS = ws + hs * Tp, *rows = dS + T * Tp;                               \

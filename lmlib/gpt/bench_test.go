@@ -134,11 +134,7 @@ func BenchmarkMuon(b *testing.B) {
 // the step 11–13% faster (BENCHMARKS.md, *Spare P*).
 // go test ./lmlib/gpt -run '^$' -bench SpareP -benchtime 400x
 func BenchmarkSpareP(b *testing.B) {
-	saved, savedOn := runtime.GOMAXPROCS(0), SpareP
-	defer func() {
-		runtime.GOMAXPROCS(saved)
-		SpareP = savedOn
-	}()
+	keepProcs(b)
 	SpareP = false
 	m, err := NewWithBackend(DefaultConfig(), 1, NewCPU(2))
 	if err != nil {

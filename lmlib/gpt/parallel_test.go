@@ -9,11 +9,7 @@ import (
 // while the default worker count stays what GOMAXPROCS was; with one worker, or
 // SpareP off, or GOMAXPROCS already above n, GOMAXPROCS is left alone.
 func TestSpareP(t *testing.T) {
-	saved, savedOn := runtime.GOMAXPROCS(0), SpareP
-	defer func() {
-		runtime.GOMAXPROCS(saved)
-		SpareP = savedOn
-	}()
+	keepProcs(t)
 	SpareP = true
 	runtime.GOMAXPROCS(2)
 	NewCPU(1)
@@ -46,4 +42,13 @@ func TestSpareP(t *testing.T) {
 	if runtime.GOMAXPROCS(0) != 2 {
 		t.Fatalf("SpareP off: GOMAXPROCS became %d", runtime.GOMAXPROCS(0))
 	}
+}
+
+// keepProcs puts GOMAXPROCS and SpareP back as they were when tb ends.
+func keepProcs(tb testing.TB) {
+	saved, savedOn := runtime.GOMAXPROCS(0), SpareP
+	tb.Cleanup(func() {
+		runtime.GOMAXPROCS(saved)
+		SpareP = savedOn
+	})
 }
