@@ -144,7 +144,7 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 			return nil
 		}
 		// train.Options{Optimizer: "muon"}'s update: Muon on the matrices, AdamW by kind.
-		m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, 5, mom)
+		m.MuonStep(m.MatrixTensors(), 0.02, 0.95, 0, true, muonSteps, mom)
 		for _, k := range []gpt.TensorKind{gpt.KindEmbedding, gpt.KindHead, gpt.KindVector} {
 			m.AdamWStepOn(m.TensorsOf(k), 1e-3, 0.8, 0.95, 1e-8, 0, step, mom, vel)
 		}
@@ -194,7 +194,7 @@ func run(name string, seconds float64, minSteps, warmup, sgemmN int, cpuprofile 
 		out["workers"] = w.Workers()
 	}
 	if muon {
-		out["optimizer_flops_per_step"] = newtonSchulzFLOPs(m.MatrixTensors(), 5)
+		out["optimizer_flops_per_step"] = newtonSchulzFLOPs(m.MatrixTensors(), muonSteps)
 	}
 	if dt > 0 {
 		out["tok_s"] = float64(steps*n) / dt
@@ -274,6 +274,9 @@ func serve(train func() error, sgemmN int, steps *int, dt *float64) error {
 	}
 	return in.Err()
 }
+
+// muonSteps is the Newton–Schulz iterations of the Muon step timed here (train.Options' Muon).
+const muonSteps = 5
 
 // newtonSchulzFLOPs is the work of Muon's orthogonalisation in one step (gpt.Model.MuonStep,
 // steps iterations): per m×n matrix (m ≤ n) and iteration, the Gram matrix A = XXᵀ
